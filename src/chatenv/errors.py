@@ -1,0 +1,28 @@
+"""chatenv's exceptions: each carries the one line a user reads, the fix, and an exit code.
+
+The CLI layer (`chatenv.cli`) is the only place that turns them into output.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class ChatenvError(Exception):
+    """A failure the user can act on. `message` is one line; `fix` is what to paste."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
+class UsageError(ChatenvError):
+    """Bad command-line input: exit 2, like click's own usage errors."""
+
+    exit_code = EXIT_USAGE

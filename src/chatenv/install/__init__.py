@@ -1,0 +1,1 @@
+"""`chatenv install`: pinned profiles and the right PyTorch build for this machine."""

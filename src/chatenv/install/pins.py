@@ -1,0 +1,88 @@
+"""Reading chatenv's pins (pins.toml beside this file): profiles of packages and version ranges."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from dataclasses import dataclass
+from importlib import resources
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+from chatenv.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+#: profiles a user can name on the command line (base comes with chatenv itself)
+USER_PROFILES = ("api", "local", "all")
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str  # canonical distribution name, e.g. "python-dotenv"
+    spec: SpecifierSet
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.name}{self.spec}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    pins: tuple[Pin, ...]
+
+
+@dataclass(frozen=True)
+class Pins:
+    profiles: dict[str, Profile]
+
+    def profile(self, name: str) -> Profile:
+        try:
+            return self.profiles[name]
+        except KeyError:
+            known = ", ".join(USER_PROFILES)
+            raise UsageError(
+                f"unknown profile '{name}' (known: {known})", fix="chatenv install all"
+            ) from None
+
+    def pins_for(self, names: list[str] | tuple[str, ...]) -> tuple[Pin, ...]:
+        """The pins of several profiles, each package once, in a stable order."""
+        seen: dict[str, Pin] = {}
+        for name in names:
+            for pin in self.profile(name).pins:
+                seen.setdefault(pin.name, pin)
+        return tuple(seen.values())
+
+    def profile_of(self, package: str) -> str:
+        """The user profile that installs a package ("api" or "local"), for fix lines."""
+        wanted = canonicalize_name(package)
+        for name in ("api", "local"):
+            if any(p.name == wanted for p in self.profiles[name].pins):
+                return name
+        return "all"
+
+
+@functools.cache
+def load_pins() -> Pins:
+    raw = tomllib.loads(resources.files("chatenv.install").joinpath("pins.toml").read_text())
+    sections = raw["profiles"]
+    profiles: dict[str, Profile] = {}
+    for name, section in sections.items():
+        pins = [
+            Pin(canonicalize_name(pkg), SpecifierSet(spec))
+            for pkg, spec in section.get("packages", {}).items()
+        ]
+        for included in section.get("includes", []):
+            pins.extend(
+                Pin(canonicalize_name(pkg), SpecifierSet(spec))
+                for pkg, spec in sections[included]["packages"].items()
+            )
+        unique = {p.name: p for p in pins}
+        profiles[name] = Profile(name, section["description"], tuple(unique.values()))
+    return Pins(profiles)

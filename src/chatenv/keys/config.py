@@ -1,0 +1,134 @@
+"""Where the OpenAI settings come from: the process environment and the .env file.
+
+The environment wins, as it does for python-dotenv's `load_dotenv()` (override=False) and for
+the openai client itself, so this is what the user's own code will see.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chatenv.errors import ChatenvError
+from chatenv.keys.mask import Secret, register
+
+KEY = "OPENAI_API_KEY"
+BASE_URL = "OPENAI_BASE_URL"
+ORG = "OPENAI_ORG_ID"
+PROJECT = "OPENAI_PROJECT_ID"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+#: v0-era names the v1 client ignores, and what replaced them
+LEGACY_NAMES: dict[str, str] = {
+    "OPENAI_API_BASE": BASE_URL,
+    "OPENAI_ORGANIZATION": ORG,
+}
+
+ENVIRONMENT = "environment"
+ENV_FILE = "env-file"
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: str
+    source: str  # ENVIRONMENT or ENV_FILE
+
+
+@dataclass(frozen=True)
+class OpenAIConfig:
+    env_file: Path
+    key: Secret | None = None
+    key_source: str | None = None
+    #: both places set a key, to different values (the environment wins)
+    key_conflict: bool = False
+    base_url: Setting | None = None
+    organization: Setting | None = None
+    project: Setting | None = None
+    #: legacy variable name -> where it was found
+    legacy: dict[str, str] = field(default_factory=dict)
+    #: why the .env file could not be read, if it could not
+    env_file_error: str | None = None
+
+    @property
+    def effective_base_url(self) -> str:
+        return self.base_url.value if self.base_url else DEFAULT_BASE_URL
+
+
+class EnvFileError(ChatenvError):
+    """The .env file exists but cannot be read as a dotenv file."""
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The file's variables, as python-dotenv (and so the user's code) reads them.
+
+    A missing file is empty; a file that cannot be read or decoded raises EnvFileError."""
+    from dotenv import dotenv_values
+
+    if not path.exists():
+        return {}
+    if path.is_dir():
+        raise EnvFileError(
+            f"{path} is a directory, not a .env file", fix="pass the file with --env-file PATH"
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise EnvFileError(
+            f"cannot read {path}: {exc.strerror or exc}", fix=f"check the permissions of {path}"
+        ) from None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EnvFileError(
+            f"{path} is not valid UTF-8 (byte {exc.start})", fix=f"re-save {path} as UTF-8"
+        ) from None
+    # python-dotenv logs a warning per unparsable line; the file is reported on elsewhere.
+    logger = logging.getLogger("dotenv.main")
+    previous = logger.disabled
+    logger.disabled = True
+    try:
+        values = dotenv_values(path, encoding="utf-8")
+    finally:
+        logger.disabled = previous
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def resolve(environ: Mapping[str, str], env_file: Path) -> OpenAIConfig:
+    """Combine the environment and the .env file the way the user's code will."""
+    try:
+        file_values = read_env_file(env_file)
+        file_error = None
+    except EnvFileError as exc:
+        file_values, file_error = {}, exc.message
+
+    def setting(name: str) -> Setting | None:
+        if environ.get(name, "").strip():
+            return Setting(environ[name].strip(), ENVIRONMENT)
+        if file_values.get(name, "").strip():
+            return Setting(file_values[name].strip(), ENV_FILE)
+        return None
+
+    key_setting = setting(KEY)
+    env_key = environ.get(KEY, "").strip()
+    file_key = file_values.get(KEY, "").strip()
+    for raw in (env_key, file_key):  # both are secrets, whichever one wins
+        register(raw)
+    legacy = {}
+    for name in LEGACY_NAMES:
+        if environ.get(name):
+            legacy[name] = ENVIRONMENT
+        elif file_values.get(name):
+            legacy[name] = ENV_FILE
+    return OpenAIConfig(
+        env_file=env_file,
+        key=Secret(key_setting.value) if key_setting else None,
+        key_source=key_setting.source if key_setting else None,
+        key_conflict=bool(env_key and file_key and env_key != file_key),
+        base_url=setting(BASE_URL),
+        organization=setting(ORG),
+        project=setting(PROJECT),
+        legacy=legacy,
+        env_file_error=file_error,
+    )

@@ -1,0 +1,59 @@
+"""Shared test fixtures: running the real `chatenv` entry point, and the expensive real things
+(built once per session)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHATENV = Path(sys.executable).with_name("chatenv")
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def clean_env(**overrides: str | None) -> dict[str, str]:
+    """This process's environment without anything that would make a test depend on the
+    machine's own OpenAI or Hugging Face settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "HF_", "TRANSFORMERS_", "GITHUB_"))
+    }
+    env.update({"NO_COLOR": "1", "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"})
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> RunCli:
+    """Run the installed `chatenv` console script in a subprocess, in tmp_path by default."""
+
+    def run(
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+        cwd: Path | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(CHATENV), *args],
+            cwd=cwd or tmp_path,
+            env=dict(env) if env is not None else clean_env(),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
