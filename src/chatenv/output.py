@@ -247,8 +247,11 @@ def _install_summary(report: Report) -> Text:
     if report.exit_code:
         return summary_line(report)
     if plan.get("nothing_to_do"):
-        what = "the newest versions the pins allow" if plan.get("upgrade") else "the pins"
-        return Text(f"Nothing to do: everything already satisfies {what}.", style="green")
+        if plan.get("upgrade"):
+            return Text(
+                "Nothing to do: everything is at the newest versions the pins allow.", style="green"
+            )
+        return Text("Nothing to do: everything already satisfies the pins.", style="green")
     if report.data.get("dry_run"):
         counts: dict[str, int] = {}
         for row in plan.get("packages", []):

@@ -164,7 +164,9 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     done = run_cli("install", "api", *venv_args, "--dry-run", env=env)
     assert done.returncode == 0, done.stderr
     assert "install   openai         3.99.0" in done.stdout
-    assert "install   httpx" in done.stdout and "(dependency)" in done.stdout
+    assert "install   1 dependency: httpx 0.28.1" in done.stdout
+    verbose = run_cli("install", "api", *venv_args, "--dry-run", "--verbose", env=env)
+    assert "install   httpx          0.28.1  (dependency)" in verbose.stdout
     assert "Dry run: 3 to install; 0 kept. Nothing changed." in done.stdout
     assert installed_version(pip_venv, "openai") is None
 

@@ -19,7 +19,7 @@ def install(
     profiles: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[PROFILE]...",
+            metavar="PROFILE",
             help="api (OpenAI client), local (torch, transformers, ...), all. Default: all.",
             show_default=False,
         ),
@@ -61,9 +61,11 @@ def install(
 ) -> None:
     """Install a pinned LLM stack and the PyTorch build this machine can run, then verify it.
 
-    Shows the plan first (install / upgrade / keep, torch's index and why); does nothing when
-    everything already satisfies the pins. Exit 0 when installed and verified, 1 when something
-    failed, 2 for usage errors, 130 when interrupted.
+    Shows the plan first: install / upgrade / keep per package, torch's index, and why.
+
+    Does nothing, fast, when everything already satisfies the pins.
+
+    Exit 0 when installed and verified, 1 when something failed, 2 for usage errors, 130 on Ctrl-C.
     """
     with cli_errors(verbose=verbose):
         from chatenv import output

@@ -150,9 +150,17 @@ def apply_steps(
     runner: LineRunner = stream,
 ) -> list[StepRun]:
     """Run each step; stop at the first failure with the end of the log in the error."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = log_path.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise ChatenvError(
+            f"cannot write the installer log {log_path}: {exc.strerror or exc};"
+            " nothing was changed",
+            fix="--log-file PATH (a writable file)",
+        ) from None
     runs: list[StepRun] = []
-    with log_path.open("a", encoding="utf-8") as log:
+    with log_file as log:
         for step in steps:
             constraints = None
             if step.constraints:
@@ -220,18 +228,18 @@ _SUMMARY_PREFIXES = (
     "Uninstalled ",
     "Audited ",
     "Looking in indexes",
-    " + ",
-    " - ",
 )
 
 
 def summarise(line: str) -> str | None:
     """The line to show for progress, or None for noise (pip's 'Requirement already ...')."""
-    text = line.rstrip()
+    text = line.strip()
     if not text:
         return None
     if text.startswith(("ERROR", "error", "WARNING: Retrying", "warning")):
-        return text.strip()
+        return text
+    if line.startswith((" + ", " - ", " ~ ")):  # uv's changes
+        return text
     if text.startswith(_SUMMARY_PREFIXES):
-        return text.strip()
+        return text
     return None

@@ -281,7 +281,10 @@ def _dist_dir_name(entry: str) -> str | None:
 
 def _read_dist(name: str, path: Path) -> InstalledDist | None:
     """Name, version and Requires-Dist from the metadata headers (the part before the body)."""
-    meta = path / ("METADATA" if path.suffix == ".dist-info" else "PKG-INFO")
+    if path.is_file():  # a single-file .egg-info (old distutils installs)
+        meta = path
+    else:
+        meta = path / ("METADATA" if path.suffix == ".dist-info" else "PKG-INFO")
     try:
         text = meta.read_text(encoding="utf-8", errors="replace")
     except OSError:
