@@ -226,3 +226,11 @@ def test_changes_say_install_upgrade_replace_and_keep(make_venv: MakeVenv) -> No
 def test_target_reads_the_real_interpreter_for_markers(make_venv: MakeVenv) -> None:
     venv = make_venv()
     assert probe_interpreter(str(python_of(venv))).markers["os_name"] == "posix"
+
+
+def test_apply_installs_the_versions_the_plan_resolved() -> None:
+    from chatenv.install.installer import Step
+
+    step = Step("packages", ("openai<4,>=1.40", "python-dotenv>=1.2.2"))
+    exact = planning.exact_step(step, (Resolved("openai", "3.99.0"), Resolved("httpx", "0.28.1")))
+    assert exact.requirements == ("openai==3.99.0", "python-dotenv>=1.2.2")

@@ -70,8 +70,9 @@ class Prepared:
     pins: tuple[Pin, ...]
     installed: Installed
     machine: Machine | None
-    #: the steps as they will run (exact torch version, torch constraint filled in)
-    apply_steps: tuple[Step, ...] = ()
+    #: the steps as they will run (exact torch version, torch constraint filled in), only
+    #: those whose dry run changes something
+    runnable: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,11 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         )
     elif options.torch != AUTO:
         notes.append(f"--torch {request} has no effect: {', '.join(profiles)} installs no torch")
+    if target.is_system and target.externally_managed:
+        notes.append(
+            f"{target.executable} is marked externally managed (PEP 668): its pip refuses to"
+            " install unless told --break-system-packages; a virtualenv avoids this"
+        )
 
     problems = tuple(dependency_problems([p.name for p in pins], installed, target.markers))
     steps = planning.plan_steps(statuses, torch_plan, problems, installed, upgrade=options.upgrade)
@@ -191,7 +197,7 @@ def _resolve(prepared: Prepared, installer: Installer, seams: Seams) -> Prepared
                     torch_version = resolved.version
                     runnable.append(planning.exact_torch_step(step, resolved.version))
             elif res.installs or res.removes:
-                runnable.append(step)
+                runnable.append(planning.exact_step(step, res.installs))
     notes = list(plan.notes)
     for res in resolutions:
         reason = network_reason(res.output) if res.ok else None
@@ -203,7 +209,7 @@ def _resolve(prepared: Prepared, installer: Installer, seams: Seams) -> Prepared
             )
     changes = planning.changes(plan.pins, prepared.installed, tuple(resolutions))
     plan = replace(plan, resolutions=tuple(resolutions), changes=changes, notes=tuple(notes))
-    return replace(prepared, plan=plan, apply_steps=tuple(runnable))
+    return replace(prepared, plan=plan, runnable=tuple(runnable))
 
 
 def _constrain_to_torch(step: Step, torch_version: str, installed: Installed) -> Step:
@@ -261,7 +267,7 @@ def execute(
     log = log_path or prepared.options.log_file or default_log_path()
     runs = apply_steps(
         installer,
-        prepared.apply_steps,
+        prepared.runnable,
         log,
         on_step=on_step,
         on_line=on_line,

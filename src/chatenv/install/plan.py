@@ -7,17 +7,18 @@ install / upgrade / downgrade / replace / keep rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from chatenv import torch_builds as tb
 from chatenv.install.installer import Installer, Step
 from chatenv.install.pins import Pin
-from chatenv.install.resolve import Resolution
+from chatenv.install.resolve import Resolution, Resolved
 from chatenv.install.target import DependencyProblem, Installed, Interpreter, TorchBuild
 from chatenv.install.variant import Machine, TorchChoice, judge_installed
 
@@ -238,17 +239,24 @@ def plan_steps(
 
 def pin_torch(step: Step, version: str) -> Step:
     """The packages step's constraint, once the torch version is known."""
-    from dataclasses import replace
-
     constraints = tuple(f"torch=={version}" if c == "torch" else c for c in step.constraints)
     return replace(step, constraints=constraints)
 
 
 def exact_torch_step(step: Step, version: str) -> Step:
     """Apply installs exactly the torch the dry run resolved, so what runs is what was shown."""
-    from dataclasses import replace
-
     return replace(step, requirements=(f"torch=={version}",))
+
+
+def exact_step(step: Step, installs: tuple[Resolved, ...]) -> Step:
+    """The packages step with each pinned requirement the dry run resolved turned into
+    `name==version`, so apply installs the versions the plan showed."""
+    resolved = {r.name: r.version for r in installs if r.version}
+    requirements = []
+    for text in step.requirements:
+        name = canonicalize_name(Requirement(text).name)
+        requirements.append(f"{name}=={resolved[name]}" if name in resolved else text)
+    return replace(step, requirements=tuple(requirements))
 
 
 def _action(installed: str | None, target: str) -> Action:
@@ -309,14 +317,3 @@ def changes(
     pinned = [rows[s.pin.name] for s in statuses]
     deps = sorted((c for c in rows.values() if not c.pinned), key=lambda c: c.name)
     return (*pinned, *deps)
-
-
-def torch_variant_label(build: TorchBuild | None) -> str:
-    if build is None:
-        return "not installed"
-    return f"{build.version} ({build.variant or 'unknown build'})"
-
-
-def cuda_index_for(variant: str) -> str | None:
-    v = tb.variant(variant)
-    return v.index_url if v else None

@@ -11,7 +11,7 @@ target torch release actually ships, and returns its reasons so the plan can say
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from packaging.specifiers import SpecifierSet
@@ -54,11 +54,6 @@ class TorchChoice:
     forced: bool = False
     #: a refusal --force cannot override (no CUDA builds exist for this platform at all)
     final: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def index_label(self) -> str:
-        return self.index_url or "PyPI (the installer's default index)"
 
     def to_json(self) -> dict[str, Any]:
         return {
