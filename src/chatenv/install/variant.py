@@ -99,7 +99,7 @@ def _no_gpu_reason(probe: GpuProbe) -> tuple[str, str | None]:
     detail = f": {probe.error}" if probe.error else ""
     match probe.state:
         case ProbeState.NO_LIBRARY:
-            return "no NVIDIA driver on this machine (libnvidia-ml not found)", None
+            return "no NVIDIA driver found (libnvidia-ml is missing)", None
         case ProbeState.NO_DEVICE:
             return "the NVIDIA driver is loaded but reports no GPU", None
         case ProbeState.NO_DRIVER:
