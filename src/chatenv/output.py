@@ -120,3 +120,200 @@ def error(message: str, fix: str | None = None) -> None:
         fix_line = Text("  fix: ", style="cyan")
         fix_line.append(redact(fix))
         console.print(fix_line, soft_wrap=True)
+
+
+# --- chatenv install ---------------------------------------------------------------------------
+# The plan, the installer's progress and the end of a failed installer's log. Reads the plan's
+# JSON form (`Plan.to_json()`), so it knows nothing about how the plan was made.
+
+_ACTION_STYLES = {
+    "install": "green",
+    "upgrade": "cyan",
+    "downgrade": "yellow",
+    "replace": "yellow",
+    "remove": "red",
+    "keep": "dim",
+}
+
+
+def install_plan_lines(plan: dict[str, Any], *, verbose: bool = False) -> list[Text]:
+    """Where it installs, the torch choice and its reasons, one row per package."""
+    lines: list[Text] = []
+    py = plan["python"]
+    head = Text("Target: ", style="bold")
+    head.append(redact(f"{py['executable']} (Python {py['version']}, {py['kind']})"))
+    lines.append(head)
+    installer = plan.get("installer")
+    if installer:
+        lines.append(Text(redact(f"Installer: {' '.join(installer['command'])}"), style="dim"))
+    lines.append(Text(redact(f"Profiles: {', '.join(plan['profiles'])}"), style="dim"))
+    torch = plan.get("torch")
+    if torch:
+        lines.append(Text(""))
+        lines.extend(_torch_lines(torch))
+    lines.append(Text(""))
+    lines.append(Text("Plan", style="bold"))
+    rows = plan["packages"]
+    width = max((len(r["name"]) for r in rows), default=0)
+    new_deps = []
+    for row in rows:
+        if not row["pinned"] and row["action"] == "keep":
+            continue
+        if not row["pinned"] and row["action"] == "install" and not verbose:
+            new_deps.append(row)
+            continue
+        lines.append(_package_line(row, width))
+    if new_deps:
+        names = ", ".join(f"{r['name']} {r['target']}" for r in new_deps[:6])
+        more = f", and {len(new_deps) - 6} more (--verbose lists them)" if len(new_deps) > 6 else ""
+        line = Text("  ")
+        line.append(f"{'install':<9}", style=_ACTION_STYLES["install"])
+        noun = "dependency" if len(new_deps) == 1 else "dependencies"
+        line.append(redact(f" {len(new_deps)} {noun}: {names}{more}"), style="dim")
+        lines.append(line)
+    for note in plan.get("notes", []):
+        lines.append(Text("  note: " + redact(note), style="yellow"))
+    if verbose:
+        for problem in plan.get("dependency_problems", []):
+            lines.append(Text("  dependency: " + redact(problem), style="dim"))
+        for res in plan.get("resolutions", []):
+            lines.append(Text("  $ " + redact(" ".join(res["command"])), style="dim"))
+    return lines
+
+
+def _torch_lines(torch: dict[str, Any]) -> list[Text]:
+    choice = torch["choice"]
+    installed = torch.get("installed")
+    title = Text("PyTorch: ", style="bold")
+    if torch["keep"] and installed:
+        title.append(redact(f"keep {installed['version']} ({installed['variant']})"))
+        reasons = [torch["reason"]]
+    else:
+        where = choice["index_url"] or "PyPI"
+        title.append(redact(f"{choice['variant']} for torch {choice['series']} from {where}"))
+        reasons = [*choice["reasons"], torch["reason"]]
+    lines = [title]
+    lines.extend(Text("  · " + redact(r), style="dim") for r in reasons if r)
+    return lines
+
+
+def _package_line(row: dict[str, Any], width: int) -> Text:
+    action = row["action"]
+    line = Text("  ")
+    line.append(f"{action:<9}", style=_ACTION_STYLES.get(action, ""))
+    line.append(" " + redact(row["name"]).ljust(width) + "  ")
+    installed, target = row.get("installed"), row.get("target")
+    if action in {"keep", "remove"}:
+        line.append(redact(installed or ""))
+    elif installed and target:
+        line.append(redact(f"{installed} -> {target}"))
+    elif target:
+        line.append(redact(target))
+    else:
+        line.append(
+            redact(f"{row.get('spec') or ''} (version decided when installing)"), style="dim"
+        )
+    if not row["pinned"] and action != "keep":
+        line.append("  (dependency)", style="dim")
+    return line
+
+
+def render_install(
+    report: Report, *, as_json: bool = False, verbose: bool = False, show_plan: bool = True
+) -> None:
+    """The install report: the plan (unless already shown), then results that matter."""
+    if as_json:
+        print_json(report.to_json())
+        return
+    console = stdout_console()
+    plan = report.data.get("plan")
+    if show_plan and plan:
+        for line in install_plan_lines(plan, verbose=verbose):
+            console.print(line, soft_wrap=True)
+        console.print("")
+    results = (
+        report.results
+        if verbose or report.data.get("applied") is not None
+        else tuple(r for r in report.results if r.status is not Status.OK)
+    )
+    if results:
+        for line in human_lines(results, verbose=verbose):
+            console.print(line, soft_wrap=True)
+    console.print(_install_summary(report), soft_wrap=True)
+
+
+def _install_summary(report: Report) -> Text:
+    plan = report.data.get("plan") or {}
+    if report.exit_code:
+        return summary_line(report)
+    if plan.get("nothing_to_do"):
+        if plan.get("upgrade"):
+            return Text(
+                "Nothing to do: everything is at the newest versions the pins allow.", style="green"
+            )
+        return Text("Nothing to do: everything already satisfies the pins.", style="green")
+    if report.data.get("dry_run"):
+        counts: dict[str, int] = {}
+        for row in plan.get("packages", []):
+            counts[row["action"]] = counts.get(row["action"], 0) + 1
+        parts = [f"{n} to {a}" for a, n in counts.items() if a != "keep"]
+        kept = counts.get("keep", 0)
+        return Text(f"Dry run: {', '.join(parts) or 'no changes'}; {kept} kept. Nothing changed.")
+    log = report.data.get("log")
+    text = Text("Installed and verified.", style="green")
+    if log:
+        text.append(redact(f" Full log: {log}"), style="dim")
+    return text
+
+
+def print_install_plan(plan: dict[str, Any], *, verbose: bool = False) -> None:
+    console = stdout_console()
+    for line in install_plan_lines(plan, verbose=verbose):
+        console.print(line, soft_wrap=True)
+    console.print("")
+
+
+def install_log_tail(lines: Iterable[str]) -> None:
+    """The end of a failed installer's log, on stderr, above the error line."""
+    console = stderr_console()
+    console.print(Text("last lines of the installer's log:", style="dim"), soft_wrap=True)
+    for line in lines:
+        console.print(Text("  | " + redact(line), style="dim"), soft_wrap=True)
+
+
+class InstallProgress:
+    """Progress while an installer runs, on stderr: a Rich status line on a terminal, otherwise
+    one line per summarised installer line (what CI logs show)."""
+
+    def __init__(self, log: str) -> None:
+        self._console = stderr_console()
+        self._log = log
+        self._status: Any = None
+        self._step = ""
+
+    def __enter__(self) -> InstallProgress:
+        hint(f"full installer log: {self._log}")
+        if self._console.is_terminal:
+            self._status = self._console.status("starting the installer")
+            self._status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(None, None, None)
+
+    def step(self, name: str, requirements: Iterable[str]) -> None:
+        self._step = name
+        text = f"{name} step: {' '.join(requirements)}"
+        if self._status is not None:
+            self._console.print(Text(redact(text), style="bold"), soft_wrap=True)
+        else:
+            hint(text)
+
+    def line(self, text: str | None) -> None:
+        if not text:
+            return
+        if self._status is not None:
+            self._status.update(Text(redact(f"{self._step}: {text[:120]}")))
+        else:
+            hint(f"  {text}")

@@ -1,12 +1,126 @@
-"""`chatenv install` (not built yet)."""
+"""`chatenv install`: pinned profiles and the right PyTorch build for this machine."""
 
 from __future__ import annotations
 
-from chatenv.cli._common import cli_errors
-from chatenv.errors import ChatenvError
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chatenv.cli._common import JSON_HELP, VERBOSE_HELP, cli_errors
+
+TORCH_HELP = (
+    "auto: the newest CUDA build this driver and every GPU can run (CPU without an NVIDIA GPU);"
+    " cpu; or a CUDA variant such as cu126, cu130, cu132."
+)
 
 
-def install() -> None:
-    """Not built yet."""
-    with cli_errors():
-        raise ChatenvError("chatenv install is not built yet")
+def install(
+    profiles: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="PROFILE",
+            help="api (OpenAI client), local (torch, transformers, ...), all. Default: all.",
+            show_default=False,
+        ),
+    ] = None,
+    torch: Annotated[str, typer.Option("--torch", help=TORCH_HELP)] = "auto",
+    installer: Annotated[
+        str,
+        typer.Option("--installer", help="auto: uv when it is on PATH, else pip; or uv; or pip."),
+    ] = "auto",
+    python: Annotated[
+        str | None,
+        typer.Option(
+            "--python",
+            help="Install into this interpreter (or virtualenv directory) instead of the one"
+            " chatenv runs in.",
+        ),
+    ] = None,
+    system: Annotated[
+        bool,
+        typer.Option("--system", help="Allow installing into a system interpreter (no venv)."),
+    ] = False,
+    upgrade: Annotated[
+        bool,
+        typer.Option("--upgrade", "-U", help="Move to the newest versions the pins allow."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and change nothing.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Install an explicit --torch cuXYZ this machine cannot run."),
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log-file", help="Write the installer's full output here.", dir_okay=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
+) -> None:
+    """Install a pinned LLM stack and the PyTorch build this machine can run, then verify it.
+
+    Shows the plan first: install / upgrade / keep per package, torch's index, and why.
+
+    Does nothing, fast, when everything already satisfies the pins.
+
+    Exit 0 when installed and verified, 1 when something failed, 2 for usage errors, 130 on Ctrl-C.
+    """
+    with cli_errors(verbose=verbose):
+        from chatenv import output
+        from chatenv.install import command as cmd
+        from chatenv.install.apply import InstallerFailed, default_log_path, summarise
+        from chatenv.results import Report
+
+        options = cmd.InstallOptions(
+            profiles=tuple(profiles or ("all",)),
+            torch=torch,
+            installer=installer,
+            python=python,
+            system=system,
+            upgrade=upgrade,
+            force=force,
+            log_file=log_file,
+        )
+        prepared = cmd.prepare(options)
+        results = cmd.plan_results(prepared)
+        plan = prepared.plan
+        if dry_run:
+            report = Report("install", tuple(results), data=cmd.report_data(prepared, dry_run=True))
+            output.render_install(report, as_json=as_json, verbose=verbose)
+            raise typer.Exit(report.exit_code)
+        failure = cmd.resolution_failure(plan)
+        if failure is not None:
+            if not as_json:
+                output.print_install_plan(plan.to_json(), verbose=verbose)
+            raise failure
+        if plan.nothing_to_do:
+            checks = cmd.verify(prepared, prepared.installed, expect_torch=False)
+            report = Report(
+                "install", (*results, *checks), data=cmd.report_data(prepared, dry_run=False)
+            )
+            output.render_install(report, as_json=as_json, verbose=verbose)
+            raise typer.Exit(report.exit_code)
+
+        if not as_json:
+            output.print_install_plan(plan.to_json(), verbose=verbose)
+        log = log_file or default_log_path()
+        with output.InstallProgress(str(log)) as progress:
+            try:
+                applied = cmd.execute(
+                    prepared,
+                    on_step=lambda step: progress.step(step.name, step.requirements),
+                    on_line=lambda line: progress.line(summarise(line)),
+                    log_path=log,
+                )
+            except InstallerFailed as exc:
+                output.install_log_tail(exc.tail)
+                raise
+        report = Report(
+            "install",
+            (*results, *applied.checks),
+            data=cmd.report_data(prepared, dry_run=False, applied=applied),
+        )
+        output.render_install(report, as_json=as_json, verbose=verbose, show_plan=False)
+    raise typer.Exit(report.exit_code)

@@ -1,0 +1,245 @@
+"""Run the installer for real: one step after the other, its whole output in a log file, a
+summary of it to a progress callback, Ctrl-C passed on to it.
+
+`stream` is the seam: it runs one command and feeds its output line by line; tests can hand
+`apply_steps` another function with the same signature.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
+from chatenv.install.installer import Installer, Step, command
+from chatenv.system import proc
+
+TAIL_LINES = 15
+
+
+class InstallerFailed(ChatenvError):
+    """The installer exited non-zero. `tail` is the end of its log, shown above the error."""
+
+    def __init__(self, message: str, *, fix: str | None, tail: Sequence[str]) -> None:
+        super().__init__(message, fix=fix)
+        self.tail = tuple(tail)
+
+
+class InstallInterrupted(ChatenvError):
+    exit_code = EXIT_INTERRUPTED
+
+
+class LineRunner(Protocol):
+    def __call__(
+        self,
+        args: Sequence[str],
+        *,
+        log: TextIO,
+        on_line: Callable[[str], None],
+        env: Mapping[str, str] | None = None,
+    ) -> proc.ProcResult: ...
+
+
+def stream(
+    args: Sequence[str],
+    *,
+    log: TextIO,
+    on_line: Callable[[str], None],
+    env: Mapping[str, str] | None = None,
+) -> proc.ProcResult:
+    """Run a program, copying its output (stdout and stderr together) to `log` and, line by
+    line, to `on_line`. On Ctrl-C the child gets SIGINT too (it already has it when the terminal
+    sent it to the whole process group), is given time to stop, and the interrupt propagates."""
+    argv = tuple(str(a) for a in args)
+    try:
+        child = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            env=dict(env) if env is not None else None,
+        )
+    except OSError as exc:
+        return proc.ProcResult(argv, 127, "", f"{argv[0]}: {exc.strerror or exc}", not_found=True)
+    assert child.stdout is not None
+    try:
+        for line in child.stdout:
+            log.write(line)
+            log.flush()
+            on_line(line.rstrip("\r\n"))
+        returncode = child.wait()
+    except KeyboardInterrupt:
+        _stop(child)
+        raise
+    return proc.ProcResult(argv, returncode, "", "")
+
+
+def _stop(child: subprocess.Popen[str]) -> None:
+    """Let the installer finish its own clean-up after SIGINT; insist if it does not."""
+    try:
+        if child.poll() is None and sys.platform != "win32":
+            child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.terminate()
+            child.wait(timeout=5)
+    except (KeyboardInterrupt, subprocess.TimeoutExpired):
+        child.kill()
+        child.wait()
+
+
+def default_log_path(
+    environ: Mapping[str, str] | None = None,
+    platform: str = sys.platform,
+    now: datetime | None = None,
+) -> Path:
+    """Where the installer's full output goes: the user's state/log directory, one file a run."""
+    env = os.environ if environ is None else environ
+    home = Path(env.get("HOME") or Path.home())
+    if platform == "win32":
+        base = Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local") / "chatenv" / "logs"
+    elif platform == "darwin":
+        base = home / "Library" / "Logs" / "chatenv"
+    else:
+        base = Path(env.get("XDG_STATE_HOME") or home / ".local" / "state") / "chatenv" / "logs"
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return base / f"install-{stamp}-{os.getpid()}.log"
+
+
+@dataclass(frozen=True)
+class StepRun:
+    step: str
+    command: tuple[str, ...]
+    returncode: int
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "command": list(self.command),
+            "returncode": self.returncode,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def write_constraints(path: Path, constraints: Sequence[str]) -> Path:
+    path.write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
+    return path
+
+
+def apply_steps(
+    installer: Installer,
+    steps: Sequence[Step],
+    log_path: Path,
+    *,
+    on_step: Callable[[Step], None] = lambda step: None,
+    on_line: Callable[[str], None] = lambda line: None,
+    runner: LineRunner = stream,
+) -> list[StepRun]:
+    """Run each step; stop at the first failure with the end of the log in the error."""
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = log_path.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise ChatenvError(
+            f"cannot write the installer log {log_path}: {exc.strerror or exc};"
+            " nothing was changed",
+            fix="--log-file PATH (a writable file)",
+        ) from None
+    runs: list[StepRun] = []
+    with log_file as log:
+        for step in steps:
+            constraints = None
+            if step.constraints:
+                constraints = write_constraints(
+                    log_path.with_name(f"{log_path.stem}.{step.name}.constraints.txt"),
+                    step.constraints,
+                )
+            args = command(installer, step, constraints_file=constraints, dry_run=False)
+            log.write(f"\n=== chatenv install: step {step.name}\n$ {' '.join(args)}\n")
+            if step.constraints:
+                log.write(f"# constraints: {', '.join(step.constraints)}\n")
+            log.flush()
+            on_step(step)
+            tail: deque[str] = deque(maxlen=TAIL_LINES)
+
+            def line(text: str, tail: deque[str] = tail) -> None:
+                tail.append(text)
+                on_line(text)
+
+            started = time.monotonic()
+            try:
+                result = runner(args, log=log, on_line=line, env=_install_env())
+            except KeyboardInterrupt:
+                log.write("\n=== interrupted (Ctrl-C)\n")
+                raise InstallInterrupted(
+                    f"interrupted while {installer.kind} was installing ({step.name} step);"
+                    f" the environment is as {installer.kind} left it. Full log: {log_path}",
+                    fix="run the same chatenv install again to finish",
+                ) from None
+            runs.append(
+                StepRun(step.name, tuple(args), result.returncode, time.monotonic() - started)
+            )
+            if result.not_found:
+                raise ChatenvError(
+                    f"could not start {installer.kind}: {result.stderr.strip()}",
+                    fix="--installer pip" if installer.kind == "uv" else "--installer uv",
+                )
+            if not result.ok:
+                log.write(f"\n=== {installer.kind} exited with status {result.returncode}\n")
+                raise InstallerFailed(
+                    f"{installer.kind} failed in the {step.name} step (exit status"
+                    f" {result.returncode}); full log: {log_path}",
+                    fix="read the end of the log above, fix its cause, and run the same command",
+                    tail=list(tail),
+                )
+    return runs
+
+
+def _install_env() -> dict[str, str]:
+    return proc.child_env(NO_COLOR="1", PIP_NO_INPUT="1", PYTHONIOENCODING="utf-8")
+
+
+#: Lines worth showing while an installer runs; the log file has everything.
+_SUMMARY_PREFIXES = (
+    "Collecting ",
+    "Processing ",
+    "Downloading ",
+    "Installing collected packages",
+    "Successfully installed",
+    "Attempting uninstall",
+    "Building wheel",
+    "Resolved ",
+    "Prepared ",
+    "Installed ",
+    "Uninstalled ",
+    "Audited ",
+    "Looking in indexes",
+)
+
+
+def summarise(line: str) -> str | None:
+    """The line to show for progress, or None for noise (pip's 'Requirement already ...')."""
+    text = line.strip()
+    if not text:
+        return None
+    if text.startswith(("ERROR", "error", "WARNING: Retrying", "warning")):
+        return text
+    if line.startswith((" + ", " - ", " ~ ")):  # uv's changes
+        return text
+    if text.startswith(_SUMMARY_PREFIXES):
+        return text
+    return None

@@ -1,0 +1,344 @@
+"""`chatenv install` from end to end: observe, plan, apply, verify.
+
+The CLI module parses options and renders; this module holds the order of things and the
+refusals. Every outside effect goes through `Seams` (subprocesses, NVML, PATH lookup), so tests
+can drive it on a machine that has no GPU.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from chatenv.errors import ChatenvError, UsageError
+from chatenv.install import plan as planning
+from chatenv.install.apply import LineRunner, StepRun, apply_steps, default_log_path, stream
+from chatenv.install.installer import Installer, Step, check_installer_name, pick_installer
+from chatenv.install.pins import USER_PROFILES, Pin, load_pins
+from chatenv.install.resolve import Outcome, Resolution, dry_run, network_reason
+from chatenv.install.target import (
+    Installed,
+    Interpreter,
+    dependency_problems,
+    probe_interpreter,
+    read_installed,
+)
+from chatenv.install.variant import AUTO, Machine, choose, parse_request
+from chatenv.install.verify import check_dependencies, check_pins, check_torch_build
+from chatenv.results import CheckResult
+from chatenv.system import proc
+from chatenv.system.nvml import GpuProbe, ProbeState
+
+
+def _probe_gpus() -> GpuProbe:
+    from chatenv.system.nvml import probe
+
+    return probe()
+
+
+@dataclass(frozen=True)
+class Seams:
+    runner: proc.Runner = proc.run
+    line_runner: LineRunner = stream
+    gpus: Callable[[], GpuProbe] = _probe_gpus
+    which: Callable[[str], str | None] = shutil.which
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    profiles: tuple[str, ...] = ("all",)
+    torch: str = AUTO
+    installer: str = "auto"
+    python: str | None = None
+    system: bool = False
+    upgrade: bool = False
+    force: bool = False
+    log_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything observed and decided before anything changes."""
+
+    options: InstallOptions
+    plan: planning.Plan
+    pins: tuple[Pin, ...]
+    installed: Installed
+    machine: Machine | None
+    #: the steps as they will run (exact torch version, torch constraint filled in), only
+    #: those whose dry run changes something
+    runnable: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class Applied:
+    runs: tuple[StepRun, ...]
+    log: Path
+    checks: tuple[CheckResult, ...] = field(default=())
+
+
+def check_profiles(names: tuple[str, ...]) -> tuple[str, ...]:
+    for name in names:
+        if name not in USER_PROFILES:
+            load_pins().profile(name)  # unknown: raises the usage error with the known names
+            raise UsageError(
+                f"'{name}' is not a profile you install (known: {', '.join(USER_PROFILES)})",
+                fix="chatenv install all",
+            )
+    return tuple(dict.fromkeys(names)) or ("all",)
+
+
+def refuse_system(target: Interpreter) -> None:
+    raise ChatenvError(
+        f"{target.executable} is a system interpreter, not a virtualenv: installing there"
+        " changes the Python every other program uses",
+        fix="python3 -m venv .venv && . .venv/bin/activate && pip install chatenv &&"
+        " chatenv install ...  (or --python .venv/bin/python; or --system if you mean it)",
+    )
+
+
+def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
+    """Observe the target and decide. Runs the installer's resolver only when something has to
+    change: a no-op reads metadata and returns."""
+    seams = seams or Seams()
+    profiles = check_profiles(options.profiles)
+    request = parse_request(options.torch)
+    check_installer_name(options.installer)
+    target = probe_interpreter(options.python or sys.executable, seams.runner)
+    if target.is_system and not options.system:
+        refuse_system(target)
+    installed = read_installed(target.site_dirs)
+    pins = load_pins().pins_for(profiles)
+    statuses = planning.pin_statuses(pins, installed)
+    notes: list[str] = []
+
+    torch_pin = next((p for p in pins if p.name == "torch"), None)
+    machine = None
+    torch_plan = None
+    if torch_pin is not None:
+        machine = Machine(target.platform, target.machine, seams.gpus())
+        series = _target_series(torch_pin)
+        choice = choose(request, machine, series, spec=torch_pin.spec, force=options.force)
+        if choice.refusal and (choice.final or not options.force):
+            raise ChatenvError(choice.refusal, fix=choice.fix)
+        torch_plan = planning.decide_torch(
+            torch_pin, installed, request, machine, choice, upgrade=options.upgrade
+        )
+    elif options.torch != AUTO:
+        notes.append(f"--torch {request} has no effect: {', '.join(profiles)} installs no torch")
+    if target.is_system and target.externally_managed:
+        notes.append(
+            f"{target.executable} is marked externally managed (PEP 668): its pip refuses to"
+            " install unless told --break-system-packages; a virtualenv avoids this"
+        )
+
+    problems = tuple(dependency_problems([p.name for p in pins], installed, target.markers))
+    steps = planning.plan_steps(statuses, torch_plan, problems, installed, upgrade=options.upgrade)
+    plan = planning.Plan(
+        profiles=profiles,
+        python=target,
+        installer=None,
+        pins=statuses,
+        torch=torch_plan,
+        dependency_problems=problems,
+        steps=steps,
+        upgrade=options.upgrade,
+        changes=planning.changes(statuses, installed, ()),
+        notes=tuple(notes),
+    )
+    prepared = Prepared(options, plan, pins, installed, machine)
+    if not steps:
+        return prepared
+    installer = pick_installer(options.installer, target, seams.which)
+    return _resolve(replace(prepared, plan=replace(plan, installer=installer)), installer, seams)
+
+
+def _target_series(pin: Pin) -> str:
+    from chatenv import torch_builds as tb
+
+    series = tb.newest_series(pin.spec)
+    if series is None:  # the pins allow no torch release this table knows
+        raise ChatenvError(
+            f"no torch release chatenv knows is allowed by the pins (torch{pin.spec})",
+            fix="upgrade chatenv",
+        )
+    return series
+
+
+def _resolve(prepared: Prepared, installer: Installer, seams: Seams) -> Prepared:
+    """Dry-run each step (torch first: the packages step is constrained to its result)."""
+    plan = prepared.plan
+    resolutions: list[Resolution] = []
+    runnable: list[Step] = []
+    torch_version = prepared.installed.version("torch")
+    with tempfile.TemporaryDirectory(prefix="chatenv-plan-") as tmp:
+        for planned in plan.steps:
+            step = planned
+            if planned.name == "packages" and "torch" in planned.constraints:
+                if torch_version is None:
+                    break
+                step = _constrain_to_torch(planned, torch_version, prepared.installed)
+            constraints = None
+            if step.constraints:
+                constraints = Path(tmp) / f"{step.name}.constraints.txt"
+                constraints.write_text("".join(f"{c}\n" for c in step.constraints))
+            res = dry_run(installer, step, constraints_file=constraints, runner=seams.runner)
+            resolutions.append(res)
+            if not res.ok:
+                break
+            if step.name == "torch":
+                resolved = next((r for r in res.installs if r.name == "torch"), None)
+                if resolved is not None:
+                    torch_version = resolved.version
+                    runnable.append(planning.exact_torch_step(step, resolved.version))
+            elif res.installs or res.removes:
+                runnable.append(planning.exact_step(step, res.installs))
+    notes = list(plan.notes)
+    for res in resolutions:
+        reason = network_reason(res.output) if res.ok else None
+        if reason:
+            where = ", ".join(res.unreachable) or _index_of(plan, res.step, "an index")
+            notes.append(
+                f"{where} did not answer ({reason}) while planning the {res.step} step;"
+                " the installer used its other configured sources"
+            )
+    changes = planning.changes(plan.pins, prepared.installed, tuple(resolutions))
+    plan = replace(plan, resolutions=tuple(resolutions), changes=changes, notes=tuple(notes))
+    return replace(prepared, plan=plan, runnable=tuple(runnable))
+
+
+def _constrain_to_torch(step: Step, torch_version: str, installed: Installed) -> Step:
+    """Pin the packages step to the torch the torch step resolved; its dry run needs torch's
+    index only while that torch is not installed yet."""
+    step = planning.pin_torch(step, torch_version)
+    if torch_version == installed.version("torch"):
+        step = replace(step, plan_extra_index_urls=())
+    return step
+
+
+def resolution_failure(plan: planning.Plan) -> ChatenvError | None:
+    """The one-line error for a plan whose resolution failed (registry unreachable, ...)."""
+    res = plan.failed_resolution
+    if res is None:
+        return None
+    if res.outcome is Outcome.UNREACHABLE:
+        where = ", ".join(res.unreachable) or _index_of(plan, res.step, "the package index")
+        return ChatenvError(
+            f"cannot reach {where} ({res.message}) while planning the {res.step} step;"
+            " nothing was changed",
+            fix="check the network and proxy settings (HTTPS_PROXY), or the installer's index"
+            " configuration, then run again",
+        )
+    if res.outcome is Outcome.NO_MATCH:
+        return ChatenvError(
+            f"{res.step} step cannot be resolved: {res.message}; nothing was changed",
+            fix="--torch auto, or check the installer's index configuration",
+        )
+    return ChatenvError(
+        f"planning the {res.step} step failed: {res.message}; nothing was changed",
+        fix="run again with --verbose, or run the command in the plan by hand",
+    )
+
+
+def _index_of(plan: planning.Plan, step_name: str, default: str) -> str:
+    step = next((s for s in plan.steps if s.name == step_name), None)
+    if step is not None and step.index_url:
+        return step.index_url
+    return default
+
+
+def execute(
+    prepared: Prepared,
+    seams: Seams | None = None,
+    *,
+    on_step: Callable[[Step], None] = lambda step: None,
+    on_line: Callable[[str], None] = lambda line: None,
+    log_path: Path | None = None,
+) -> Applied:
+    """Run the planned steps, then verify with freshly read metadata."""
+    seams = seams or Seams()
+    installer = prepared.plan.installer
+    assert installer is not None
+    log = log_path or prepared.options.log_file or default_log_path()
+    runs = apply_steps(
+        installer,
+        prepared.runnable,
+        log,
+        on_step=on_step,
+        on_line=on_line,
+        runner=seams.line_runner,
+    )
+    after = read_installed(prepared.plan.python.site_dirs)
+    torch_ran = any(r.step == "torch" for r in runs)
+    checks = verify(prepared, after, expect_torch=torch_ran)
+    return Applied(tuple(runs), log, tuple(checks))
+
+
+def verify(prepared: Prepared, installed: Installed, *, expect_torch: bool) -> list[CheckResult]:
+    """The same checks doctor runs for packages and the torch build, on `installed`."""
+    plan = prepared.plan
+    versions = {p.name: installed.version(p.name) for p in prepared.pins}
+    checks = check_pins(prepared.pins, versions, plan.profiles)
+    problems = dependency_problems([p.name for p in prepared.pins], installed, plan.python.markers)
+    checks.append(check_dependencies(problems, plan.profiles))
+    if plan.torch is not None and prepared.machine is not None:
+        expect = plan.torch.choice.variant if expect_torch else None
+        checks.append(
+            check_torch_build(
+                installed.torch,
+                plan.torch.choice,
+                prepared.machine,
+                plan.profiles,
+                expect_variant=expect,
+            )
+        )
+    return checks
+
+
+def plan_results(prepared: Prepared) -> list[CheckResult]:
+    """What a plan itself has to say as results: warnings about the torch choice, notes, and a
+    failed resolution."""
+    plan = prepared.plan
+    results: list[CheckResult] = []
+    torch = plan.torch
+    if torch is not None and torch.choice.warning and not torch.keep:
+        results.append(
+            CheckResult.warn(
+                "torch-choice", torch.choice.warning, section="plan", fix=torch.choice.fix
+            )
+        )
+    if torch is not None and torch.choice.forced:
+        results.append(
+            CheckResult.warn(
+                "torch-choice",
+                f"--force: installing {torch.choice.variant} although this machine cannot run it",
+                section="plan",
+            )
+        )
+    gpu = prepared.machine.gpu if prepared.machine else None
+    if gpu is not None and gpu.state is ProbeState.OK and any(g.unavailable for g in gpu.gpus):
+        details = [f"GPU {g.index}: {u}" for g in gpu.gpus for u in g.unavailable]
+        results.append(
+            CheckResult.warn(
+                "gpu-probe", "NVML could not read every GPU field", section="plan", details=details
+            )
+        )
+    error = resolution_failure(plan)
+    if error is not None:
+        results.append(CheckResult.fail("resolve", error.message, section="plan", fix=error.fix))
+    return results
+
+
+def report_data(
+    prepared: Prepared, *, dry_run: bool, applied: Applied | None = None
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"dry_run": dry_run, "plan": prepared.plan.to_json()}
+    if applied is not None:
+        data["applied"] = [r.to_json() for r in applied.runs]
+        data["log"] = str(applied.log)
+    return data

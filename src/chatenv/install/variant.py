@@ -1,0 +1,357 @@
+"""Which PyTorch build this machine should get: a pure function of what was observed.
+
+uv's `--torch-backend=auto` (astral-sh/uv `crates/uv-torch/src/backend.rs`, `accelerator.rs`)
+and light-the-torch (`light_the_torch/_cb.py`) read the driver version and take the newest CUDA
+variant whose minimum driver it meets. That is half the answer: PyTorch's newer builds drop old
+GPU architectures (12.8+ has no sm_50/sm_60 kernels, CUDA 13 no sm_70), so a GTX 1080 Ti on a
+new driver gets a build that cannot run on it. `choose` also requires kernels for every GPU's
+compute capability (`chatenv.torch_builds.shipped_arches`), only considers the variants the
+target torch release actually ships, and returns its reasons so the plan can say why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.specifiers import SpecifierSet
+
+from chatenv import torch_builds as tb
+from chatenv.errors import UsageError
+from chatenv.system.nvml import GpuInfo, GpuProbe, ProbeState
+
+AUTO = "auto"
+CPU = "cpu"
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the choice looks at: the target interpreter's platform and the GPUs NVML sees."""
+
+    platform: str  # sys.platform of the target interpreter: "linux", "win32", "darwin"
+    machine: str  # platform.machine(): "x86_64", "aarch64", "arm64", "AMD64"
+    gpu: GpuProbe
+
+    @property
+    def is_macos(self) -> bool:
+        return self.platform == "darwin"
+
+
+@dataclass(frozen=True)
+class TorchChoice:
+    """The torch build to install and why. `refusal` is set when an explicitly requested CUDA
+    variant cannot run here (the caller refuses unless --force); `warning` when auto fell back to
+    CPU on a machine that looks like it has an NVIDIA GPU."""
+
+    requested: str
+    variant: str  # "cpu" or a CUDA tag such as "cu130"
+    series: str  # the torch minor release the choice is for, e.g. "2.13"
+    index_url: str | None  # None: the installer's default index (PyPI)
+    reasons: tuple[str, ...]
+    refusal: str | None = None
+    fix: str | None = None
+    warning: str | None = None
+    forced: bool = False
+    #: a refusal --force cannot override (no CUDA builds exist for this platform at all)
+    final: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requested": self.requested,
+            "variant": self.variant,
+            "series": self.series,
+            "index_url": self.index_url,
+            "reasons": list(self.reasons),
+            "refusal": self.refusal,
+            "warning": self.warning,
+            "forced": self.forced,
+        }
+
+
+def known_requests() -> list[str]:
+    return [AUTO, CPU, *(v.tag for v in tb.VARIANTS)]
+
+
+def parse_request(text: str) -> str:
+    """Normalise `--torch`: "auto", "cpu" or a CUDA tag ("cu130", also "cu13.0" / "13.0")."""
+    value = text.strip().lower().replace(".", "")
+    if value and value[0].isdigit():
+        value = "cu" + value
+    if value in known_requests():
+        return value
+    known = ", ".join(known_requests())
+    raise UsageError(f"unknown torch variant '{text}' (known: {known})", fix="--torch auto")
+
+
+# --- helpers that phrase the machine ----------------------------------------------------------
+
+
+def _gpu_label(gpu: GpuInfo) -> str:
+    name = gpu.name or "unknown GPU"
+    parts = [gpu.sm or "compute capability unknown"]
+    if gpu.mig_enabled:
+        parts.append("MIG enabled")
+    return f"GPU {gpu.index} {name} ({', '.join(parts)})"
+
+
+def _no_gpu_reason(probe: GpuProbe) -> tuple[str, str | None]:
+    """Why there is no usable NVIDIA GPU, and a warning when there probably is one."""
+    detail = f": {probe.error}" if probe.error else ""
+    match probe.state:
+        case ProbeState.NO_LIBRARY:
+            return "no NVIDIA driver found (libnvidia-ml is missing)", None
+        case ProbeState.NO_DEVICE:
+            return "the NVIDIA driver is loaded but reports no GPU", None
+        case ProbeState.NO_DRIVER:
+            why = "the NVIDIA driver is installed but not loaded"
+        case ProbeState.VERSION_MISMATCH:
+            why = "the NVIDIA driver and kernel module differ (upgraded without a reboot)"
+        case ProbeState.NO_PERMISSION:
+            why = "no permission to query the NVIDIA driver"
+        case _:
+            why = f"NVML could not read the GPUs{detail}"
+    return why, f"{why}: choosing the CPU build; fix the driver (nvidia-smi) and run again"
+
+
+def _cpu_index(machine: Machine) -> str | None:
+    """Linux gets PyTorch's CPU-only index (PyPI's Linux torch is a CUDA build and pulls GBs of
+    nvidia-* wheels); macOS and Windows wheels on PyPI are already CPU (MPS on Apple silicon)."""
+    return tb.CPU_INDEX_URL if machine.platform.startswith("linux") else None
+
+
+def _cpu_choice(
+    requested: str, machine: Machine, series: str, reasons: list[str], **kw: Any
+) -> TorchChoice:
+    index = _cpu_index(machine)
+    if machine.is_macos:
+        reasons.append("macOS: the PyPI wheel (CPU, with MPS on Apple silicon)")
+    elif index is None:
+        reasons.append("the CPU build from PyPI")
+    else:
+        reasons.append("the CPU build from PyTorch's CPU index, so no CUDA packages are downloaded")
+    return TorchChoice(requested, CPU, series, index, tuple(reasons), **kw)
+
+
+def _problems(v: tb.CudaVariant, series: str, machine: Machine) -> list[str]:
+    """Why this build cannot run here; empty when it can."""
+    probe = machine.gpu
+    driver = probe.driver
+    problems: list[str] = []
+    if driver is not None and not tb.driver_supports_on(
+        v, driver.version, driver.cuda, machine.platform
+    ):
+        need = tb.min_driver(v, machine.platform)
+        problems.append(f"needs driver >= {need} (CUDA {v.cuda.major}.x), this is {driver.version}")
+    arches = tb.shipped_arches(v.tag, series, machine.machine)
+    for gpu in probe.gpus:
+        cc = gpu.compute_capability
+        if cc is not None and not tb.has_kernels(arches, cc):
+            problems.append(f"has no kernels for {_gpu_label(gpu)}")
+    return problems
+
+
+def _driver_line(probe: GpuProbe) -> str:
+    driver = probe.driver
+    assert driver is not None
+    cuda = f", CUDA {driver.cuda}" if driver.cuda else ""
+    gpus = "; ".join(_gpu_label(g) for g in probe.gpus)
+    return f"driver {driver.version}{cuda}; {gpus}"
+
+
+def _shipped_line(series: str) -> str:
+    tags = ", ".join(v.tag for v in tb.shipped_variants(series)) or "no CUDA builds we know"
+    return f"torch {series} ships {tags} (and cpu)"
+
+
+def _runnable_elsewhere(machine: Machine, spec: SpecifierSet) -> tuple[str, str] | None:
+    """The newest (series, variant) within the pins that does run here, for the fix line."""
+    for series in tb.known_series():
+        if not spec.contains(f"{series}.0"):
+            continue
+        for v in tb.shipped_variants(series):
+            if not _problems(v, series, machine):
+                return series, v.tag
+    return None
+
+
+# --- the choice -------------------------------------------------------------------------------
+
+
+def choose(
+    request: str,
+    machine: Machine,
+    series: str,
+    *,
+    spec: SpecifierSet | None = None,
+    force: bool = False,
+) -> TorchChoice:
+    """The torch build for `machine` from release `series` (e.g. "2.13").
+
+    auto: the newest CUDA variant that `series` ships, that the driver supports and that has
+    kernels for every GPU; the CPU build when there is no NVIDIA GPU or none fits.
+    cpu: the CPU build. cuXYZ: that variant, from `series` or else from the newest release
+    within `spec` that ships it; refused (unless `force`) when the machine cannot run it.
+    """
+    request = parse_request(request)
+    spec = spec if spec is not None else SpecifierSet()
+    if request == CPU:
+        reasons = ["requested with --torch cpu"]
+        if machine.gpu.has_gpu:
+            reasons.append(f"note: this machine has {len(machine.gpu.gpus)} NVIDIA GPU(s)")
+        return _cpu_choice(request, machine, series, reasons)
+    if request == AUTO:
+        return _choose_auto(machine, series, spec)
+    return _choose_explicit(request, machine, series, spec, force)
+
+
+def _choose_auto(machine: Machine, series: str, spec: SpecifierSet) -> TorchChoice:
+    probe = machine.gpu
+    if machine.is_macos:
+        return _cpu_choice(AUTO, machine, series, [])
+    if probe.state is not ProbeState.OK or not probe.gpus or probe.driver is None:
+        why, warning = _no_gpu_reason(probe)
+        return _cpu_choice(AUTO, machine, series, [why], warning=warning)
+    reasons = [_driver_line(probe), _shipped_line(series)]
+    for v in tb.shipped_variants(series):
+        problems = _problems(v, series, machine)
+        if problems:
+            reasons.append(f"not {v.tag}: it " + "; it ".join(problems))
+            continue
+        reasons.append(f"{v.tag}: the newest build this driver and every GPU can run")
+        return TorchChoice(AUTO, v.tag, series, v.index_url, tuple(reasons))
+    warning = f"no CUDA build of torch {series} runs on this machine: choosing the CPU build"
+    fix = _fallback_fix(machine, series, spec)
+    return _cpu_choice(AUTO, machine, series, reasons, warning=warning, fix=fix)
+
+
+def _kernels_for_all(v: tb.CudaVariant, series: str, machine: Machine) -> bool:
+    arches = tb.shipped_arches(v.tag, series, machine.machine)
+    return all(
+        g.compute_capability is None or tb.has_kernels(arches, g.compute_capability)
+        for g in machine.gpu.gpus
+    )
+
+
+def _fallback_fix(machine: Machine, series: str, spec: SpecifierSet) -> str:
+    """What would get this machine a CUDA build: a newer driver, or an older torch release."""
+    parts = []
+    fitting = [v for v in tb.shipped_variants(series) if _kernels_for_all(v, series, machine)]
+    if fitting:
+        need = min(tb.min_driver(v, machine.platform) for v in fitting)
+        parts.append(f"update the NVIDIA driver to >= {need}")
+    older = _runnable_elsewhere(machine, spec)
+    if older is not None:
+        parts.append(
+            f"use --torch {older[1]} (torch {older[0]}, the newest release that runs here)"
+        )
+    if not parts:
+        parts.append("no PyTorch release within the pins has kernels for this GPU")
+    return ", or ".join(parts)
+
+
+def _choose_explicit(
+    tag: str, machine: Machine, series: str, spec: SpecifierSet, force: bool
+) -> TorchChoice:
+    v = tb.variant(tag)
+    assert v is not None  # parse_request only lets known tags through
+    reasons = [f"requested with --torch {tag}"]
+    if not machine.platform.startswith(("win", "linux")):
+        return TorchChoice(
+            tag,
+            tag,
+            series,
+            v.index_url,
+            tuple(reasons),
+            refusal=f"PyTorch publishes no CUDA builds for {machine.platform}",
+            fix="--torch auto",
+            final=True,
+        )
+    if tag not in tb.RELEASES.get(series, {}):
+        older = tb.newest_series(spec, shipping=tag)
+        if older is None:
+            return TorchChoice(
+                tag,
+                tag,
+                series,
+                v.index_url,
+                tuple(reasons),
+                refusal=f"no torch release allowed by the pins ({spec}) ships {tag}",
+                fix="--torch auto",
+                final=True,
+            )
+        reasons.append(
+            f"torch {series} ships no {tag} build; torch {older} is the newest that does"
+        )
+        series = older
+    problems = _machine_problems(v, series, machine)
+    if not problems:
+        reasons.append(f"{tag} runs on this driver and every GPU")
+        return TorchChoice(tag, tag, series, v.index_url, tuple(reasons))
+    refusal = f"{tag} cannot run on this machine: " + "; ".join(problems)
+    if force:
+        reasons.append(f"forced with --force although {tag} " + "; ".join(problems))
+        return TorchChoice(tag, tag, series, v.index_url, tuple(reasons), forced=True)
+    return TorchChoice(
+        tag,
+        tag,
+        series,
+        v.index_url,
+        tuple(reasons),
+        refusal=refusal,
+        fix="--torch auto picks a build that runs here, or --force installs it anyway",
+    )
+
+
+def _machine_problems(v: tb.CudaVariant, series: str, machine: Machine) -> list[str]:
+    probe = machine.gpu
+    if probe.state is not ProbeState.OK or not probe.gpus or probe.driver is None:
+        why, _ = _no_gpu_reason(probe)
+        return [why]
+    return [f"it {p}" for p in _problems(v, series, machine)]
+
+
+# --- keeping what is installed ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    keep: bool
+    reason: str
+
+
+def judge_installed(
+    request: str, installed_variant: str | None, series: str | None, machine: Machine
+) -> Verdict:
+    """Should an installed torch (that already satisfies the pins) stay?
+
+    An explicit --torch keeps only that exact variant. auto keeps any build that runs here: a
+    CUDA build the driver supports with kernels for every GPU, or the CPU build on a machine
+    without a usable NVIDIA GPU; it does not churn a working cu126 into cu130 (--upgrade does).
+    """
+    request = parse_request(request)
+    shown = installed_variant or "an unknown build"
+    if installed_variant is None or series is None:
+        return Verdict(False, f"the installed torch is {shown}: cannot tell which build it is")
+    if request != AUTO:
+        if installed_variant == request:
+            return Verdict(True, f"the installed build is {request}, as requested")
+        return Verdict(False, f"the installed build is {shown}, --torch asks for {request}")
+    probe = machine.gpu
+    usable_gpu = probe.state is ProbeState.OK and probe.has_gpu and probe.driver is not None
+    if installed_variant == CPU:
+        if usable_gpu and not machine.is_macos:
+            return Verdict(False, "the installed torch is the CPU build; this machine has a GPU")
+        return Verdict(True, "the installed torch is the CPU build; no usable NVIDIA GPU here")
+    v = tb.variant(installed_variant)
+    if v is None:
+        return Verdict(False, f"the installed build is {shown}, which chatenv does not know")
+    if not usable_gpu:
+        return Verdict(
+            True,
+            f"the installed torch is a {v.tag} build and there is no usable NVIDIA GPU: it runs on"
+            " CPU (--torch cpu replaces it with the smaller CPU build)",
+        )
+    problems = _problems(v, series, machine)
+    if problems:
+        return Verdict(False, f"the installed {v.tag} build " + "; it ".join(problems))
+    return Verdict(True, f"the installed {v.tag} build runs on this driver and every GPU")

@@ -1,0 +1,90 @@
+"""Running an installer for real: its output streamed to the log and to the progress callback,
+its exit status kept, a missing program reported, a failed step with the end of its log."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from chatenv.errors import ChatenvError
+from chatenv.install.apply import (
+    InstallerFailed,
+    apply_steps,
+    default_log_path,
+    stream,
+    summarise,
+)
+from chatenv.install.installer import Installer, Step
+
+SCRIPT = (
+    "import sys\n"
+    "for i in range(3): print(f'line {i}')\n"
+    "print('oops', file=sys.stderr)\n"
+    "sys.exit(3)\n"
+)
+
+
+def test_stream_copies_stdout_and_stderr_to_log_and_callback(tmp_path: Path) -> None:
+    seen: list[str] = []
+    log = tmp_path / "log.txt"
+    with log.open("w") as fh:
+        result = stream([sys.executable, "-c", SCRIPT], log=fh, on_line=seen.append)
+    assert result.returncode == 3
+    assert seen == ["line 0", "line 1", "line 2", "oops"]
+    assert log.read_text() == "line 0\nline 1\nline 2\noops\n"
+
+
+def test_stream_of_a_missing_program_is_not_found(tmp_path: Path) -> None:
+    with (tmp_path / "log").open("w") as fh:
+        result = stream([str(tmp_path / "no-such-installer")], log=fh, on_line=print)
+    assert result.not_found and result.returncode == 127
+
+
+def test_failed_step_raises_with_the_end_of_the_log(tmp_path: Path) -> None:
+    # A stand-in "installer" command: the real Python, told to fail like pip does.
+    fake = Installer("pip", (sys.executable, "-c", SCRIPT), sys.executable)
+    log = tmp_path / "logs" / "install.log"
+    with pytest.raises(InstallerFailed) as err:
+        apply_steps(fake, [Step("packages", ("openai<4",))], log)
+    assert "pip failed in the packages step (exit status 3)" in err.value.message
+    assert err.value.tail[-1] == "oops"
+    text = log.read_text()
+    assert "=== chatenv install: step packages" in text and "line 2" in text
+
+
+def test_unwritable_log_is_one_error_before_anything_runs(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    fake = Installer("pip", (sys.executable, "-c", "raise SystemExit(0)"), sys.executable)
+    with pytest.raises(ChatenvError) as err:
+        apply_steps(fake, [Step("packages", ("x",))], blocker / "sub" / "install.log")
+    assert "cannot write the installer log" in err.value.message
+
+
+def test_log_location_follows_the_platform_conventions() -> None:
+    now = datetime(2026, 8, 1, 12, 0, 0)
+    linux = default_log_path({"HOME": "/home/u", "XDG_STATE_HOME": "/state"}, "linux", now)
+    assert str(linux).startswith("/state/chatenv/logs/install-20260801-120000-")
+    assert str(default_log_path({"HOME": "/home/u"}, "linux", now)).startswith(
+        "/home/u/.local/state/chatenv/logs/"
+    )
+    assert "Library/Logs/chatenv" in str(default_log_path({"HOME": "/Users/u"}, "darwin", now))
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("Collecting openai<4,>=1.40", True),
+        ("  Downloading torch-2.13.0%2Bcu132-cp311-linux_x86_64.whl (900.1 MB)", True),
+        ("Requirement already satisfied: idna in ./lib", False),
+        ("Successfully installed openai-1.99.0", True),
+        (" + openai==1.99.0", True),
+        ("ERROR: No matching distribution found for openai", True),
+        ("", False),
+    ],
+)
+def test_progress_shows_the_installers_milestones_only(line: str, shown: bool) -> None:
+    assert (summarise(line) is not None) is shown

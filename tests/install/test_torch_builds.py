@@ -1,0 +1,109 @@
+"""The build table itself: every release entry names known variants, the facts the variant
+choice relies on hold, and the pins never allow a torch release the table does not know."""
+
+from __future__ import annotations
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from chatenv import torch_builds as tb
+from chatenv.install.pins import load_pins
+from chatenv.system.nvml import CudaVersion
+
+
+def test_every_release_names_only_known_variants() -> None:
+    known = {v.tag for v in tb.VARIANTS}
+    for series, variants in tb.RELEASES.items():
+        assert set(variants) <= known, series
+        assert variants, series
+
+
+def test_pinned_torch_range_ends_at_a_release_the_table_knows() -> None:
+    torch = next(p for p in load_pins().profile("local").pins if p.name == "torch")
+    newest = tb.newest_series(torch.spec)
+    assert newest == "2.13"
+    # Raising the cap without adding the new release's variants here would fail this:
+    for series in tb.known_series():
+        if torch.spec.contains(f"{series}.0"):
+            assert series in tb.RELEASES
+
+
+def test_torch_2_13_ships_cu126_cu130_cu132() -> None:
+    assert [v.tag for v in tb.shipped_variants("2.13")] == ["cu132", "cu130", "cu126"]
+    assert tb.shipped_variants("1.13") == ()
+
+
+@pytest.mark.parametrize(
+    ("tag", "series", "arch", "present"),
+    [
+        ("cu126", "2.13", (6, 0), True),  # Pascal only in the 12.6 builds
+        ("cu130", "2.13", (6, 0), False),
+        ("cu130", "2.13", (7, 0), False),  # CUDA 13 dropped Volta
+        ("cu128", "2.10", (7, 0), True),  # 2.8-2.10 restored sm_70 (pytorch#157517)
+        ("cu128", "2.7", (7, 0), False),
+        ("cu132", "2.13", (12, 0), True),
+        ("cu118", "2.7", (3, 7), True),
+    ],
+)
+def test_shipped_architectures(tag: str, series: str, arch: tuple[int, int], present: bool) -> None:
+    assert (arch in tb.shipped_arches(tag, series)) is present
+
+
+def test_variant_arches_are_what_every_release_of_it_has() -> None:
+    # Unknown release: only architectures all releases of cu128 shipped (2.7 had no sm_70).
+    cu128 = tb.variant("cu128")
+    assert cu128 is not None and (7, 0) not in cu128.arches and (12, 0) in cu128.arches
+    assert tb.shipped_arches("cu128", None) == cu128.arches
+
+
+def test_aarch64_arch_lists_follow_the_build_script_filter() -> None:
+    assert tb.shipped_arches("cu126", "2.13", "aarch64") == ((8, 0), (9, 0))
+    assert (11, 0) in tb.shipped_arches("cu130", "2.13", "aarch64")
+    assert (8, 6) not in tb.shipped_arches("cu130", "2.13", "aarch64")
+
+
+def test_sass_runs_on_newer_minor_of_the_same_major_only() -> None:
+    assert tb.has_kernels(((6, 0),), (6, 1))
+    assert not tb.has_kernels(((6, 1),), (6, 0))
+    assert not tb.has_kernels(((7, 5), (8, 0)), (9, 0))
+
+
+@pytest.mark.parametrize(
+    ("tag", "driver", "cuda", "ok"),
+    [
+        ("cu118", "450.80.02", (11, 0), True),
+        ("cu118", "450.80.01", (11, 0), False),
+        ("cu126", "525.60.13", (12, 0), True),
+        ("cu126", "525.60.13", (11, 8), False),  # the driver's CUDA major is too old
+        ("cu130", "580", (13, 0), True),
+        ("cu132", "580.65.06", (13, 0), True),  # 13.0 driver runs 13.2 builds (minor compat)
+        ("cu130", "575.64.05", (12, 9), False),
+    ],
+)
+def test_driver_minimums(tag: str, driver: str, cuda: tuple[int, int], ok: bool) -> None:
+    v = tb.variant(tag)
+    assert v is not None
+    assert tb.driver_supports(v, driver, CudaVersion(*cuda)) is ok
+
+
+def test_windows_minimums_differ_from_linux() -> None:
+    v = tb.variant("cu126")
+    assert v is not None
+    assert tb.min_driver(v, "win32") == Version("528.33")
+    assert tb.min_driver(v, "linux") == Version("525.60.13")
+
+
+def test_release_series_and_newest_series_with_a_variant() -> None:
+    assert tb.release_series("2.13.0+cu130") == "2.13"
+    assert tb.release_series("not a version") is None
+    spec = SpecifierSet(">=2.4,<2.14")
+    assert tb.newest_series(spec, shipping="cu118") == "2.7"
+    assert tb.newest_series(spec, shipping="cu129") == "2.8"
+    assert tb.newest_series(SpecifierSet("<2.4")) is None
+
+
+def test_variant_for_a_torch_cuda_version() -> None:
+    found = tb.variant_for_cuda(CudaVersion.parse("13.2"))
+    assert found is not None and found.tag == "cu132"
+    assert tb.variant_for_cuda(CudaVersion(12, 3)) is None
