@@ -34,7 +34,16 @@ def doctor(
     with cli_errors(verbose=verbose):
         from chatenv.doctor.runner import DoctorOptions, build_report
         from chatenv.doctor.sections import SECTIONS
+        from chatenv.errors import UsageError
 
+        if env_file.is_dir():
+            raise UsageError(
+                f"--env-file {env_file} is a directory", fix="pass the .env file itself"
+            )
+        if deep and not as_json:
+            from chatenv import output
+
+            output.hint("--deep: importing torch in a subprocess (this takes a few seconds)")
         options = DoctorOptions(env_file=env_file, offline=offline, deep=deep, strict=strict)
         report = build_report(SECTIONS, options)
     finish(report, as_json=as_json, verbose=verbose)
