@@ -27,6 +27,23 @@ MARKS: dict[Status, tuple[str, str]] = {
 }
 
 
+#: The same marks for terminals whose encoding has no ✓ (a Windows console in cp1252, say).
+ASCII_MARKS: dict[Status, str] = {
+    Status.OK: "ok",
+    Status.WARN: "!",
+    Status.FAIL: "x",
+    Status.SKIP: "-",
+}
+
+
+def _can_encode(console: Console, text: str) -> bool:
+    try:
+        text.encode(console.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def _console(file: TextIO) -> Console:
     # highlight=False: Rich would otherwise colour numbers and paths inside our plain text.
     return Console(file=file, highlight=False, emoji=False)
@@ -53,12 +70,15 @@ def render(report: Report, *, as_json: bool = False, verbose: bool = False) -> N
         print_json(report.to_json())
         return
     console = stdout_console()
-    for line in human_lines(report.results, verbose=verbose):
+    ascii_only = not _can_encode(console, "✓✗–…")
+    for line in human_lines(report.results, verbose=verbose, ascii_only=ascii_only):
         console.print(line, soft_wrap=True)
     console.print(summary_line(report), soft_wrap=True)
 
 
-def human_lines(results: Iterable[CheckResult], *, verbose: bool = False) -> list[Text]:
+def human_lines(
+    results: Iterable[CheckResult], *, verbose: bool = False, ascii_only: bool = False
+) -> list[Text]:
     """Results grouped by section, each with its mark, its fix when not ok, details if asked."""
     lines: list[Text] = []
     section: str | None = None
@@ -67,14 +87,19 @@ def human_lines(results: Iterable[CheckResult], *, verbose: bool = False) -> lis
             section = result.section
             if lines:
                 lines.append(Text(""))
-            lines.append(Text(redact(section or result.id), style="bold"))
+            title = SECTION_TITLES.get(section, section) if section else result.id
+            lines.append(Text(redact(title), style="bold"))
         mark, style = MARKS[result.status]
         line = Text("  ")
-        line.append(mark, style=style)
+        line.append(ASCII_MARKS[result.status] if ascii_only else mark, style=style)
         line.append(" " + redact(result.summary))
         lines.append(line)
         if verbose:
-            lines.extend(Text("      " + redact(d), style="dim") for d in result.details)
+            for detail in result.details:
+                lines.extend(
+                    Text("      " + redact(part), style="dim")
+                    for part in detail.rstrip("\n").splitlines() or [""]
+                )
         if result.fix and result.status is not Status.OK:
             fix = Text("      fix: ", style="cyan")
             fix.append(redact(result.fix))
@@ -95,6 +120,9 @@ def summary_line(report: Report) -> Text:
         if i:
             text.append(", ")
         text.append(part, style=style)
+    elapsed = report.data.get("elapsed_s")
+    if isinstance(elapsed, (int, float)):
+        text.append(f" in {elapsed:.2f} s", style="dim")
     return text
 
 
@@ -120,3 +148,21 @@ def error(message: str, fix: str | None = None) -> None:
         fix_line = Text("  fix: ", style="cyan")
         fix_line.append(redact(fix))
         console.print(fix_line, soft_wrap=True)
+
+
+# --- doctor ------------------------------------------------------------------------------------
+
+#: How `chatenv doctor`'s sections are headed for people (JSON keeps the short names).
+SECTION_TITLES: dict[str, str] = {
+    "platform": "Platform",
+    "python": "Python",
+    "packages": "Packages",
+    "gpu": "GPU and driver",
+    "torch": "PyTorch build",
+    "deep": "PyTorch, imported (--deep)",
+    "frameworks": "Other frameworks",
+    "disk": "Disk and model cache",
+    "openai": "OpenAI settings",
+    "dotenv": ".env file",
+    "network": "Network",
+}

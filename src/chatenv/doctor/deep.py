@@ -177,6 +177,7 @@ def why_no_cuda(
             )
     said = [w for w in answer.get("warnings", []) if w] + [answer.get("cuda_error") or ""]
     reason = next((s.splitlines()[0] for s in said if s), "torch gives no reason")
+    reason = reason.removeprefix("CUDA initialization: ")
     return "fail", f"CUDA initialisation failed: {reason}", "nvidia-smi  # does the driver answer?"
 
 

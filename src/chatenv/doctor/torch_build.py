@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from importlib.machinery import PathFinder
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
+
 from chatenv import torch_builds
 from chatenv.doctor import gpu as gpu_section
 from chatenv.doctor import installed as installed_mod
@@ -88,6 +90,13 @@ def parse_version_file(text: str) -> dict[str, object]:
     return values
 
 
+def _same_version(a: str, b: str) -> bool:
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
 def read_torch_build(
     paths: Iterable[str] | None = None, dist_version: str | None = None
 ) -> TorchBuild | None:
@@ -122,7 +131,7 @@ def read_torch_build(
             cuda = CudaVersion.parse(cuda_text)
         except ValueError:
             error = f"unreadable CUDA version {cuda_text!r} in {version_file}"
-    if dist_version is not None and dist_version != version:
+    if dist_version is not None and not _same_version(dist_version, version):
         error = (
             f"torch's files say {version} but its metadata says {dist_version}: "
             "a half-replaced install"
@@ -166,6 +175,12 @@ def _install_fix(target: str, build: TorchBuild) -> tuple[str, str]:
         f"python -m pip install --force-reinstall torch=={build.public_version} --index-url {index}"
     )
     return f"chatenv install local --torch {target}", f"without chatenv: {pip}"
+
+
+def nvidia_version(version: Version) -> str:
+    """A driver version as NVIDIA writes it: 580.65.06, not packaging's 580.65.6."""
+    first, *rest = version.release
+    return ".".join([str(first), *(f"{part:02d}" for part in rest)])
 
 
 def _driver_text(driver: DriverInfo) -> str:
@@ -242,7 +257,10 @@ def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
     variant = torch_builds.variant_for_cuda(build.cuda)
     if variant is not None:
         runs = torch_builds.driver_supports(variant, found.driver.version, found.driver.cuda)
-        needs = f"a driver for CUDA {variant.cuda} (>= {variant.min_driver_linux} on Linux)"
+        needs = (
+            f"a driver for CUDA {variant.cuda} "
+            f"(>= {nvidia_version(variant.min_driver_linux)} on Linux)"
+        )
     else:
         runs = found.driver.cuda is None or found.driver.cuda.major >= build.cuda.major
         needs = f"a driver for CUDA {build.cuda.major}.x"
@@ -250,7 +268,7 @@ def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
         target = best.tag if best else "cpu"
         fix, pip = _install_fix(target, build)
         upgrade = (
-            f"or upgrade the NVIDIA driver to {variant.min_driver_linux} or newer"
+            f"or upgrade the NVIDIA driver to {nvidia_version(variant.min_driver_linux)} or newer"
             if variant
             else "or upgrade the NVIDIA driver"
         )
