@@ -215,3 +215,97 @@ def test_fresh_install_of_chatenv_alone_exits_0(tmp_path: Path) -> None:
     assert statuses["packages.api"] == statuses["packages.local"] == "warn"
     assert statuses["torch.build"] == "skip"
     assert done.returncode == 0, [r for r in doc["results"] if r["status"] == "fail"]
+
+
+# --- the fast path: `chatenv doctor [flags]` without Typer's option coercion ---------------
+
+
+def _typer_params(argv: list[str]) -> dict[str, Any]:
+    from typer.main import get_command
+
+    from chatenv.cli import app
+
+    group = get_command(app)
+    command = group.commands["doctor"]  # type: ignore[attr-defined]
+    return dict(command.make_context("doctor", list(argv)).params)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--json"],
+        ["--offline", "--json", "--strict"],
+        ["-v", "--deep"],
+        ["--verbose", "--env-file", "conf/.env.local"],
+        ["--env-file=some where/.env", "--offline"],
+        ["--json", "--json"],
+    ],
+)
+def test_fast_path_reads_the_options_as_typer_does(argv: list[str]) -> None:
+    from chatenv.cli.doctor import fast_args
+
+    fast = fast_args(argv)
+    assert fast is not None
+    typer_params = _typer_params(argv)
+    assert {**typer_params, **fast} == typer_params
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["-h"], ["--env-file"], ["--env-file", "--json"], ["--bogus"], ["-vx"], ["x"]],
+)
+def test_fast_path_leaves_everything_else_to_typer(argv: list[str]) -> None:
+    from chatenv.cli.doctor import fast_args
+
+    assert fast_args(argv) is None
+
+
+def test_fast_path_knows_every_doctor_option() -> None:
+    from typer.main import get_command
+
+    from chatenv.cli import app
+    from chatenv.cli.doctor import FLAGS
+
+    command = get_command(app).commands["doctor"]  # type: ignore[attr-defined]
+    names = {o for p in command.params for o in p.opts if o not in ("--help", "-h")}
+    assert names == {*FLAGS, "--env-file"}
+
+
+def _imported_after(argv: list[str], modules: tuple[str, ...]) -> dict[str, bool]:
+    probe = (
+        "import sys, json, io, contextlib\n"
+        f"sys.argv = {['chatenv', *argv]!r}\n"
+        "from chatenv.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print(json.dumps({{m: m in sys.modules for m in {modules!r}}}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=120,
+        check=True,
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_doctor_json_loads_neither_pydantic_nor_rich_nor_pynvml_on_a_cpu_box() -> None:
+    """What keeps `chatenv doctor --offline --json` fast (benchmarks/bench_doctor.py)."""
+    from chatenv.system.nvml import _library_loadable
+
+    loaded = _imported_after(["doctor", "--offline", "--json"], ("pydantic", "rich", "pynvml"))
+    assert loaded["pydantic"] is False and loaded["rich"] is False
+    if not _library_loadable():
+        assert loaded["pynvml"] is False
+
+
+def test_help_does_not_load_richs_markdown_renderer() -> None:
+    """Plain help: Typer's Rich help costs ~140 ms of imports (rich.markdown, markdown_it)."""
+    loaded = _imported_after(["--help"], ("rich.markdown", "markdown_it", "importlib.metadata"))
+    assert loaded == {"rich.markdown": False, "markdown_it": False, "importlib.metadata": False}

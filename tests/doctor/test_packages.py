@@ -66,6 +66,35 @@ def test_scan_reads_real_dist_info_and_the_first_on_the_path_wins(tmp_path: Path
     assert [d.version for d in installed.shadowed] == ["0.9.0"]
 
 
+def test_scan_finds_egg_info_folders_and_files_too(tmp_path: Path) -> None:
+    folder = tmp_path / "legacy_pkg-1.2-py3.11.egg-info"
+    folder.mkdir()
+    (folder / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: legacy-pkg\nVersion: 1.2\n")
+    (tmp_path / "single-0.3.egg-info").write_text("Name: single\nVersion: 0.3\n")
+    installed = scan([str(tmp_path)])
+    assert installed.version("legacy_pkg") == "1.2" and installed.version("single") == "0.3"
+
+
+def test_scan_agrees_with_importlib_metadata_on_this_environment() -> None:
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    theirs: dict[str, str] = {}
+    for dist in metadata.distributions():
+        theirs.setdefault(canonicalize_name(dist.metadata["Name"]), dist.version)
+    ours = {name: d.version for name, d in scan().dists.items()}
+    assert ours == theirs
+    assert len(ours) > 20  # the test environment: chatenv, its extras, pytest, ...
+
+
+def test_unreadable_metadata_is_listed_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "broken-1.0.dist-info").mkdir()
+    installed = scan([str(tmp_path), str(tmp_path / "missing-folder")])
+    assert installed.dists == {}
+    assert len(installed.unreadable) == 1 and "broken-1.0.dist-info" in installed.unreadable[0]
+
+
 def test_fresh_install_warns_about_each_profile_and_fails_nothing(tmp_path: Path) -> None:
     installed = scan([str(_site(tmp_path, **BASE))])
     results = _by_id(check_packages(installed, load_pins()))
