@@ -155,18 +155,21 @@ def test_trusted_through_ssl_cert_file_is_reachable(cert: Cert) -> None:
 
 def test_closed_port_fails_when_the_api_is_configured_and_warns_otherwise() -> None:
     port = _closed_port()
-    r = reach(
-        Target("OpenAI-compatible API", f"https://127.0.0.1:{port}/v1", required=True),
-        {},
-        SocketConnector(),
+    api = Target(
+        "OpenAI-compatible API",
+        f"https://127.0.0.1:{port}/v1",
+        required=True,
+        variable="OPENAI_BASE_URL",
     )
-    assert r.stage == "connect" and r.error is not None and "connection refused" in r.error
+    r = reach(api, {}, SocketConnector())
+    assert r.stage == "connect"
+    assert r.error == f"cannot connect to 127.0.0.1:{port}: connection refused"
     result = check_reach(r, {})
-    assert (
-        result.status is Status.FAIL and result.fix is not None and "start the server" in result.fix
-    )
-    hub = reach(Target("Hugging Face Hub", f"https://127.0.0.1:{port}"), {}, SocketConnector())
-    assert check_reach(hub, {}).status is Status.WARN
+    assert result.status is Status.FAIL
+    assert result.fix == f"start the server at {api.url}, or unset OPENAI_BASE_URL"
+    hub_target = Target("Hugging Face Hub", f"https://127.0.0.1:{port}", variable="HF_ENDPOINT")
+    hub = check_reach(reach(hub_target, {}, SocketConnector()), {})
+    assert hub.status is Status.WARN and hub.fix is not None and hub.fix.endswith("HF_ENDPOINT")
 
 
 def test_server_that_never_answers_times_out_quickly() -> None:

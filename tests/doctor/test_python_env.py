@@ -15,7 +15,7 @@ from chatenv.system import proc
 
 VENV = PythonFacts(
     version=(3, 12, 4),
-    implementation="cpython",
+    implementation="CPython",
     executable="/home/me/proj/.venv/bin/python",
     prefix="/home/me/proj/.venv",
     base_prefix="/usr",

@@ -209,7 +209,8 @@ def check_deep(
         ]
     results: list[CheckResult] = []
     cpu = "a CPU matmul works" if data.get("cpu_op") else "a CPU matmul FAILED"
-    import_line = f"torch {data.get('version')} imports in {data.get('import_s')} s; {cpu}"
+    took = float(data.get("import_s") or 0)
+    import_line = f"torch {data.get('version')} imports in {took:.1f} s; {cpu}"
     if data.get("cpu_op"):
         results.append(CheckResult.ok("deep.import", import_line, data=data))
     else:

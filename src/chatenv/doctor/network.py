@@ -264,6 +264,8 @@ class Target:
     url: str
     #: fail (rather than warn) when unreachable: the user has set this one up to be used
     required: bool = False
+    #: the variable that pointed chatenv at this URL, when one did (for the fix line)
+    variable: str | None = None
 
     @property
     def host(self) -> str:
@@ -393,13 +395,14 @@ def reach(
             sock = connector.connect(address, port, left)
             break
         except OSError as exc:
-            errors.append(f"{address}: {_oserror(exc)}")
+            errors.append(_oserror(exc))
     if sock is None:
-        timed_out = not errors or all("timed out" in e for e in errors)
+        timed_out = not errors or all(e == "timed out" for e in errors)
         where = f"proxy {hide_password(proxy)}" if proxy else f"{target.host}:{target.port}"
+        tried = f" (tried {len(errors)} addresses)" if len(errors) > 1 else ""
         return failed(
             "timeout" if timed_out else "connect",
-            f"cannot connect to {where}: {errors[0] if errors else 'timed out'}",
+            f"cannot connect to {where}: {errors[0] if errors else 'timed out'}{tried}",
             addresses=tuple(addresses),
             dns_ms=dns_ms,
         )
@@ -479,7 +482,7 @@ def check_reach(r: Reach, environ: Mapping[str, str]) -> CheckResult:
         fix = "put the credentials in the proxy URL: export HTTPS_PROXY=http://user:pass@proxy:port"
         summary = f"{t.label}: {r.error}"
     elif local:
-        fix = f"start the server at {t.url}, or unset OPENAI_BASE_URL"
+        fix = f"start the server at {t.url}" + (f", or unset {t.variable}" if t.variable else "")
         summary = f"{t.label} {where}: {r.error}"
     else:
         fix = (
@@ -498,11 +501,13 @@ def targets_for(config: OpenAIConfig, environ: Mapping[str, str]) -> list[Target
         "OpenAI API" if config.base_url is None else "OpenAI-compatible API",
         config.effective_base_url,
         required=config.key is not None or config.base_url is not None,
+        variable="OPENAI_BASE_URL" if config.base_url else None,
     )
     targets = [api]
     if not is_offline(environ):
         hub = (environ.get("HF_ENDPOINT") or HF_DEFAULT_ENDPOINT).rstrip("/")
-        targets.append(Target("Hugging Face Hub", hub))
+        variable = "HF_ENDPOINT" if environ.get("HF_ENDPOINT") else None
+        targets.append(Target("Hugging Face Hub", hub, variable=variable))
     return targets
 
 

@@ -7,6 +7,7 @@ question is whether that interpreter is a project environment or the system's ow
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import sys
 from collections.abc import Callable, Mapping
@@ -113,7 +114,7 @@ def observe(
     uv_path, uv_version, uv_error = _uv(environ, sys.executable, installed, run, which)
     return PythonFacts(
         version=(sys.version_info.major, sys.version_info.minor, sys.version_info.micro),
-        implementation=sys.implementation.name,
+        implementation=platform.python_implementation(),
         executable=sys.executable,
         prefix=sys.prefix,
         base_prefix=sys.base_prefix,
