@@ -66,8 +66,17 @@ def stderr_console() -> Console:
 def print_json(document: Any, file: TextIO | None = None) -> None:
     text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
     out = file or sys.stdout
-    out.write(redact(text) + "\n")
-    out.flush()
+    try:
+        out.write(redact(text) + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Rich does for text. Point stdout at
+        # devnull so the interpreter's final flush does not raise again.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        raise SystemExit(1) from None
 
 
 def render(report: Report, *, as_json: bool = False, verbose: bool = False) -> None:
