@@ -1,8 +1,5 @@
 """chatenv: take a fresh machine to a verified LLM development environment."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("chatenv")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+# The single source of the version (pyproject.toml reads it: [tool.hatch.version]). A literal,
+# not importlib.metadata.version(), so importing chatenv stays cheap for `chatenv --help`.
+__version__ = "0.1.0"

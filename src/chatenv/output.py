@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO
 
 from chatenv.keys.mask import redact
 from chatenv.results import CheckResult, Report, Status
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+# Rich is imported by the functions that print for people, not here: `--json` never needs it,
+# and importing it costs ~50 ms on a small machine (measured with python -X importtime).
 
 MARKS: dict[Status, tuple[str, str]] = {
     Status.OK: ("✓", "green"),
@@ -27,7 +31,26 @@ MARKS: dict[Status, tuple[str, str]] = {
 }
 
 
+#: The same marks for terminals whose encoding has no ✓ (a Windows console in cp1252, say).
+ASCII_MARKS: dict[Status, str] = {
+    Status.OK: "ok",
+    Status.WARN: "!",
+    Status.FAIL: "x",
+    Status.SKIP: "-",
+}
+
+
+def _can_encode(console: Console, text: str) -> bool:
+    try:
+        text.encode(console.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def _console(file: TextIO) -> Console:
+    from rich.console import Console
+
     # highlight=False: Rich would otherwise colour numbers and paths inside our plain text.
     return Console(file=file, highlight=False, emoji=False)
 
@@ -43,8 +66,17 @@ def stderr_console() -> Console:
 def print_json(document: Any, file: TextIO | None = None) -> None:
     text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
     out = file or sys.stdout
-    out.write(redact(text) + "\n")
-    out.flush()
+    try:
+        out.write(redact(text) + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Rich does for text. Point stdout at
+        # devnull so the interpreter's final flush does not raise again.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        raise SystemExit(1) from None
 
 
 def render(report: Report, *, as_json: bool = False, verbose: bool = False) -> None:
@@ -53,13 +85,18 @@ def render(report: Report, *, as_json: bool = False, verbose: bool = False) -> N
         print_json(report.to_json())
         return
     console = stdout_console()
-    for line in human_lines(report.results, verbose=verbose):
+    ascii_only = not _can_encode(console, "✓✗–…")
+    for line in human_lines(report.results, verbose=verbose, ascii_only=ascii_only):
         console.print(line, soft_wrap=True)
     console.print(summary_line(report), soft_wrap=True)
 
 
-def human_lines(results: Iterable[CheckResult], *, verbose: bool = False) -> list[Text]:
+def human_lines(
+    results: Iterable[CheckResult], *, verbose: bool = False, ascii_only: bool = False
+) -> list[Text]:
     """Results grouped by section, each with its mark, its fix when not ok, details if asked."""
+    from rich.text import Text
+
     lines: list[Text] = []
     section: str | None = None
     for result in results:
@@ -67,14 +104,19 @@ def human_lines(results: Iterable[CheckResult], *, verbose: bool = False) -> lis
             section = result.section
             if lines:
                 lines.append(Text(""))
-            lines.append(Text(redact(section or result.id), style="bold"))
+            title = SECTION_TITLES.get(section, section) if section else result.id
+            lines.append(Text(redact(title), style="bold"))
         mark, style = MARKS[result.status]
         line = Text("  ")
-        line.append(mark, style=style)
+        line.append(ASCII_MARKS[result.status] if ascii_only else mark, style=style)
         line.append(" " + redact(result.summary))
         lines.append(line)
         if verbose:
-            lines.extend(Text("      " + redact(d), style="dim") for d in result.details)
+            for detail in result.details:
+                lines.extend(
+                    Text("      " + redact(part), style="dim")
+                    for part in detail.rstrip("\n").splitlines() or [""]
+                )
         if result.fix and result.status is not Status.OK:
             fix = Text("      fix: ", style="cyan")
             fix.append(redact(result.fix))
@@ -83,6 +125,8 @@ def human_lines(results: Iterable[CheckResult], *, verbose: bool = False) -> lis
 
 
 def summary_line(report: Report) -> Text:
+    from rich.text import Text
+
     c = report.counts()
     text = Text("\n")
     parts = [
@@ -95,16 +139,23 @@ def summary_line(report: Report) -> Text:
         if i:
             text.append(", ")
         text.append(part, style=style)
+    elapsed = report.data.get("elapsed_s")
+    if isinstance(elapsed, (int, float)):
+        text.append(f" in {elapsed:.2f} s", style="dim")
     return text
 
 
 def hint(message: str) -> None:
     """A progress or advice line for people, on stderr."""
+    from rich.text import Text
+
     stderr_console().print(Text(redact(message), style="dim"), soft_wrap=True)
 
 
 def notice(message: str) -> None:
     """Something the user should read even in a script (a permission change, a warning)."""
+    from rich.text import Text
+
     line = Text("! ", style="yellow")
     line.append(redact(message))
     stderr_console().print(line, soft_wrap=True)
@@ -112,6 +163,8 @@ def notice(message: str) -> None:
 
 def error(message: str, fix: str | None = None) -> None:
     """The one line a failed command prints, and its fix, on stderr."""
+    from rich.text import Text
+
     console = stderr_console()
     line = Text("error: ", style="bold red")
     line.append(redact(message))
@@ -138,6 +191,8 @@ _ACTION_STYLES = {
 
 def install_plan_lines(plan: dict[str, Any], *, verbose: bool = False) -> list[Text]:
     """Where it installs, the torch choice and its reasons, one row per package."""
+    from rich.text import Text
+
     lines: list[Text] = []
     py = plan["python"]
     head = Text("Target: ", style="bold")
@@ -182,6 +237,8 @@ def install_plan_lines(plan: dict[str, Any], *, verbose: bool = False) -> list[T
 
 
 def _torch_lines(torch: dict[str, Any]) -> list[Text]:
+    from rich.text import Text
+
     choice = torch["choice"]
     installed = torch.get("installed")
     title = Text("PyTorch: ", style="bold")
@@ -198,6 +255,8 @@ def _torch_lines(torch: dict[str, Any]) -> list[Text]:
 
 
 def _package_line(row: dict[str, Any], width: int) -> Text:
+    from rich.text import Text
+
     action = row["action"]
     line = Text("  ")
     line.append(f"{action:<9}", style=_ACTION_STYLES.get(action, ""))
@@ -243,6 +302,8 @@ def render_install(
 
 
 def _install_summary(report: Report) -> Text:
+    from rich.text import Text
+
     plan = report.data.get("plan") or {}
     if report.exit_code:
         return summary_line(report)
@@ -275,6 +336,8 @@ def print_install_plan(plan: dict[str, Any], *, verbose: bool = False) -> None:
 
 def install_log_tail(lines: Iterable[str]) -> None:
     """The end of a failed installer's log, on stderr, above the error line."""
+    from rich.text import Text
+
     console = stderr_console()
     console.print(Text("last lines of the installer's log:", style="dim"), soft_wrap=True)
     for line in lines:
@@ -317,3 +380,21 @@ class InstallProgress:
             self._status.update(Text(redact(f"{self._step}: {text[:120]}")))
         else:
             hint(f"  {text}")
+
+
+# --- doctor ------------------------------------------------------------------------------------
+
+#: How `chatenv doctor`'s sections are headed for people (JSON keeps the short names).
+SECTION_TITLES: dict[str, str] = {
+    "platform": "Platform",
+    "python": "Python",
+    "packages": "Packages",
+    "gpu": "GPU and driver",
+    "torch": "PyTorch build",
+    "deep": "PyTorch, imported (--deep)",
+    "frameworks": "Other frameworks",
+    "disk": "Disk and model cache",
+    "openai": "OpenAI settings",
+    "dotenv": ".env file",
+    "network": "Network",
+}

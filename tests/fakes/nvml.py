@@ -198,3 +198,58 @@ def consumer_rtx4090_partial() -> FakeNvml:
             )
         ],
     )
+
+
+def gtx1080ti_current_driver() -> FakeNvml:
+    """The same Pascal card on a current driver: CUDA 12 builds load, but 12.8+ builds ship no
+    sm_60/sm_61 kernels for it."""
+    return FakeNvml(
+        driver="560.35.03",
+        cuda=12060,
+        gpus=[
+            FakeGpu(
+                name="NVIDIA GeForce GTX 1080 Ti",
+                uuid="GPU-1080ti-0000-0000-0000-000000000000",
+                total=11 * GIB,
+                free=10 * GIB,
+                cc=(6, 1),
+                mig=nv.NVML_ERROR_NOT_SUPPORTED,
+            )
+        ],
+    )
+
+
+def rtx5090() -> FakeNvml:
+    """Blackwell (compute capability 12.0): only CUDA 12.8+ builds have kernels for it."""
+    return FakeNvml(
+        driver="570.124.04",
+        cuda=12080,
+        gpus=[
+            FakeGpu(
+                name="NVIDIA GeForce RTX 5090",
+                uuid="GPU-5090aaaa-0000-0000-0000-000000000000",
+                total=32 * GIB,
+                free=31 * GIB,
+                cc=(12, 0),
+                mig=nv.NVML_ERROR_NOT_SUPPORTED,
+            )
+        ],
+    )
+
+
+def busy_h100() -> FakeNvml:
+    """An H100 whose memory another process holds."""
+    return FakeNvml(gpus=[FakeGpu(free=GIB // 2)])
+
+
+def mig_change_pending() -> FakeNvml:
+    """MIG enabled with nvidia-smi -mig 1, not yet applied (needs a GPU reset)."""
+    return FakeNvml(
+        driver="535.161.08",
+        cuda=12020,
+        gpus=[
+            FakeGpu(
+                name="NVIDIA A100-SXM4-40GB", total=40 * GIB, free=39 * GIB, cc=(8, 0), mig=(0, 1)
+            )
+        ],
+    )

@@ -95,3 +95,25 @@ def test_cuda_version_encoding() -> None:
     assert CudaVersion.from_nvml(13000) == CudaVersion(13, 0)
     assert CudaVersion.parse("11.8") == CudaVersion(11, 8)
     assert CudaVersion(11, 8) < CudaVersion(12, 0)
+
+
+def test_machine_without_the_nvml_library_answers_without_importing_pynvml() -> None:
+    """probe() tries the same dlopen pynvml does first, so a CPU box skips pynvml's import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from chatenv.system.nvml import _library_loadable, probe\n"
+        "r = probe()\n"
+        "print(_library_loadable(), r.state.value, 'pynvml' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    loadable, state, imported = done.stdout.split()
+    if loadable == "False":
+        assert (state, imported) == ("no-library", "False")
+        assert probe().error == "NVML Shared Library Not Found"
+    else:  # a machine with the NVIDIA driver: the real NVML answered
+        assert imported == "True"

@@ -159,9 +159,9 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
 
 
 def _target_series(pin: Pin) -> str:
-    from chatenv import torch_builds as tb
+    from chatenv.install.variant import target_series
 
-    series = tb.newest_series(pin.spec)
+    series = target_series(pin.spec)
     if series is None:  # the pins allow no torch release this table knows
         raise ChatenvError(
             f"no torch release chatenv knows is allowed by the pins (torch{pin.spec})",

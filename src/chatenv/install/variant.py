@@ -68,6 +68,12 @@ class TorchChoice:
         }
 
 
+def target_series(spec: SpecifierSet) -> str | None:
+    """The torch release chatenv installs: the newest one `chatenv.torch_builds` knows that the
+    pins (`spec`, torch's range) allow. None when the pins allow no known release."""
+    return tb.newest_series(spec)
+
+
 def known_requests() -> list[str]:
     return [AUTO, CPU, *(v.tag for v in tb.VARIANTS)]
 
@@ -163,7 +169,7 @@ def _shipped_line(series: str) -> str:
     return f"torch {series} ships {tags} (and cpu)"
 
 
-def _runnable_elsewhere(machine: Machine, spec: SpecifierSet) -> tuple[str, str] | None:
+def runnable_elsewhere(machine: Machine, spec: SpecifierSet) -> tuple[str, str] | None:
     """The newest (series, variant) within the pins that does run here, for the fix line."""
     for series in tb.known_series():
         if not spec.contains(f"{series}.0"):
@@ -239,7 +245,7 @@ def _fallback_fix(machine: Machine, series: str, spec: SpecifierSet) -> str:
     if fitting:
         need = min(tb.min_driver(v, machine.platform) for v in fitting)
         parts.append(f"update the NVIDIA driver to >= {need}")
-    older = _runnable_elsewhere(machine, spec)
+    older = runnable_elsewhere(machine, spec)
     if older is not None:
         parts.append(
             f"use --torch {older[1]} (torch {older[0]}, the newest release that runs here)"

@@ -12,6 +12,7 @@ checked by `doctor --deep`.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -210,8 +211,29 @@ def _init_state(code: int) -> ProbeState:
     }.get(code, ProbeState.ERROR)
 
 
+#: pynvml's message for NVML_ERROR_LIBRARY_NOT_FOUND
+LIBRARY_NOT_FOUND = "NVML Shared Library Not Found"
+
+
+def _library_loadable() -> bool:
+    """Can libnvidia-ml be loaded at all? The same dlopen pynvml does first on Linux and macOS,
+    without importing pynvml (a large module: ~50 ms on a small machine), so a machine without
+    an NVIDIA driver answers at once. On Windows pynvml searches several places: let it."""
+    if sys.platform.startswith("win"):
+        return True
+    import ctypes
+
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return False
+    return True
+
+
 def probe(library: NvmlLibrary | None = None) -> GpuProbe:
     """Ask NVML for the driver and every GPU. Never raises: every failure becomes a state."""
+    if library is None and not _library_loadable():
+        return GpuProbe(ProbeState.NO_LIBRARY, error=LIBRARY_NOT_FOUND)
     import pynvml as nv
 
     try:

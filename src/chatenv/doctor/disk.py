@@ -1,0 +1,306 @@
+"""The disk section: free space where models are stored, the size of that cache, and whether
+Hugging Face's offline mode is on.
+
+Where models go is worked out the way huggingface_hub does (`huggingface_hub/constants.py`):
+HF_HUB_CACHE, else the legacy HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else
+$XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatenv.doctor.runner import DoctorOptions
+from chatenv.results import CheckResult
+
+GIB = 1024**3
+#: Below this, only small models fit (a 7B model in 16-bit is about 15 GB).
+WARN_FREE_BYTES = 10 * GIB
+#: Below this, even GPT-2 and a torch wheel may not fit.
+FAIL_FREE_BYTES = 1 * GIB
+#: Counting the cache stops after this long or this many entries.
+SIZE_TIME_CAP_S = 1.0
+SIZE_ENTRY_CAP = 200_000
+
+#: huggingface_hub's truthy values (constants.ENV_VARS_TRUE_VALUES)
+_TRUE = {"1", "ON", "YES", "TRUE"}
+
+
+@dataclass(frozen=True)
+class CacheSize:
+    bytes: int
+    models: int  # models--* folders in the hub cache
+    complete: bool  # False when counting stopped at the time or entry cap
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class DiskFacts:
+    cache_dir: Path
+    #: the variable that chose it ("HF_HUB_CACHE", "HF_HOME", ...) or "default"
+    source: str
+    #: the nearest existing folder at or above cache_dir (where the space is measured)
+    measured_at: Path | None
+    free_bytes: int | None
+    total_bytes: int | None
+    writable: bool
+    size: CacheSize | None
+    offline: bool
+    #: offline-related variables as set
+    offline_vars: Mapping[str, str]
+    #: variables set that the current libraries ignore
+    ignored_vars: Mapping[str, str]
+
+
+_VAR = re.compile(r"\$(\w+)|\$\{([^}]*)\}")
+
+
+def _expand(value: str, environ: Mapping[str, str], home: Path) -> Path:
+    """os.path.expanduser + expandvars, against the given environment."""
+    if value == "~" or value.startswith("~/"):
+        value = str(home) + value[1:]
+
+    def var(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        return environ.get(name, m.group(0))
+
+    return Path(_VAR.sub(var, value))
+
+
+def hub_cache(environ: Mapping[str, str], home: Path) -> tuple[Path, str]:
+    """The folder transformers downloads models into, and the variable that chose it."""
+    if environ.get("HF_HUB_CACHE"):
+        return _expand(environ["HF_HUB_CACHE"], environ, home), "HF_HUB_CACHE"
+    if environ.get("HUGGINGFACE_HUB_CACHE"):
+        return _expand(environ["HUGGINGFACE_HUB_CACHE"], environ, home), "HUGGINGFACE_HUB_CACHE"
+    if environ.get("HF_HOME"):
+        return _expand(environ["HF_HOME"], environ, home) / "hub", "HF_HOME"
+    if environ.get("XDG_CACHE_HOME"):
+        return _expand(
+            environ["XDG_CACHE_HOME"], environ, home
+        ) / "huggingface/hub", "XDG_CACHE_HOME"
+    return home / ".cache/huggingface/hub", "default"
+
+
+def is_offline(environ: Mapping[str, str]) -> bool:
+    """As huggingface_hub reads it: HF_HUB_OFFLINE, else TRANSFORMERS_OFFLINE, when truthy."""
+    value = environ.get("HF_HUB_OFFLINE") or environ.get("TRANSFORMERS_OFFLINE")
+    return value is not None and value.upper() in _TRUE
+
+
+def nearest_existing(path: Path) -> Path | None:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def cache_size(
+    root: Path, time_cap_s: float = SIZE_TIME_CAP_S, entry_cap: int = SIZE_ENTRY_CAP
+) -> CacheSize:
+    """Bytes under `root`, not following symlinks (the hub cache's snapshots are symlinks into
+    blobs/, so each file counts once). Stops at the time or entry cap and says so."""
+    started = time.monotonic()
+    total = entries = 0
+    complete = True
+    stack = [root]
+    models = 0
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                for entry in it:
+                    entries += 1
+                    if folder == root and entry.name.startswith("models--"):
+                        models += 1
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(Path(entry.path))
+                        elif entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        continue
+                    if entries >= entry_cap or (
+                        entries % 256 == 0 and time.monotonic() - started > time_cap_s
+                    ):
+                        complete = False
+                        stack.clear()
+                        break
+        except OSError:
+            continue
+    return CacheSize(total, models, complete, time.monotonic() - started)
+
+
+def _disk_usage(path: Path) -> tuple[int, int, int]:
+    total, used, free = shutil.disk_usage(path)
+    return total, used, free
+
+
+def observe(
+    environ: Mapping[str, str],
+    home: Path,
+    usage: Callable[[Path], tuple[int, int, int]] = _disk_usage,
+) -> DiskFacts:
+    cache_dir, source = hub_cache(environ, home)
+    at = nearest_existing(cache_dir)
+    free = total = None
+    if at is not None:
+        with contextlib.suppress(OSError):
+            total, _used, free = usage(at)
+    writable = at is not None and os.access(at, os.W_OK | os.X_OK)
+    size = cache_size(cache_dir) if cache_dir.is_dir() else None
+    offline_names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+    ignored_names = (
+        "TRANSFORMERS_CACHE",
+        "PYTORCH_TRANSFORMERS_CACHE",
+        "PYTORCH_PRETRAINED_BERT_CACHE",
+    )
+    return DiskFacts(
+        cache_dir=cache_dir,
+        source=source,
+        measured_at=at,
+        free_bytes=free,
+        total_bytes=total,
+        writable=writable,
+        size=size,
+        offline=is_offline(environ),
+        offline_vars={n: environ[n] for n in offline_names if n in environ},
+        ignored_vars={n: environ[n] for n in ignored_names if environ.get(n)},
+    )
+
+
+def _gib(value: int) -> str:
+    return f"{value / GIB:.1f} GiB"
+
+
+def check_space(facts: DiskFacts) -> CheckResult:
+    where = (
+        f"{facts.cache_dir} ({'default' if facts.source == 'default' else 'from ' + facts.source})"
+    )
+    data = {
+        "cache_dir": str(facts.cache_dir),
+        "source": facts.source,
+        "measured_at": str(facts.measured_at) if facts.measured_at else None,
+        "free_bytes": facts.free_bytes,
+        "total_bytes": facts.total_bytes,
+        "writable": facts.writable,
+    }
+    details = [f"model cache: {where}"]
+    if facts.measured_at and facts.measured_at != facts.cache_dir:
+        details.append(f"not created yet; space measured at {facts.measured_at}")
+    if facts.free_bytes is None:
+        return CheckResult.warn(
+            "disk.space",
+            f"cannot measure free space for {where}",
+            details=details,
+            data=data,
+            fix=f"export HF_HOME=<a folder on a disk with space>  # now {facts.cache_dir}",
+        )
+    summary = f"{_gib(facts.free_bytes)} free for models in {where}"
+    if not facts.writable:
+        return CheckResult.warn(
+            "disk.space",
+            f"{summary}, but it is not writable: downloads will fail",
+            details=details,
+            data=data,
+            fix="export HF_HOME=<a folder you can write to>",
+        )
+    if facts.free_bytes < FAIL_FREE_BYTES:
+        return CheckResult.fail(
+            "disk.space",
+            f"only {summary}: not enough for even a small model",
+            details=details,
+            data=data,
+            fix="free space (huggingface-cli delete-cache) or export HF_HOME=<a bigger disk>",
+        )
+    if facts.free_bytes < WARN_FREE_BYTES:
+        return CheckResult.warn(
+            "disk.space",
+            f"only {summary}: enough for small models, not for a 7B one (~15 GB)",
+            details=details,
+            data=data,
+            fix="free space (huggingface-cli delete-cache) or export HF_HOME=<a bigger disk>",
+        )
+    return CheckResult.ok("disk.space", summary, details=details, data=data)
+
+
+def check_cache(facts: DiskFacts) -> CheckResult:
+    if facts.size is None:
+        return CheckResult.ok(
+            "disk.cache",
+            "model cache is empty (not created yet)",
+            data={"bytes": 0, "models": 0, "complete": True},
+        )
+    size = facts.size
+    amount = _gib(size.bytes) if size.complete else f"at least {_gib(size.bytes)}"
+    note = "" if size.complete else f" (stopped counting after {size.elapsed_s:.1f} s)"
+    return CheckResult.ok(
+        "disk.cache",
+        f"model cache holds {size.models} model{'s' if size.models != 1 else ''}, {amount}{note}",
+        data={
+            "bytes": size.bytes,
+            "models": size.models,
+            "complete": size.complete,
+            "elapsed_s": round(size.elapsed_s, 3),
+        },
+    )
+
+
+def check_offline(facts: DiskFacts) -> list[CheckResult]:
+    results = []
+    data = {"offline": facts.offline, "variables": dict(facts.offline_vars)}
+    shown = ", ".join(f"{k}={v}" for k, v in facts.offline_vars.items())
+    if facts.offline:
+        models = facts.size.models if facts.size else 0
+        if models == 0:
+            results.append(
+                CheckResult.warn(
+                    "disk.offline",
+                    f"Hugging Face offline mode is on ({shown}) and the model cache is empty: "
+                    "every model load will fail",
+                    data=data,
+                    fix="unset HF_HUB_OFFLINE TRANSFORMERS_OFFLINE  # or fill the cache first",
+                )
+            )
+        else:
+            results.append(
+                CheckResult.ok(
+                    "disk.offline",
+                    f"Hugging Face offline mode is on ({shown}): only the cached models load",
+                    data=data,
+                )
+            )
+    else:
+        results.append(
+            CheckResult.ok(
+                "disk.offline",
+                "Hugging Face downloads allowed" + (f" ({shown})" if shown else ""),
+                data=data,
+            )
+        )
+    for name, value in facts.ignored_vars.items():
+        results.append(
+            CheckResult.warn(
+                f"disk.legacy.{name}",
+                f"{name}={value} is ignored by current transformers and huggingface_hub",
+                data={"name": name, "value": value},
+                fix=f'export HF_HUB_CACHE="${name}"; unset {name}',
+            )
+        )
+    return results
+
+
+def check_disk(facts: DiskFacts) -> list[CheckResult]:
+    return [check_space(facts), check_cache(facts), *check_offline(facts)]
+
+
+def collect(options: DoctorOptions) -> list[CheckResult]:
+    home = Path(options.environ.get("HOME") or Path.home())
+    return check_disk(observe(options.environ, home))

@@ -1,0 +1,164 @@
+"""The dotenv section: is the .env file that holds the key kept private?
+
+Readable by group or others → warning (`chmod 600`). Inside a git work tree and not ignored →
+warning (one `git add .` from being committed). Tracked by git, or committed in the past → failure:
+the key is in the repository's history, so untracking is not enough; the key must be rotated.
+git is asked through the `proc.run` seam; no git, or no repository, skips those checks.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatenv.doctor.runner import DoctorOptions
+from chatenv.results import CheckResult
+from chatenv.system.proc import Runner
+
+GIT_TIMEOUT_S = 3.0
+ROTATE = "then rotate the key at https://platform.openai.com/api-keys"
+
+
+@dataclass(frozen=True)
+class GitFacts:
+    #: "tracked", "ignored", "not-ignored", or "unknown" (no git / no repository / error)
+    state: str
+    #: why the state is unknown
+    reason: str | None = None
+    #: a commit that once contained the file (when it is not tracked now)
+    past_commit: str | None = None
+
+
+@dataclass(frozen=True)
+class DotenvFacts:
+    path: Path
+    exists: bool
+    is_file: bool
+    mode: int | None  # permission bits, None on Windows or when stat fails
+    git: GitFacts
+
+
+def git_state(path: Path, run: Runner) -> GitFacts:
+    folder, name = path.parent, path.name
+    tracked = run(
+        ["git", "ls-files", "--error-unmatch", "--", name], timeout=GIT_TIMEOUT_S, cwd=folder
+    )
+    if tracked.not_found:
+        return GitFacts("unknown", "git is not installed")
+    if tracked.timed_out:
+        return GitFacts("unknown", "git did not answer in time")
+    if tracked.returncode == 0:
+        return GitFacts("tracked")
+    if tracked.returncode != 1:
+        first = (tracked.stderr.strip().splitlines() or [f"git exit {tracked.returncode}"])[0]
+        reason = "not in a git repository" if "not a git repository" in first else first
+        return GitFacts("unknown", reason)
+    ignored = run(["git", "check-ignore", "-q", "--", name], timeout=GIT_TIMEOUT_S, cwd=folder)
+    state = "ignored" if ignored.returncode == 0 else "not-ignored"
+    history = run(
+        ["git", "log", "--all", "--format=%h", "-n", "1", "--", name],
+        timeout=GIT_TIMEOUT_S,
+        cwd=folder,
+    )
+    past = history.stdout.strip() or None if history.ok else None
+    return GitFacts(state, past_commit=past)
+
+
+def observe(path: Path, run: Runner) -> DotenvFacts:
+    exists = path.exists()
+    is_file = path.is_file()
+    mode = None
+    if is_file and os.name != "nt":
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            mode = None
+    git = git_state(path, run) if is_file else GitFacts("unknown", "no file")
+    return DotenvFacts(path, exists, is_file, mode, git)
+
+
+def check_permissions(facts: DotenvFacts) -> CheckResult:
+    data = {"path": str(facts.path), "mode": None if facts.mode is None else f"{facts.mode:04o}"}
+    if facts.mode is None:
+        return CheckResult.skip(
+            "dotenv.permissions", f"permissions of {facts.path} not checked", data=data
+        )
+    if facts.mode & 0o077:
+        who = " and ".join(
+            w for w, bits in (("group", 0o070), ("others", 0o007)) if facts.mode & bits
+        )
+        return CheckResult.warn(
+            "dotenv.permissions",
+            f"{facts.path} is open to {who} (mode {facts.mode:04o}): anyone who can read it has "
+            "the key",
+            data=data,
+            fix=f"chmod 600 {shlex.quote(str(facts.path))}",
+        )
+    return CheckResult.ok(
+        "dotenv.permissions", f"{facts.path} is private (mode {facts.mode:04o})", data=data
+    )
+
+
+def check_git(facts: DotenvFacts) -> CheckResult:
+    git = facts.git
+    path = shlex.quote(str(facts.path))
+    ignore_file = shlex.quote(str(facts.path.parent / ".gitignore"))
+    name = shlex.quote(facts.path.name)
+    data = {"state": git.state, "reason": git.reason, "past_commit": git.past_commit}
+    if git.state == "unknown":
+        return CheckResult.skip(
+            "dotenv.git", f"git status of {facts.path} not checked: {git.reason}", data=data
+        )
+    if git.state == "tracked":
+        return CheckResult.fail(
+            "dotenv.git",
+            f"{facts.path} is tracked by git: the key is in the repository's history",
+            data=data,
+            fix=(
+                f"git rm --cached {path} && printf '\\n%s\\n' {name} >> {ignore_file} && "
+                f"git commit -m 'Stop tracking .env'  # {ROTATE}"
+            ),
+        )
+    if git.past_commit:
+        return CheckResult.fail(
+            "dotenv.git",
+            f"{facts.path} was committed in the past (commit {git.past_commit}): the key may "
+            "still be in the repository's history",
+            data=data,
+            fix=f"rotate the key at https://platform.openai.com/api-keys  # {name} is in history",
+        )
+    if git.state == "not-ignored":
+        return CheckResult.warn(
+            "dotenv.git",
+            f"{facts.path} is not ignored by git: one `git add .` commits the key",
+            data=data,
+            fix=f"printf '\\n%s\\n' {name} >> {ignore_file}",
+        )
+    return CheckResult.ok("dotenv.git", f"{facts.path} is ignored by git", data=data)
+
+
+def check_dotenv(facts: DotenvFacts) -> list[CheckResult]:
+    if not facts.exists:
+        return [
+            CheckResult.skip(
+                "dotenv.file",
+                f"no .env file at {facts.path} (fine when the key comes from the environment)",
+                data={"path": str(facts.path), "exists": False},
+            )
+        ]
+    if not facts.is_file:
+        return [
+            CheckResult.skip(
+                "dotenv.file",
+                f"{facts.path} is not a file",
+                data={"path": str(facts.path), "exists": True},
+            )
+        ]
+    return [check_permissions(facts), check_git(facts)]
+
+
+def collect(options: DoctorOptions) -> list[CheckResult]:
+    return check_dotenv(observe(options.env_path, options.seams.runner()))

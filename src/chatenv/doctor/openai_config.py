@@ -1,0 +1,195 @@
+"""The openai section: the key and settings the user's code will see (`keys.config.resolve`).
+
+The key is only ever shown masked (`sk-proj-…abcd`). An unexpected key shape is a warning,
+never a rejection: OpenAI has changed its prefixes before, and OpenAI-compatible servers
+(vLLM, Ollama, LiteLLM, Azure) use keys of their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from chatenv.doctor.runner import DoctorOptions
+from chatenv.keys.config import (
+    BASE_URL,
+    DEFAULT_BASE_URL,
+    ENV_FILE,
+    ENVIRONMENT,
+    KEY,
+    LEGACY_NAMES,
+    ORG,
+    PROJECT,
+    OpenAIConfig,
+    Setting,
+    resolve,
+)
+from chatenv.results import CheckResult
+
+KNOWN_PREFIXES = ("sk-proj-", "sk-svcacct-", "sk-admin-", "sk-")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def _where(source: str | None, env_file: Path) -> str:
+    if source == ENVIRONMENT:
+        return "the environment"
+    if source == ENV_FILE:
+        return str(env_file)
+    return "nowhere"
+
+
+def is_openai_host(base_url: str) -> bool:
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == "api.openai.com" or host.endswith(".openai.com")
+
+
+def check_key(config: OpenAIConfig) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    if config.env_file_error:
+        results.append(
+            CheckResult.fail(
+                "openai.env-file",
+                f"the .env file cannot be read: {config.env_file_error}",
+                data={"env_file": str(config.env_file)},
+                fix=f"chatenv configure-key --env-file {config.env_file}  # rewrites it",
+            )
+        )
+    if config.key is None:
+        results.append(
+            CheckResult.warn(
+                "openai.key",
+                f"no {KEY} in the environment or in {config.env_file}",
+                data={"found": False, "env_file": str(config.env_file)},
+                fix="chatenv configure-key  # any non-empty value works for a local server",
+            )
+        )
+        return results
+    masked = config.key.masked
+    raw_shape = config.key.reveal()  # only its shape is examined; it is never printed
+    where = _where(config.key_source, config.env_file)
+    data = {
+        "found": True,
+        "masked": masked,
+        "source": config.key_source,
+        "env_file": str(config.env_file),
+        "conflict": config.key_conflict,
+    }
+    base_url = config.effective_base_url
+    if raw_shape[:1] in "\"'" or raw_shape[-1:] in "\"'" or any(c.isspace() for c in raw_shape):
+        results.append(
+            CheckResult.warn(
+                "openai.key",
+                f"the key from {where} ({masked}) contains quotes or spaces: the API will "
+                "reject it",
+                data=data,
+                fix="chatenv configure-key  # stores it cleanly",
+            )
+        )
+    elif not raw_shape.startswith(KNOWN_PREFIXES) and is_openai_host(base_url):
+        results.append(
+            CheckResult.warn(
+                "openai.key",
+                f"key {masked} from {where} does not start with sk-, as OpenAI keys do "
+                "(used anyway)",
+                data=data,
+                fix="check it at https://platform.openai.com/api-keys",
+            )
+        )
+    else:
+        results.append(CheckResult.ok("openai.key", f"key {masked} from {where}", data=data))
+    if config.key_conflict:
+        results.append(
+            CheckResult.warn(
+                "openai.key-conflict",
+                f"{KEY} is set in the environment and in {config.env_file} to different keys; "
+                f"the environment's ({masked}) wins",
+                data={"winner": ENVIRONMENT},
+                fix=f"unset {KEY}  # to use the .env key; or update .env: chatenv configure-key",
+            )
+        )
+    return results
+
+
+def _setting(s: Setting | None, env_file: Path) -> str:
+    if s is None:
+        return "not set"
+    return f"{s.value} (from {_where(s.source, env_file)})"
+
+
+def check_endpoint(config: OpenAIConfig) -> CheckResult:
+    base = config.base_url
+    url = config.effective_base_url
+    parts = urlsplit(url)
+    details = [
+        f"{BASE_URL}: {_setting(base, config.env_file)}",
+        f"{ORG}: {_setting(config.organization, config.env_file)}",
+        f"{PROJECT}: {_setting(config.project, config.env_file)}",
+    ]
+    data = {
+        "base_url": url,
+        "base_url_source": base.source if base else None,
+        "organization": config.organization.value if config.organization else None,
+        "project": config.project.value if config.project else None,
+    }
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return CheckResult.fail(
+            "openai.endpoint",
+            f"{BASE_URL}={url!r} is not an http(s) URL",
+            details=details,
+            data=data,
+            fix=f"export {BASE_URL}={DEFAULT_BASE_URL}  # or your server's URL, ending in /v1",
+        )
+    if parts.scheme == "http" and (parts.hostname or "") not in LOCAL_HOSTS:
+        return CheckResult.warn(
+            "openai.endpoint",
+            f"{url} is plain http to another machine: the key travels unencrypted",
+            details=details,
+            data=data,
+            fix=f"export {BASE_URL}=https://{parts.netloc}{parts.path}",
+        )
+    extras = [
+        f"organization {config.organization.value}" if config.organization else "",
+        f"project {config.project.value}" if config.project else "",
+    ]
+    extra = ", ".join(e for e in extras if e)
+    what = "OpenAI API" if base is None else f"{url} (from {_where(base.source, config.env_file)})"
+    return CheckResult.ok(
+        "openai.endpoint",
+        f"endpoint: {what}" + (f"; {extra}" if extra else ""),
+        details=details,
+        data=data,
+    )
+
+
+def check_legacy(config: OpenAIConfig) -> list[CheckResult]:
+    results = []
+    for old, where in config.legacy.items():
+        new = LEGACY_NAMES[old]
+        place = "the environment" if where == ENVIRONMENT else str(config.env_file)
+        fix = (
+            f'export {new}="${old}"; unset {old}'
+            if where == ENVIRONMENT
+            else f"rename {old} to {new} in {config.env_file}"
+        )
+        results.append(
+            CheckResult.warn(
+                f"openai.legacy.{old}",
+                f"{old} (in {place}) is a pre-1.0 name the openai client ignores; it reads {new}",
+                data={"name": old, "replacement": new, "source": where},
+                fix=fix,
+            )
+        )
+    return results
+
+
+def check_openai(config: OpenAIConfig) -> list[CheckResult]:
+    return [*check_key(config), check_endpoint(config), *check_legacy(config)]
+
+
+def config_for_run(options: DoctorOptions) -> OpenAIConfig:
+    """The resolved settings every section of one run shares (openai, network)."""
+    return options.shared.get("openai-config", lambda: resolve(options.environ, options.env_path))
+
+
+def collect(options: DoctorOptions) -> list[CheckResult]:
+    return check_openai(config_for_run(options))

@@ -1,0 +1,306 @@
+"""The packages section: the chatenv stack against its pins, and broken requirements.
+
+Versions come from installed metadata (`installed.scan`), never from importing a package.
+
+Decisions:
+- A profile with none of its own packages installed is a warning with the `chatenv install`
+  fix, not a failure: `pip install chatenv && chatenv doctor` on a fresh machine exits 0.
+  A profile installed in part is a warning too (the missing packages are named).
+- An installed package outside its pin is a failure: chatenv has not tested it, and the
+  failures it causes (removed APIs, a torch with other CUDA builds) are hard to trace.
+- Broken requirements are computed in-process the way `pip check` does (requirements without
+  markers or whose markers hold with no extra, prereleases allowed, first distribution of a
+  name on the path wins). One difference: newer pip also reports wheels whose platform tags do
+  not match this interpreter; that needs every WHEEL file read, and such a wheel cannot have
+  been installed by pip on this machine in the first place. A broken requirement that touches
+  the chatenv stack fails; one between unrelated packages warns.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from chatenv.doctor import installed as installed_mod
+from chatenv.doctor.installed import Installed
+from chatenv.doctor.runner import DoctorOptions
+from chatenv.install.pins import Pin, Pins, load_pins
+from chatenv.results import CheckResult
+
+PROFILES = ("api", "local")
+
+OPENAI_V0 = (
+    "openai 1.0 removed the module-level v0 API: code such as "
+    'openai.Completion.create(engine="text-davinci-002", prompt=...) raises APIRemovedInV1, '
+    "and text-davinci-002 itself is retired. The v1 client is "
+    "client = OpenAI(); client.chat.completions.create(model=..., messages=[...]); "
+    "`openai migrate` rewrites old code."
+)
+
+
+def quote(requirement: str) -> str:
+    """A requirement as one shell word: 'rich>=13.7', 'chatenv[local]'."""
+    return shlex.quote(requirement)
+
+
+@dataclass(frozen=True)
+class PinState:
+    pin: Pin
+    version: str | None  # None: not installed
+    #: "ok", "missing", "outside" (installed outside the pin) or "invalid" (unparsable version)
+    state: str
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "name": self.pin.name,
+            "version": self.version,
+            "spec": str(self.pin.spec),
+            "state": self.state,
+        }
+
+
+def pin_state(pin: Pin, installed: Installed) -> PinState:
+    version = installed.version(pin.name)
+    if version is None:
+        return PinState(pin, None, "missing")
+    try:
+        inside = pin.spec.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return PinState(pin, version, "invalid")
+    return PinState(pin, version, "ok" if inside else "outside")
+
+
+def _listing(states: list[PinState]) -> str:
+    return ", ".join(f"{s.pin.name} {s.version}" for s in states if s.version is not None)
+
+
+def _fix_for(profile: str, pins: Pins, states: list[PinState]) -> str:
+    if profile == "base":
+        wanted = " ".join(quote(s.pin.requirement) for s in states)
+        return f"python -m pip install {wanted}"
+    return f"chatenv install {profile}"
+
+
+def check_profile(profile: str, pins: Pins, installed: Installed) -> list[CheckResult]:
+    """One line for the profile (installed, partly, or not at all), plus one failure for each
+    package outside its pin."""
+    states = [pin_state(p, installed) for p in pins.profile(profile).pins]
+    own = (
+        states
+        if profile == "base"
+        else [s for s in states if s.pin.name not in {p.name for p in pins.profile("base").pins}]
+    )
+    data = {"profile": profile, "packages": [s.to_json() for s in states]}
+    results: list[CheckResult] = []
+    label = "chatenv's own packages" if profile == "base" else f"{profile} profile"
+    missing = [s for s in own if s.state == "missing"]
+    if profile != "base" and len(missing) == len(own):
+        results.append(
+            CheckResult.warn(
+                f"packages.{profile}",
+                f"{label} not installed ({pins.profile(profile).description})",
+                details=[f"{s.pin.requirement}: not installed" for s in states],
+                data=data,
+                fix=f"chatenv install {profile}",
+            )
+        )
+        return results
+    if missing:
+        results.append(
+            CheckResult.warn(
+                f"packages.{profile}",
+                f"{label} partly installed: " + ", ".join(s.pin.name for s in missing) + " missing",
+                details=[f"{s.pin.requirement}: {s.version or 'not installed'}" for s in states],
+                data=data,
+                fix=_fix_for(profile, pins, missing),
+            )
+        )
+    else:
+        results.append(
+            CheckResult.ok(
+                f"packages.{profile}",
+                f"{label}: {_listing(states)}",
+                details=[f"{s.pin.requirement}: {s.version}" for s in states],
+                data=data,
+            )
+        )
+    for s in states:
+        if s.state not in ("outside", "invalid"):
+            continue
+        if s.pin.name == "openai" and _is_v0(s.version):
+            continue  # check_openai_v0 explains this one
+        why = "is outside" if s.state == "outside" else "has a version packaging cannot read for"
+        results.append(
+            CheckResult.fail(
+                f"packages.pin.{s.pin.name}",
+                f"{s.pin.name} {s.version} {why} chatenv's pin {s.pin.spec}",
+                data=s.to_json(),
+                fix=_fix_for(profile, pins, [s]),
+            )
+        )
+    return results
+
+
+def _is_v0(version: str | None) -> bool:
+    try:
+        return version is not None and Version(version) < Version("1.0")
+    except InvalidVersion:
+        return False
+
+
+def check_openai_v0(installed: Installed) -> CheckResult | None:
+    version = installed.version("openai")
+    if not _is_v0(version):
+        return None
+    return CheckResult.fail(
+        "packages.openai-v0",
+        f"openai {version} is the pre-1.0 client; chatenv and current examples need openai 1.x+",
+        details=[OPENAI_V0],
+        data={"version": version},
+        fix="chatenv install api  # then update v0 calls to the v1 client",
+    )
+
+
+@dataclass(frozen=True)
+class BrokenRequirement:
+    requirer: str  # display name
+    requirer_version: str
+    requirement: Requirement
+    #: the installed version of the required distribution; None when it is missing
+    installed: str | None
+
+    @property
+    def names(self) -> set[str]:
+        return {canonicalize_name(self.requirer), canonicalize_name(self.requirement.name)}
+
+    def describe(self) -> str:
+        """As pip check words it."""
+        head = f"{self.requirer} {self.requirer_version} requires"
+        if self.installed is None:
+            return f"{head} {self.requirement.name}, which is not installed"
+        return f"{head} {self.requirement}, but {self.installed} is installed"
+
+    def pip_requirement(self) -> str:
+        """What to install to satisfy it: name, extras and version range, no marker."""
+        extras = f"[{','.join(sorted(self.requirement.extras))}]" if self.requirement.extras else ""
+        return f"{self.requirement.name}{extras}{self.requirement.specifier}"
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "package": self.requirer,
+            "version": self.requirer_version,
+            "requires": str(self.requirement),
+            "installed": self.installed,
+        }
+
+
+def broken_requirements(installed: Installed) -> tuple[list[BrokenRequirement], list[str]]:
+    """What `pip check` would report, and requirement lines that could not be parsed."""
+    broken: list[BrokenRequirement] = []
+    unparsable: list[str] = []
+    for dist in installed.dists.values():
+        for line in dist.requires:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                unparsable.append(f"{dist.display_name} {dist.version}: {line}")
+                continue
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            other = installed.get(req.name)
+            if other is None:
+                broken.append(BrokenRequirement(dist.display_name, dist.version, req, None))
+                continue
+            try:
+                fits = req.specifier.contains(Version(other.version), prereleases=True)
+            except InvalidVersion:
+                fits = SpecifierSet() == req.specifier  # no range asked: any version will do
+            if not fits:
+                broken.append(
+                    BrokenRequirement(dist.display_name, dist.version, req, other.version)
+                )
+    broken.sort(key=lambda b: (b.requirer.lower(), b.requirement.name.lower()))
+    return broken, unparsable
+
+
+def stack_names(pins: Pins) -> set[str]:
+    names = {"chatenv"}
+    for profile in pins.profiles.values():
+        names.update(p.name for p in profile.pins)
+    return names
+
+
+def check_requirements(
+    broken: list[BrokenRequirement], unparsable: list[str], total: int, stack: set[str]
+) -> CheckResult:
+    details = [b.describe() for b in broken] + [f"unparsable requirement: {u}" for u in unparsable]
+    data = {
+        "distributions": total,
+        "broken": [b.to_json() for b in broken],
+        "unparsable": unparsable,
+    }
+    if not broken:
+        return CheckResult.ok(
+            "packages.requirements",
+            f"no broken requirements among {total} installed distributions",
+            details=details,
+            data=data,
+        )
+    touches_stack = any(b.names & stack for b in broken)
+    first = broken[0].describe()
+    more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+    wanted = " ".join(dict.fromkeys(quote(b.pip_requirement()) for b in broken))
+    make = CheckResult.fail if touches_stack else CheckResult.warn
+    return make(
+        "packages.requirements",
+        f"{len(broken)} broken requirement{'s' if len(broken) != 1 else ''}: {first}{more}",
+        details=details,
+        data=data,
+        fix=f"python -m pip install {wanted}",
+    )
+
+
+def check_shadowed(installed: Installed) -> CheckResult | None:
+    """Two copies of one distribution: the one imported may not be the one pip upgrades."""
+    if not installed.shadowed:
+        return None
+    lines = []
+    for extra in installed.shadowed:
+        first = installed.dists[extra.name]
+        lines.append(
+            f"{first.display_name} {first.version} ({first.location}) hides "
+            f"{extra.version} ({extra.location})"
+        )
+    names = " ".join(dict.fromkeys(d.name for d in installed.shadowed))
+    return CheckResult.warn(
+        "packages.duplicates",
+        f"{len(lines)} distribution{'s are' if len(lines) != 1 else ' is'} installed twice on "
+        "the import path: " + lines[0],
+        details=lines,
+        data={"duplicates": lines},
+        fix=f"python -m pip install --force-reinstall {names}",
+    )
+
+
+def check_packages(installed: Installed, pins: Pins) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for profile in ("base", *PROFILES):
+        results.extend(check_profile(profile, pins, installed))
+    v0 = check_openai_v0(installed)
+    if v0:
+        results.append(v0)
+    broken, unparsable = broken_requirements(installed)
+    results.append(check_requirements(broken, unparsable, len(installed.dists), stack_names(pins)))
+    shadowed = check_shadowed(installed)
+    if shadowed:
+        results.append(shadowed)
+    return results
+
+
+def collect(options: DoctorOptions) -> list[CheckResult]:
+    return check_packages(installed_mod.for_run(options), load_pins())

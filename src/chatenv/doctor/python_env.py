@@ -1,0 +1,280 @@
+"""The python section: the interpreter's version, the environment it lives in, pip and uv.
+
+chatenv checks (and `chatenv install` installs into) the interpreter it runs in, so the first
+question is whether that interpreter is a project environment or the system's own Python.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatenv.doctor import installed as installed_mod
+from chatenv.doctor.runner import DoctorOptions
+from chatenv.results import CheckResult
+from chatenv.system.proc import Runner
+
+#: Oldest and newest Python minor versions chatenv supports (pyproject's requires-python is the
+#: lower bound; the upper bound is the newest release PyTorch and tokenizers ship wheels for).
+SUPPORTED = ((3, 10), (3, 14))
+#: pip older than this misreads current wheel metadata and resolver output
+OLD_PIP = (22, 0)
+
+VENV_FIX = "python3 -m venv .venv && . .venv/bin/activate && pip install chatenv"
+
+
+@dataclass(frozen=True)
+class PythonFacts:
+    version: tuple[int, int, int]
+    implementation: str
+    executable: str
+    prefix: str
+    base_prefix: str
+    bits: int
+    free_threaded: bool
+    #: "venv", "conda", "conda-base", "pipx", "uv-tool" or "system"
+    kind: str
+    conda_env: str | None
+    externally_managed: bool
+    pip_version: str | None
+    uv_path: str | None
+    uv_version: str | None
+    #: why uv's version is unknown, when uv was found but would not say
+    uv_error: str | None = None
+
+
+def _env_kind(prefix: str, base_prefix: str) -> str:
+    here = Path(prefix)
+    parts = here.as_posix()
+    if "/pipx/venvs/" in parts:
+        return "pipx"
+    if "/uv/tools/" in parts:
+        return "uv-tool"
+    if (here / "conda-meta").is_dir():
+        # The base environment holds the others (envs/) and conda itself (condabin/).
+        return "conda-base" if (here / "condabin").is_dir() or (here / "envs").is_dir() else "conda"
+    if prefix != base_prefix:
+        return "venv"
+    return "system"
+
+
+def _externally_managed(base_prefix: str) -> bool:
+    """PEP 668: the distribution marks its Python as managed by the OS package manager."""
+    import sysconfig
+
+    stdlib = sysconfig.get_path("stdlib", vars={"installed_base": base_prefix, "base": base_prefix})
+    return bool(stdlib) and (Path(stdlib) / "EXTERNALLY-MANAGED").exists()
+
+
+def _uv(
+    environ: Mapping[str, str],
+    executable: str,
+    installed: installed_mod.Installed,
+    run: Runner,
+    which: Callable[[str, str | None], str | None],
+) -> tuple[str | None, str | None, str | None]:
+    """uv's path and version: from this environment's metadata when pip installed it here,
+    otherwise from `uv --version` (a native binary: milliseconds)."""
+    beside = Path(executable).parent / ("uv.exe" if os.name == "nt" else "uv")
+    path = str(beside) if beside.exists() else which("uv", environ.get("PATH"))
+    if path is None:
+        return None, None, None
+    own = installed.version("uv")
+    if own is not None and beside.exists():
+        return path, own, None
+    done = run([path, "--version"], timeout=3.0, env=dict(environ))
+    if not done.ok:
+        reason = (
+            "timed out" if done.timed_out else (done.stderr.strip() or f"exit {done.returncode}")
+        )
+        return path, None, reason.splitlines()[0]
+    words = done.stdout.split()
+    return path, (words[1] if len(words) > 1 else done.stdout.strip()), None
+
+
+def observe(
+    environ: Mapping[str, str],
+    installed: installed_mod.Installed,
+    run: Runner,
+    which: Callable[[str, str | None], str | None] = lambda name, path: shutil.which(
+        name, path=path
+    ),
+) -> PythonFacts:
+    kind = _env_kind(sys.prefix, sys.base_prefix)
+    conda_env = None
+    if kind in ("conda", "conda-base"):
+        same = environ.get("CONDA_PREFIX") == sys.prefix
+        conda_env = environ.get("CONDA_DEFAULT_ENV") if same else None
+        conda_env = conda_env or Path(sys.prefix).name
+    uv_path, uv_version, uv_error = _uv(environ, sys.executable, installed, run, which)
+    return PythonFacts(
+        version=(sys.version_info.major, sys.version_info.minor, sys.version_info.micro),
+        implementation=platform.python_implementation(),
+        executable=sys.executable,
+        prefix=sys.prefix,
+        base_prefix=sys.base_prefix,
+        bits=64 if sys.maxsize > 2**32 else 32,
+        free_threaded=not getattr(sys, "_is_gil_enabled", lambda: True)(),
+        kind=kind,
+        conda_env=conda_env,
+        externally_managed=kind == "system" and _externally_managed(sys.base_prefix),
+        pip_version=installed.version("pip"),
+        uv_path=uv_path,
+        uv_version=uv_version,
+        uv_error=uv_error,
+    )
+
+
+def _range() -> str:
+    (a, b), (c, d) = SUPPORTED
+    return f"{a}.{b} to {c}.{d}"
+
+
+def check_version(facts: PythonFacts) -> CheckResult:
+    major, minor, micro = facts.version
+    text = f"Python {major}.{minor}.{micro} ({facts.implementation}, {facts.bits}-bit)"
+    data = {
+        "version": f"{major}.{minor}.{micro}",
+        "implementation": facts.implementation,
+        "executable": facts.executable,
+        "bits": facts.bits,
+        "free_threaded": facts.free_threaded,
+        "supported": _range(),
+    }
+    details = [f"interpreter: {facts.executable}", f"chatenv supports Python {_range()}"]
+    if facts.free_threaded:
+        details.append("free-threaded build: some packages have no wheels for it yet")
+    if (major, minor) < SUPPORTED[0]:
+        return CheckResult.fail(
+            "python.version",
+            f"{text} is older than chatenv supports ({_range()})",
+            details=details,
+            data=data,
+            fix="uv venv --python 3.12 .venv  # or install Python 3.12 from python.org",
+        )
+    if (major, minor) > SUPPORTED[1]:
+        return CheckResult.warn(
+            "python.version",
+            f"{text} is newer than chatenv has tested ({_range()}): "
+            "PyTorch may not ship wheels for it yet",
+            details=details,
+            data=data,
+            fix="uv venv --python 3.13 .venv  # a Python PyTorch ships wheels for",
+        )
+    if facts.bits != 64:
+        return CheckResult.warn(
+            "python.version",
+            f"{text}: PyTorch ships no 32-bit wheels",
+            details=details,
+            data=data,
+            fix="install a 64-bit Python and make the virtualenv with it",
+        )
+    return CheckResult.ok(
+        "python.version", f"{text}, within the supported {_range()}", details=details, data=data
+    )
+
+
+def check_environment(facts: PythonFacts) -> CheckResult:
+    data = {"kind": facts.kind, "prefix": facts.prefix, "conda_env": facts.conda_env}
+    details = [f"prefix: {facts.prefix}", f"base interpreter: {facts.base_prefix}"]
+    if facts.kind == "venv":
+        return CheckResult.ok(
+            "python.environment", f"virtualenv {facts.prefix}", details=details, data=data
+        )
+    if facts.kind == "conda":
+        return CheckResult.ok(
+            "python.environment",
+            f"conda environment '{facts.conda_env}' ({facts.prefix})",
+            details=details,
+            data=data,
+        )
+    if facts.kind == "conda-base":
+        return CheckResult.warn(
+            "python.environment",
+            "conda's base environment: installing the LLM stack here can break conda itself",
+            details=details,
+            data=data,
+            fix="conda create -n llm python=3.12 && conda activate llm && pip install chatenv",
+        )
+    if facts.kind in ("pipx", "uv-tool"):
+        tool = "pipx" if facts.kind == "pipx" else "uv tool"
+        return CheckResult.warn(
+            "python.environment",
+            f"chatenv runs in its own {tool} environment: doctor checks that environment, "
+            "not your project's",
+            details=details,
+            data=data,
+            fix=f"{VENV_FIX}  # chatenv inside the project's virtualenv",
+        )
+    if facts.externally_managed:
+        details.append("this Python is externally managed (PEP 668): pip refuses to install here")
+    return CheckResult.warn(
+        "python.environment",
+        f"system interpreter {facts.executable}, not a virtualenv",
+        details=details,
+        data=data,
+        fix=VENV_FIX,
+    )
+
+
+def _pip_too_old(version: str) -> bool:
+    try:
+        parts = tuple(int(p) for p in version.split(".")[:2])
+    except ValueError:
+        return False
+    return parts < OLD_PIP
+
+
+def check_installers(facts: PythonFacts) -> CheckResult:
+    data = {
+        "pip": facts.pip_version,
+        "uv": facts.uv_version,
+        "uv_path": facts.uv_path,
+    }
+    details = []
+    if facts.uv_path:
+        details.append(f"uv: {facts.uv_path}")
+    if facts.uv_error:
+        details.append(f"uv --version failed: {facts.uv_error}")
+    uv = f"uv {facts.uv_version or '(version unknown)'}" if facts.uv_path else None
+    if facts.pip_version is None and uv is None:
+        return CheckResult.warn(
+            "python.installers",
+            "neither pip nor uv is available to install packages",
+            details=details,
+            data=data,
+            fix=f"{facts.executable} -m ensurepip --upgrade",
+        )
+    if facts.pip_version is None:
+        return CheckResult.ok(
+            "python.installers",
+            f"{uv}; no pip in this environment (uv-made virtualenvs have none: chatenv "
+            "install uses uv)",
+            details=details,
+            data=data,
+        )
+    pip = f"pip {facts.pip_version}"
+    if _pip_too_old(facts.pip_version):
+        return CheckResult.warn(
+            "python.installers",
+            f"{pip} is too old for current wheels" + (f"; {uv}" if uv else ""),
+            details=details,
+            data=data,
+            fix=f"{facts.executable} -m pip install --upgrade pip",
+        )
+    summary = f"{pip}, {uv}" if uv else f"{pip}; uv not found (optional, much faster installs)"
+    return CheckResult.ok("python.installers", summary, details=details, data=data)
+
+
+def check_python(facts: PythonFacts) -> list[CheckResult]:
+    return [check_version(facts), check_environment(facts), check_installers(facts)]
+
+
+def collect(options: DoctorOptions) -> list[CheckResult]:
+    facts = observe(options.environ, installed_mod.for_run(options), options.seams.runner())
+    return check_python(facts)

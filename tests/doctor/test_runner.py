@@ -1,0 +1,82 @@
+"""The runner with doctor's real section list: one section that raises or hangs becomes one
+failed line, and every other section still reports."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+from pathlib import Path
+
+from chatenv.doctor.runner import DoctorOptions, Seams, Section, build_report, run_sections
+from chatenv.doctor.sections import SECTIONS
+from chatenv.results import CheckResult, Status
+from tests.fakes import nvml as fake
+
+
+def _options(tmp_path: Path) -> DoctorOptions:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HF_"))}
+    return DoctorOptions(
+        env_file=Path(".env"),
+        offline=True,
+        environ={**env, "HF_HOME": str(tmp_path / "hf")},
+        cwd=tmp_path,
+        seams=Seams(nvml=fake.one_h100()),
+    )
+
+
+def _with(name: str, **changes: object) -> tuple[Section, ...]:
+    return tuple(dataclasses.replace(s, **changes) if s.name == name else s for s in SECTIONS)  # type: ignore[arg-type]
+
+
+def test_every_section_reports_in_order(tmp_path: Path) -> None:
+    report = build_report(SECTIONS, _options(tmp_path))
+    sections = list(dict.fromkeys(r.section for r in report.results))
+    assert sections == [s.name for s in SECTIONS]
+    assert not [r for r in report.results if r.id.endswith((".crashed", ".timeout"))]
+    assert [s["outcome"] for s in report.data["sections"]] == ["done"] * len(SECTIONS)
+
+
+def test_a_section_that_raises_becomes_one_failed_line(tmp_path: Path) -> None:
+    def boom(options: DoctorOptions) -> list[CheckResult]:
+        raise PermissionError(13, "Permission denied", "/proc/driver/nvidia")
+
+    report = build_report(_with("disk", collect=boom), _options(tmp_path))
+    disk = [r for r in report.results if r.section == "disk"]
+    assert [r.id for r in disk] == ["disk.crashed"]
+    assert disk[0].status is Status.FAIL
+    assert disk[0].summary == (
+        "the disk check crashed: PermissionError: [Errno 13] Permission denied: "
+        "'/proc/driver/nvidia'"
+    )
+    assert any("Traceback" in d or "PermissionError" in d for d in disk[0].details)
+    assert {r.section for r in report.results} == {s.name for s in SECTIONS}
+    assert report.exit_code == 1
+
+
+def test_a_section_that_hangs_is_cut_off_at_its_budget(tmp_path: Path) -> None:
+    release = threading.Event()
+
+    def hang(options: DoctorOptions) -> list[CheckResult]:
+        release.wait(30)
+        return [CheckResult.ok("gpu.late", "too late")]
+
+    started = time.monotonic()
+    try:
+        report = build_report(_with("gpu", collect=hang, budget_s=0.5), _options(tmp_path))
+    finally:
+        release.set()
+    took = time.monotonic() - started
+    gpu = [r for r in report.results if r.section == "gpu"]
+    assert [r.id for r in gpu] == ["gpu.timeout"]
+    assert gpu[0].summary == "the gpu check did not finish within 0.5s"
+    assert took < 5, took  # not the deep section's 95 s budget: only running sections count
+    assert any(r.section == "python" and r.status is Status.OK for r in report.results)
+    timing = next(s for s in report.data["sections"] if s["name"] == "gpu")
+    assert timing["outcome"] == "timeout" and timing["elapsed_s"] is None
+
+
+def test_a_section_with_no_results_stays_empty() -> None:
+    results = run_sections([Section("quiet", lambda o: [])], DoctorOptions(environ={}))
+    assert results == []
