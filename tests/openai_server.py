@@ -488,6 +488,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (connecting to it is refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+#: what in os.environ would change where (or with what) an in-process client connects
+CLIENT_ENVIRONMENT = (
+    *(f"{p}_PROXY" for p in ("HTTP", "HTTPS", "ALL", "NO")),
+    *(f"{p}_proxy" for p in ("http", "https", "all", "no")),
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+)
+
+
 def config_for(
     server: OpenAIServer,
     *,

@@ -14,7 +14,6 @@ import pty
 import resource
 import select
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -27,7 +26,8 @@ import pytest
 from dotenv import dotenv_values
 
 from tests.conftest import CHATENV, clean_env
-from tests.openai_server import TEST_KEY, OpenAIServer, Scenario
+from tests.keys.conftest import run_git
+from tests.openai_server import TEST_KEY, OpenAIServer, Scenario, closed_port
 
 KEY = "OPENAI_API_KEY"
 #: every raw key any test here hands to chatenv: none may ever be printed
@@ -110,12 +110,6 @@ def snapshot(path: Path) -> tuple[bytes, int] | None:
     if not path.exists():
         return None
     return path.read_bytes(), stat.S_IMODE(path.stat().st_mode)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def server_args(server: OpenAIServer) -> list[str]:
@@ -566,33 +560,12 @@ def test_ctrl_c_at_the_prompt_exits_130_and_writes_nothing(env_file: Path, home:
 # -- git -------------------------------------------------------------------------------------
 
 
-def git(repo: Path, *args: str) -> str:
-    env = clean_env(
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@example.com",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@example.com",
-        GIT_CONFIG_NOSYSTEM="1",
-    )
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
-    ).stdout
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    return root
-
-
 def test_a_tracked_env_file_is_refused_with_how_to_untrack_and_rotate(
     configure: Run, repo: Path
 ) -> None:
     (repo / ".env").write_text(ORIGINAL)
-    git(repo, "add", ".env")
-    git(repo, "commit", "-qm", "add env")
+    run_git(repo, "add", ".env")
+    run_git(repo, "commit", "-qm", "add env")
     before = snapshot(repo / ".env")
     done = configure("--no-verify", key=OTHER_KEY, cwd=repo)
     assert done.returncode == 1
@@ -614,7 +587,9 @@ def test_gitignore_option_adds_the_file_and_git_then_ignores_it(configure: Run, 
         .read_text()
         .endswith("node_modules/\n# secrets (added by chatenv configure-key)\n.env\n")
     )
-    assert git(repo, "status", "--porcelain", "--untracked-files=all").strip() == "?? .gitignore"
+    assert (
+        run_git(repo, "status", "--porcelain", "--untracked-files=all").strip() == "?? .gitignore"
+    )
     again = configure("--no-verify", key=OTHER_KEY, cwd=repo)
     assert "ignored by git (.gitignore:3:.env)" in again.stdout
 

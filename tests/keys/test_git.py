@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from chatenv.keys import git
 from chatenv.system.proc import ProcResult
-from tests.conftest import clean_env
-
-
-def sh_git(repo: Path, *args: str) -> None:
-    env = clean_env(
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@example.com",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@example.com",
-    )
-    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    sh_git(root, "init", "-q")
-    return root
+from tests.keys.conftest import run_git
 
 
 def test_outside_a_work_tree_nothing_is_exposed(tmp_path: Path) -> None:
@@ -50,8 +29,8 @@ def test_an_ignored_file_names_the_rule(repo: Path) -> None:
 
 def test_a_tracked_file_is_tracked_even_if_a_rule_matches_it_now(repo: Path) -> None:
     (repo / ".env").write_text("A=1\n")
-    sh_git(repo, "add", ".env")
-    sh_git(repo, "commit", "-qm", "oops")
+    run_git(repo, "add", ".env")
+    run_git(repo, "commit", "-qm", "oops")
     (repo / ".gitignore").write_text(".env\n")
     assert git.status(repo / ".env").tracked
 

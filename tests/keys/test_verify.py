@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from chatenv.keys.verify import Outcome, VerifyMode, verify
 from chatenv.results import Status
-from tests.openai_server import MODELS, OpenAIServer, Scenario, config_for
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+from tests.openai_server import MODELS, OpenAIServer, Scenario, closed_port, config_for
 
 
 def test_a_valid_key_is_verified_with_the_model_count(
@@ -59,11 +51,8 @@ def test_each_answer_has_an_outcome_and_only_unverified_depends_on_the_mode(
 
 
 def test_an_unreachable_server_saves_unverified_in_auto_mode_only(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     server = OpenAIServer()  # never started: only for its config
-    url = f"http://127.0.0.1:{port}/v1"
+    url = f"http://127.0.0.1:{closed_port()}/v1"
     auto = verify(config_for(server, base_url=url), VerifyMode.AUTO)
     on = verify(config_for(server, base_url=url), VerifyMode.ON)
     server.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatenv.api.failures import KEYS_PAGE
 from chatenv.errors import ChatenvError
 from chatenv.keys import git, store
 from chatenv.keys.config import (
@@ -30,8 +31,8 @@ from chatenv.keys.config import (
     Setting,
     resolve,
 )
-from chatenv.keys.key_input import KEYS_PAGE, check_format, display_url
-from chatenv.keys.mask import Secret, mask
+from chatenv.keys.key_input import check_format
+from chatenv.keys.mask import Secret, mask, mask_url
 from chatenv.keys.verify import VerifyMode, verify
 from chatenv.results import CheckResult, Report
 from chatenv.system import proc
@@ -87,7 +88,7 @@ def configure(
     base_url = config.base_url.value if config.base_url else None
     results: list[CheckResult] = [*extra, check_format(request.key.reveal(), base_url)]
     if request.verify is not VerifyMode.OFF:
-        progress(f"verifying the key with {display_url(config.effective_base_url)} ...")
+        progress(f"verifying the key with {mask_url(config.effective_base_url)} ...")
     verification = verify(config, request.verify, timeout=request.timeout)
     save = not verification.failed or request.save_anyway
     results.append(verification.result(saved_anyway=verification.failed and save))
@@ -258,7 +259,7 @@ def _display(name: str, value: str) -> str:
     if name == KEY:
         return mask(value)
     if name == BASE_URL:
-        return display_url(value)
+        return mask_url(value)
     return value
 
 

@@ -10,14 +10,15 @@ import re
 import unicodedata
 from collections.abc import Callable
 from typing import TextIO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from chatenv.api.failures import KEYS_PAGE
 from chatenv.errors import UsageError
 from chatenv.keys.config import DEFAULT_BASE_URL, KEY
-from chatenv.keys.mask import mask
+from chatenv.keys.mask import mask, mask_url
 from chatenv.results import CheckResult
+from chatenv.system.openai_client import is_openai_host
 
-KEYS_PAGE = "https://platform.openai.com/api-keys"
 #: far longer than any real key (project keys are ~164 characters, service-account keys ~200)
 MAX_KEY_LENGTH = 1024
 #: characters a .env value or a shell paste would mangle, and that no API key contains
@@ -112,15 +113,15 @@ def check_format(key: str, base_url: str | None) -> CheckResult:
             fix=f"create a project key at {KEYS_PAGE}",
             data={"kind": "admin", "masked": masked},
         )
-    for prefix, kind in (("sk-proj-", "project"), ("sk-svcacct-", "service account")):
+    for prefix, kind in (
+        ("sk-proj-", "project"),
+        ("sk-svcacct-", "service account"),
+        ("sk-", "user"),
+    ):
         if key.startswith(prefix):
             return CheckResult.ok(
                 "key-format", f"{masked} ({kind} key)", data={"kind": kind, "masked": masked}
             )
-    if key.startswith("sk-"):
-        return CheckResult.ok(
-            "key-format", f"{masked} (user key)", data={"kind": "user", "masked": masked}
-        )
     if to_openai:
         return CheckResult.warn(
             "key-format",
@@ -131,7 +132,7 @@ def check_format(key: str, base_url: str | None) -> CheckResult:
         )
     return CheckResult.ok(
         "key-format",
-        f"{masked} (not an OpenAI key format; expected for {display_url(base_url or '')})",
+        f"{masked} (not an OpenAI key format; expected for {mask_url(base_url or '')})",
         data={"kind": "other", "masked": masked},
     )
 
@@ -141,7 +142,7 @@ def validate_base_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
-            f"--base-url must be an http:// or https:// URL, not {display_url(url)!r}",
+            f"--base-url must be an http:// or https:// URL, not {mask_url(url)!r}",
             fix="e.g. --base-url http://localhost:11434/v1 (Ollama) or http://localhost:8000/v1",
         )
     _check_plain("--base-url", url)
@@ -163,19 +164,6 @@ def validate_id(option: str, value: str, prefix: str) -> tuple[str, CheckResult 
     return value, None
 
 
-def display_url(url: str) -> str:
-    """A URL as chatenv prints it: any password in it replaced by ***."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.hostname or ""
-        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    except ValueError:
-        return url
-
-
 def _check_plain(option: str, value: str) -> None:
     for index, char in enumerate(value, start=1):
         if char.isspace() or not char.isprintable() or char in _REFUSED:
@@ -186,5 +174,4 @@ def _check_plain(option: str, value: str) -> None:
 
 
 def _is_openai(base_url: str | None) -> bool:
-    host = urlsplit(base_url or DEFAULT_BASE_URL).hostname or ""
-    return host == "openai.com" or host.endswith(".openai.com")
+    return is_openai_host(urlsplit(base_url or DEFAULT_BASE_URL).hostname)
