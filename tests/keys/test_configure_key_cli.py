@@ -594,6 +594,18 @@ def test_gitignore_option_adds_the_file_and_git_then_ignores_it(configure: Run, 
     assert "ignored by git (.gitignore:3:.env)" in again.stdout
 
 
+def test_a_read_only_gitignore_is_a_warning_after_the_key_is_saved(
+    configure: Run, repo: Path
+) -> None:
+    (repo / ".gitignore").write_text("node_modules/\n")
+    (repo / ".gitignore").chmod(0o444)
+    done = configure("--no-verify", "--gitignore", key=OTHER_KEY, cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert "could not add .env to" in done.stdout and "read-only" in done.stdout
+    assert (repo / ".gitignore").read_text() == "node_modules/\n"
+    assert dotenv_values(repo / ".env")[KEY] == OTHER_KEY
+
+
 def test_without_a_terminal_or_option_the_file_is_left_unignored_with_a_warning(
     configure: Run, repo: Path
 ) -> None:

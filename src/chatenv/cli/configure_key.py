@@ -95,20 +95,20 @@ def configure_key(
             if given:
                 raise UsageError(f"--show writes nothing; drop {', '.join(given)}")
             finish(command.show(env_file, os.environ), as_json=as_json, verbose=verbose)
-        request, extra = _request(
-            env_file=env_file,
-            key=key,
-            base_url=base_url,
-            organization=organization,
-            project=project,
-            verify=verify,
-            save_anyway=save_anyway,
-            timeout=timeout,
-            gitignore=gitignore,
-            force=force,
-        )
         interactive = sys.stdin.isatty()
         try:
+            request, extra = _request(
+                env_file=env_file,
+                key=key,
+                base_url=base_url,
+                organization=organization,
+                project=project,
+                verify=verify,
+                save_anyway=save_anyway,
+                timeout=timeout,
+                gitignore=gitignore,
+                force=force,
+            )
             report = command.configure(
                 request,
                 environ=os.environ,
@@ -117,7 +117,7 @@ def configure_key(
                 progress=output.hint,
                 extra=extra,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # at a prompt or while verifying: before any write
             raise Interrupted("interrupted: nothing was written") from None
     finish(report, as_json=as_json, verbose=verbose)
 
@@ -172,12 +172,7 @@ def _request(
         )
         raw = key
     else:
-        try:
-            raw = key_input.read_key(
-                sys.stdin, interactive=sys.stdin.isatty(), prompt=_prompt_hidden
-            )
-        except KeyboardInterrupt:
-            raise Interrupted("interrupted: nothing was written") from None
+        raw = key_input.read_key(sys.stdin, interactive=sys.stdin.isatty(), prompt=_prompt_hidden)
     cleaned, notes = key_input.normalize(raw)
     key_input.validate(cleaned)
     secret = Secret(cleaned)  # registered: from here on it is masked in every output

@@ -328,8 +328,7 @@ def _gitignore_results(
             )
         ]
     try:
-        current = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
-        store.replace_text(gitignore, git.gitignore_with(current, entry))
+        store.rewrite(gitignore, lambda current: git.gitignore_with(current, entry))
     except (ChatenvError, OSError, UnicodeDecodeError) as exc:
         reason = exc.message if isinstance(exc, ChatenvError) else str(exc)
         return [

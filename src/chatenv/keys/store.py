@@ -164,13 +164,14 @@ def update(path: Path, values: Mapping[str, str], *, write: Writer = os.write) -
     )
 
 
-def replace_text(path: Path, text: str, *, write: Writer = os.write) -> None:
-    """Atomically replace a small text file (e.g. .gitignore) under the same lock, keeping its
-    mode (0644 for a new one: it is not a secret)."""
+def rewrite(path: Path, change: Callable[[str], str], *, write: Writer = os.write) -> None:
+    """Atomically replace a small UTF-8 text file (e.g. .gitignore) with `change(its text)`,
+    read and written under the lock, keeping its mode (0644 for a new one: not a secret)."""
     target = inspect(path)
     with locked(target.real):
         target = inspect(path)
-        _write_replace(target, text.encode("utf-8"), target.mode or 0o644, write)
+        current = target.real.read_text(encoding="utf-8") if target.exists else ""
+        _write_replace(target, change(current).encode("utf-8"), target.mode or 0o644, write)
 
 
 def _write_replace(target: EnvTarget, data: bytes, mode: int, write: Writer) -> None:
