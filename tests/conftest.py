@@ -57,3 +57,12 @@ def run_cli(tmp_path: Path) -> RunCli:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random GPT-2 and its tokenizer, saved to a folder once per test run (see
+    tests/tiny_model.py); the smoke tests load it by path as `gpt2` is loaded by id."""
+    from tests.tiny_model import build_tiny_gpt2
+
+    return build_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2"))
