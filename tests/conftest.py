@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+
+from tests.openai_server import OpenAIServer
 
 REPO = Path(__file__).resolve().parents[1]
 CHATENV = Path(sys.executable).with_name("chatenv")
@@ -57,6 +59,30 @@ def run_cli(tmp_path: Path) -> RunCli:
         )
 
     return run
+
+
+# -- the OpenAI-compatible server (tests/openai_server.py) ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _openai_server_session() -> Iterator[OpenAIServer]:
+    server = OpenAIServer().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def openai_server(_openai_server_session: OpenAIServer) -> Iterator[OpenAIServer]:
+    """The session's OpenAI-compatible server on 127.0.0.1, answering normally for TEST_KEY.
+
+    Its URL is `openai_server.base_url` ("http://127.0.0.1:PORT/v1"); a test changes what it
+    answers with `openai_server.set(Scenario.X)`. Reset before and after every test."""
+    _openai_server_session.reset()
+    yield _openai_server_session
+    _openai_server_session.reset()
+
+
+# -- the tiny GPT-2 (tests/tiny_model.py) ----------------------------------------------------
 
 
 @pytest.fixture(scope="session")
