@@ -193,7 +193,12 @@ def render_smoke(report: Report, *, as_json: bool = False, verbose: bool = False
 
 
 def _smoke_text_lines(result: CheckResult) -> list[Text]:
-    """The generated text (prompt dimmed) or the API's reply, quoted on one line."""
+    """The generated text (prompt dimmed) or the API's reply, quoted on one line; a note (what
+    replaced a v0-era API or model) whatever the status."""
+    if "note" in result.data:
+        note = Text("      note: ", style="cyan")
+        note.append(redact(str(result.data["note"])))
+        return [note]
     if result.status is not Status.OK:
         return []
     if "text" in result.data:

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from chatenv.cli._common import JSON_HELP, VERBOSE_HELP, cli_errors
 from chatenv.errors import UsageError
+
+
+class ApiMode(str, Enum):
+    chat = "chat"
+    responses = "responses"
 
 
 class DType(str, Enum):
@@ -48,6 +54,25 @@ def smoke_test(
             "--dtype", help="Weights' dtype; auto keeps the checkpoint's (as transformers does)."
         ),
     ] = DType.auto,
+    api: Annotated[
+        bool, typer.Option("--api/--no-api", help="List models and make one API completion.")
+    ] = True,
+    api_model: Annotated[
+        str | None,
+        typer.Option(
+            "--api-model",
+            help="Model for the completion [default: gpt-4.1-nano; on another OpenAI-compatible "
+            "server, the first it lists].",
+            show_default=False,
+        ),
+    ] = None,
+    api_mode: Annotated[
+        ApiMode,
+        typer.Option("--api-mode", help="chat (chat completions) or responses (Responses API)."),
+    ] = ApiMode.chat,
+    env_file: Annotated[
+        Path, typer.Option("--env-file", help="The .env file with OPENAI_API_KEY and friends.")
+    ] = Path(".env"),
     timeout: Annotated[
         float,
         typer.Option(
@@ -63,30 +88,50 @@ def smoke_test(
     with cli_errors(verbose=verbose):
         from chatenv import output
         from chatenv.smoke import hub
+        from chatenv.smoke.api_stage import ApiOptions
         from chatenv.smoke.device import parse_device
         from chatenv.smoke.local import LocalOptions
         from chatenv.smoke.runner import SmokeOptions, run
 
-        if not local:
-            if train:
-                raise UsageError(
-                    "--train needs the local stage (it trains the model that stage loads)",
-                    fix="drop --no-local",
-                )
-            raise UsageError("nothing to test: every stage is switched off", fix="drop --no-local")
-        if not prompt.strip():
-            raise UsageError("--prompt is empty: generation needs at least one token to continue")
+        if train and not local:
+            raise UsageError(
+                "--train needs the local stage (it trains the model that stage loads)",
+                fix="drop --no-local",
+            )
+        if not local and not api:
+            raise UsageError(
+                "nothing to test: --no-local and --no-api switch off every stage",
+                fix="drop one of them",
+            )
+        if api_model is not None and not api_model.strip():
+            raise UsageError(
+                "--api-model is empty", fix="chatenv smoke-test --api-model gpt-4.1-nano"
+            )
         show_progress = not as_json and sys.stderr.isatty()
-        local_options = LocalOptions(
-            model=hub.model_ref(model),
-            prompt=prompt,
-            max_new_tokens=max_new_tokens,
-            device=parse_device(device),
-            dtype=dtype.value,
-            hub_timeout_s=timeout,
-            download_bars=show_progress,
-        )
-        options = SmokeOptions(local=local_options, train=train)
+        local_options = None
+        if local:
+            if not prompt.strip():
+                raise UsageError(
+                    "--prompt is empty: generation needs at least one token to continue"
+                )
+            local_options = LocalOptions(
+                model=hub.model_ref(model),
+                prompt=prompt,
+                max_new_tokens=max_new_tokens,
+                device=parse_device(device),
+                dtype=dtype.value,
+                hub_timeout_s=timeout,
+                download_bars=show_progress,
+            )
+        api_options = None
+        if api:
+            api_options = ApiOptions(
+                env_file=env_file,
+                model=api_model.strip() if api_model else None,
+                mode=api_mode.value,
+                timeout_s=timeout,
+            )
+        options = SmokeOptions(local=local_options, train=train, api=api_options)
         with output.smoke_progress(enabled=show_progress) as progress:
             report = run(options, progress)
         output.render_smoke(report, as_json=as_json, verbose=verbose)

@@ -12,6 +12,7 @@ from typing import Any
 
 from chatenv.results import CheckResult, Report, Status
 from chatenv.smoke import train
+from chatenv.smoke.api_stage import ApiOptions, run_api
 from chatenv.smoke.common import Progress, no_progress
 from chatenv.smoke.local import LocalOptions, quiet_transformers, run_local
 
@@ -24,6 +25,8 @@ class SmokeOptions:
     #: None: --no-local
     local: LocalOptions | None
     train: bool = False
+    #: None: --no-api
+    api: ApiOptions | None = None
 
 
 def run(options: SmokeOptions, progress: Progress = no_progress) -> Report:
@@ -47,6 +50,8 @@ def run(options: SmokeOptions, progress: Progress = no_progress) -> Report:
                 )
         # free the model before the API stage; a GPU's memory goes back to the driver
         del local
+    if options.api is not None:
+        results.extend(run_api(options.api, progress))
     return Report(command=COMMAND, results=tuple(results), data={"stages": stages(results)})
 
 
