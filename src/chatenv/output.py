@@ -149,6 +149,7 @@ def smoke_progress(*, enabled: bool) -> Iterator[Callable[[str | None], None]]:
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        refresh_per_second=5,  # a light touch on the GIL while the stages are timed
     )
     task: list[Any] = []
     running = [False]

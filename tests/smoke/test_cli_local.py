@@ -294,3 +294,49 @@ def test_smoke_test_help_imports_no_heavy_module() -> None:
     from tests.test_cli import HEAVY, _modules_after
 
     assert _modules_after(["smoke-test", "--help"]) == dict.fromkeys(HEAVY, False)
+
+
+def _run_with_stderr_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run the CLI with stderr on a pseudo-terminal (as in a shell) and stdout on a pipe."""
+    import os
+    import pty
+    import subprocess
+
+    from tests.conftest import CHATENV
+
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [str(CHATENV), *args], stdout=subprocess.PIPE, stderr=follower, env=env, text=True
+    ) as process:
+        os.close(follower)
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            terminal += chunk
+        stdout = process.stdout.read() if process.stdout else ""
+        code = process.wait(timeout=120)
+    os.close(leader)
+    return code, stdout, terminal.decode("utf-8", errors="replace")
+
+
+def test_progress_is_shown_on_a_terminal_and_never_in_the_report(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    env = _env(tmp_path)
+    env.pop("NO_COLOR")
+    args = [*LOCAL_ONLY, "--model", str(tiny_model), "--max-new-tokens", "3"]
+    code, stdout, terminal = _run_with_stderr_on_a_terminal(args, env)
+    assert code == 0, stdout + terminal
+    assert "loading the weights of" in terminal
+    assert "loading" not in stdout
+    assert stdout.startswith("Local generation\n")
+
+    code, stdout, terminal = _run_with_stderr_on_a_terminal([*args, "--json"], env)
+    assert code == 0
+    assert terminal == ""  # --json: no progress, even on a terminal
+    assert json.loads(stdout)["ok"] is True

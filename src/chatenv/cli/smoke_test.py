@@ -61,8 +61,8 @@ def smoke_test(
         str | None,
         typer.Option(
             "--api-model",
-            help="Model for the completion [default: gpt-4.1-nano; on another OpenAI-compatible "
-            "server, the first it lists].",
+            help="Model for the completion (default gpt-4.1-nano; on another OpenAI-compatible "
+            "server, the first model it lists).",
             show_default=False,
         ),
     ] = None,
