@@ -12,9 +12,10 @@ Prints the medians of:
 - work: load + generate as each measures it inside (informative only: chatenv has imported
   huggingface_hub and asked torch for its devices before its load timer starts),
 
-and the ratios chatenv / bare (target: wall and cpu within 5 %). Then, in this one process on one loaded
-model, chatenv's `generate` (with its timing streamer) against a bare `model.generate`,
-alternating, many times: the per-call overhead without the noise of process start-up.
+and the ratios chatenv / bare (target: wall and cpu within 5 %). Then, in this one process on
+one loaded model, chatenv's `generate` (with its timing streamer) against a bare
+`model.generate`, alternating, many times: the per-call overhead without the noise of process
+start-up.
 
     python benchmarks/bench_smoke_local.py [--runs 7] [--model PATH] [--device cpu] [--threads N]
 

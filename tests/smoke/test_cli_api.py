@@ -303,3 +303,17 @@ def test_the_reply_is_the_one_the_server_sent(run_cli: RunCli, openai_server: Op
     done = run_cli(*API_ONLY, "--json", env=_env(openai_server))
     reply = _result(done.stdout, "api.completion")["data"]["reply"]
     assert REPLY.startswith(reply)
+
+
+def test_a_server_without_a_model_list_is_a_warning_and_the_completion_still_runs(
+    run_cli: RunCli, openai_server: OpenAIServer
+) -> None:
+    """The base URL without /v1: GET /models is a 404 (a warning on a compatible server), and the
+    completion that follows says what is wrong with the URL."""
+    root = openai_server.base_url.removesuffix("/v1")
+    done = run_cli(*API_ONLY, env=_env(openai_server, OPENAI_BASE_URL=root))
+    assert done.returncode == 1
+    assert f"  ! {root} does not list models (404 on /models)" in done.stdout
+    assert "✗ the server has no such endpoint (404 at" in done.stdout
+    assert "it usually ends in /v1" in done.stdout
+    assert [r.path for r in openai_server.requests] == ["/models", "/chat/completions"]

@@ -61,30 +61,6 @@ def test_local_stage_and_train_on_the_tiny_model_report_json_and_exit_0(
     assert train["step_s"] > 0
 
 
-def test_human_report_shows_each_stage_with_marks_timings_and_the_text(
-    run_cli: RunCli, tiny_model: Path, tmp_path: Path
-) -> None:
-    done = run_cli(
-        *LOCAL_ONLY,
-        "--model",
-        str(tiny_model),
-        "--prompt",
-        "The quick brown fox",
-        "--max-new-tokens",
-        "5",
-        env=_env(tmp_path),
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[0] == "Local generation"
-    assert lines[1].startswith(f"  ✓ loaded {tiny_model} from the folder in ")
-    assert lines[1].endswith(" on cpu (float32)")
-    assert lines[2].startswith("  ✓ generated 5 tokens: first after ")
-    assert "tokens/s" in lines[2]
-    assert lines[3].startswith("      “The quick brown fox")
-    assert "2 ok, 0 warnings, 0 failed, 0 skipped" in done.stdout
-
-
 def test_cuda_asked_for_without_cuda_is_one_clear_line_and_exit_1(
     run_cli: RunCli, tiny_model: Path, tmp_path: Path
 ) -> None:
@@ -324,17 +300,24 @@ def _run_with_stderr_on_a_terminal(args: list[str], env: dict[str, str]) -> tupl
     return code, stdout, terminal.decode("utf-8", errors="replace")
 
 
-def test_progress_is_shown_on_a_terminal_and_never_in_the_report(
+def test_on_a_terminal_progress_goes_to_stderr_and_the_report_shows_marks_timings_and_text(
     tiny_model: Path, tmp_path: Path
 ) -> None:
     env = _env(tmp_path)
     env.pop("NO_COLOR")
-    args = [*LOCAL_ONLY, "--model", str(tiny_model), "--max-new-tokens", "3"]
-    code, stdout, terminal = _run_with_stderr_on_a_terminal(args, env)
+    args = [*LOCAL_ONLY, "--model", str(tiny_model), "--prompt", "The quick brown fox"]
+    code, stdout, terminal = _run_with_stderr_on_a_terminal([*args, "--max-new-tokens", "5"], env)
     assert code == 0, stdout + terminal
     assert "loading the weights of" in terminal
-    assert "loading" not in stdout
-    assert stdout.startswith("Local generation\n")
+    assert "generating 5 tokens" in terminal
+    lines = stdout.splitlines()
+    assert lines[0] == "Local generation"
+    assert lines[1].startswith(f"  ✓ loaded {tiny_model} from the folder in ")
+    assert lines[1].endswith(" on cpu (float32)")
+    assert lines[2].startswith("  ✓ generated 5 tokens: first after ")
+    assert "tokens/s" in lines[2]
+    assert lines[3].startswith("      “The quick brown fox")
+    assert lines[-1] == "2 ok, 0 warnings, 0 failed, 0 skipped"
 
     code, stdout, terminal = _run_with_stderr_on_a_terminal([*args, "--json"], env)
     assert code == 0
