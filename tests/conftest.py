@@ -80,6 +80,7 @@ def openai_server(_openai_server_session: OpenAIServer) -> Iterator[OpenAIServer
     _openai_server_session.reset()
     yield _openai_server_session
     _openai_server_session.reset()
+    assert _openai_server_session.errors == [], "the test OpenAI server itself failed"
 
 
 # -- the tiny GPT-2 (tests/tiny_model.py) ----------------------------------------------------

@@ -22,6 +22,7 @@ import contextlib
 import json
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -109,10 +110,10 @@ class OpenAIServer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._errors: list[str] = []
         self._state = _State()
         self._release = threading.Event()
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), _Handler)
         server.openai = self  # type: ignore[attr-defined]
         self._server = server
         self._thread = threading.Thread(
@@ -127,7 +128,8 @@ class OpenAIServer:
 
     def close(self) -> None:
         self._release.set()
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     @property
@@ -166,6 +168,11 @@ class OpenAIServer:
             self._state.organization = organization
 
     @property
+    def errors(self) -> list[str]:
+        """Exceptions the request handlers raised (a bug in this server)."""
+        return list(self._errors)
+
+    @property
     def requests(self) -> list[Recorded]:
         with self._lock:
             return list(self._state.requests)
@@ -179,6 +186,18 @@ class OpenAIServer:
     def _record(self, request: Recorded) -> None:
         with self._lock:
             self._state.requests.append(request)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (it timed out, as tests make it) is not an error; anything
+        else is kept for `OpenAIServer.errors` instead of being printed."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            return
+        self.openai._errors.append(repr(error))  # type: ignore[attr-defined]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -467,6 +486,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (connecting to it is refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+#: what in os.environ would change where (or with what) an in-process client connects
+CLIENT_ENVIRONMENT = (
+    *(f"{p}_PROXY" for p in ("HTTP", "HTTPS", "ALL", "NO")),
+    *(f"{p}_proxy" for p in ("http", "https", "all", "no")),
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+)
 
 
 def config_for(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chatenv.keys.config import OpenAIConfig
-from tests.openai_server import OpenAIServer, config_for
+from tests.openai_server import CLIENT_ENVIRONMENT, OpenAIServer, config_for
 
 MakeConfig = Callable[..., OpenAIConfig]
 
@@ -17,10 +17,7 @@ MakeConfig = Callable[..., OpenAIConfig]
 @pytest.fixture(autouse=True)
 def _no_proxy_no_openai_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Neither the machine's proxy nor its OpenAI settings may change what a test sees."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+    for name in CLIENT_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
 
 

@@ -4,7 +4,6 @@ names, TLS mismatches, proxies) and classified into what the user should do."""
 from __future__ import annotations
 
 import http.server
-import socket
 import ssl
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from chatenv.keys.config import OpenAIConfig
 from chatenv.system.openai_client import make_client
 from tests.api.conftest import MakeConfig
 from tests.conftest import REPO, clean_env
-from tests.openai_server import TEST_KEY, OpenAIServer, Scenario
+from tests.openai_server import TEST_KEY, OpenAIServer, Scenario, closed_port
 
 Call = Callable[[Any], object]
 
@@ -177,16 +176,10 @@ def test_a_connection_closed_mid_response_says_so(
     assert "closed the connection" in failure.summary
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_connection_refused_on_localhost_asks_whether_the_local_server_runs(
     make_config: MakeConfig,
 ) -> None:
-    port = _closed_port()
+    port = closed_port()
     failure = failure_of(make_config(base_url=f"http://127.0.0.1:{port}/v1"))
     assert (failure.kind, failure.cause) == (FailureKind.CONNECTION, "refused")
     assert f"127.0.0.1:{port}" in failure.summary
@@ -212,7 +205,7 @@ def test_https_to_a_plain_http_server_is_a_tls_failure_suggesting_http(
 def test_an_unreachable_proxy_is_named_without_its_password(
     make_config: MakeConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port = _closed_port()
+    port = closed_port()
     monkeypatch.setenv("HTTPS_PROXY", f"http://alice:s3cretPass@127.0.0.1:{port}")
     monkeypatch.setenv("HTTP_PROXY", f"http://alice:s3cretPass@127.0.0.1:{port}")
     failure = failure_of(make_config(base_url="http://api.chatenv-test.invalid/v1"))
@@ -224,9 +217,9 @@ def test_an_unreachable_proxy_is_named_without_its_password(
 def test_no_proxy_bypass_is_respected_when_naming_the_cause(
     make_config: MakeConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    failure = failure_of(make_config(base_url=f"http://127.0.0.1:{_closed_port()}/v1"))
+    failure = failure_of(make_config(base_url=f"http://127.0.0.1:{closed_port()}/v1"))
     assert failure.cause == "refused"
 
 

@@ -30,3 +30,11 @@ def test_redact_removes_registered_secrets_and_key_shaped_text() -> None:
     text = redact(f"server said {raw}; env had {stray}")
     assert raw not in text and stray not in text
     assert "…7777" in text and "sk-proj-…5555" in text
+
+
+def test_mask_url_hides_only_the_password() -> None:
+    from chatenv.keys.mask import mask_url
+
+    assert mask_url("http://alice:s3cret@proxy:3128") == "http://alice:***@proxy:3128"
+    assert mask_url("alice:s3cret@proxy:3128") == "alice:***@proxy:3128"
+    assert mask_url("https://api.openai.com/v1") == "https://api.openai.com/v1"

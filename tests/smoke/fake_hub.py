@@ -178,12 +178,3 @@ def fake_hub() -> Iterator[FakeHub]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-def closed_port() -> int:
-    """A 127.0.0.1 port nothing listens on (bound, then released)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -12,23 +12,24 @@ import pytest
 from chatenv.smoke.api_stage import DEFAULT_API_MODEL, OUTPUT_LIMIT, choose_model, output_limit
 from chatenv.smoke.legacy_api import replacement
 from tests.conftest import RunCli, clean_env
-from tests.openai_server import MODELS, REPLY, TEST_KEY, OpenAIServer, Scenario
-from tests.smoke.fake_hub import closed_port
+from tests.openai_server import (
+    CLIENT_ENVIRONMENT,
+    MODELS,
+    REPLY,
+    TEST_KEY,
+    OpenAIServer,
+    Scenario,
+    closed_port,
+)
 
 API_ONLY = ("smoke-test", "--no-local")
-PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 def _env(server: OpenAIServer, **overrides: str | None) -> dict[str, str]:
-    no_proxies: dict[str, str | None] = {}
-    for name in PROXIES:
-        no_proxies[name] = None
-        no_proxies[name.lower()] = None
-    settings: dict[str, str | None] = {
-        "OPENAI_API_KEY": TEST_KEY,
-        "OPENAI_BASE_URL": server.base_url,
-        **no_proxies,
-    }
+    """The environment of a user whose key and base URL point at the test server (and no
+    proxy of this machine in the way)."""
+    settings: dict[str, str | None] = dict.fromkeys(CLIENT_ENVIRONMENT)
+    settings.update({"OPENAI_API_KEY": TEST_KEY, "OPENAI_BASE_URL": server.base_url})
     settings.update(overrides)
     return clean_env(**settings)
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunCli, clean_env
-from tests.smoke.fake_hub import closed_port, fake_hub
+from tests.openai_server import closed_port
+from tests.smoke.fake_hub import fake_hub
 from tests.tiny_model import put_in_hub_cache
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,8 @@ import pytest
 
 from chatenv.errors import UsageError
 from chatenv.smoke import hub
-from tests.smoke.fake_hub import closed_port, fake_hub
+from tests.openai_server import closed_port
+from tests.smoke.fake_hub import fake_hub
 
 
 def test_an_existing_folder_is_a_folder_reference(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from chatenv.system.openai_client import is_openai_host
+
 if TYPE_CHECKING:
     import httpx2
     from openai import OpenAI
@@ -211,8 +213,7 @@ def _timed(call: Callable[[], _T]) -> tuple[_T, float]:
 
 
 def _is_openai(client: OpenAI) -> bool:
-    host = client.base_url.host or ""
-    return host == "openai.com" or host.endswith(".openai.com")
+    return is_openai_host(client.base_url.host)
 
 
 def _request_id(response: httpx2.Response) -> str | None:

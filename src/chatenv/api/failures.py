@@ -22,15 +22,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from chatenv.api.calls import MalformedResponseError
-from chatenv.keys.mask import redact
+from chatenv.keys.mask import mask_url, redact
 from chatenv.system.openai_client import (
     NoApiKeyError,
     OpenAIClientError,
     OpenAIMissingError,
     OpenAITooOldError,
+    is_openai_host,
 )
 
 KEYS_PAGE = "https://platform.openai.com/api-keys"
@@ -402,7 +403,7 @@ def _connection(exc: BaseException, environ: Mapping[str, str] | None) -> ApiFai
                 "dns",
                 f"cannot resolve {host} (DNS): {_os_reason(err)}",
                 "check the host name in the base URL and this machine's network/DNS"
-                if not _is_openai_host(host)
+                if not is_openai_host(host)
                 else "check this machine's network/DNS; behind a proxy, set HTTPS_PROXY",
             )
     for err in chain:
@@ -464,10 +465,6 @@ def _host_port(url: str) -> tuple[str, int | None]:
     return parts.hostname or url, port
 
 
-def _is_openai_host(host: str) -> bool:
-    return host == "openai.com" or host.endswith(".openai.com")
-
-
 def _proxy_for(url: str, environ: Mapping[str, str] | None) -> tuple[str, str] | None:
     """The proxy httpx would use for `url` (variable name, URL without password), if any."""
     env = dict(environ) if environ is not None else None
@@ -482,7 +479,7 @@ def _proxy_for(url: str, environ: Mapping[str, str] | None) -> tuple[str, str] |
     for name in (f"{parts.scheme}_proxy", "all_proxy"):
         value = proxies.get(name)
         if value:
-            return name.upper(), _without_password(value)
+            return name.upper(), mask_url(value)
     return None
 
 
@@ -506,14 +503,6 @@ def _bypassed(host: str, proxies: Mapping[str, str]) -> bool:
         if entry and (host == entry or host.endswith("." + entry)):
             return True
     return False
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _os_reason(err: OSError) -> str:

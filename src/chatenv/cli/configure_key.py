@@ -1,12 +1,204 @@
-"""`chatenv configure-key` (not built yet)."""
+"""`chatenv configure-key`: store the OpenAI key in a .env file, verified, never echoed."""
 
 from __future__ import annotations
 
-from chatenv.cli._common import cli_errors
-from chatenv.errors import ChatenvError
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from chatenv.cli._common import JSON_HELP, VERBOSE_HELP, cli_errors, finish
+from chatenv.errors import EXIT_INTERRUPTED, ChatenvError, UsageError
+
+if TYPE_CHECKING:
+    from chatenv.keys.configure import ConfigureRequest
+    from chatenv.results import CheckResult
+
+PROMPT = "OpenAI API key (input hidden): "
 
 
-def configure_key() -> None:
-    """Not built yet."""
-    with cli_errors():
-        raise ChatenvError("chatenv configure-key is not built yet")
+class Interrupted(ChatenvError):
+    exit_code = EXIT_INTERRUPTED
+
+
+def configure_key(
+    env_file: Annotated[
+        Path, typer.Option("--env-file", help="The .env file to write (created 0600 if missing).")
+    ] = Path(".env"),
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="Also set OPENAI_BASE_URL (vLLM, Ollama, LiteLLM or another compatible server).",
+        ),
+    ] = None,
+    organization: Annotated[
+        str | None, typer.Option("--organization", help="Also set OPENAI_ORG_ID (org-...).")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Also set OPENAI_PROJECT_ID (proj_...).")
+    ] = None,
+    verify: Annotated[
+        bool | None,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Check the key by listing models (no tokens spent). Default: check, and save "
+            "unverified with a warning if the server cannot be reached; --verify makes an "
+            "unreachable server a failure; --no-verify for offline CI.",
+            show_default=False,
+        ),
+    ] = None,
+    save_anyway: Annotated[
+        bool, typer.Option("--save-anyway", help="Save the key even if verification fails.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the verification answer.")
+    ] = 10.0,
+    gitignore: Annotated[
+        bool | None,
+        typer.Option(
+            "--gitignore/--no-gitignore",
+            help="Add the file to .gitignore if git would commit it (default: ask on a "
+            "terminal; otherwise leave it and warn).",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write the key even into a file git tracks.")
+    ] = False,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="The key itself. Avoid it: it stays in shell history and shows in `ps`; "
+            "pipe the key on stdin or type it at the hidden prompt instead.",
+        ),
+    ] = None,
+    show: Annotated[
+        bool,
+        typer.Option("--show", help="Print where the key comes from now (masked); write nothing."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
+) -> None:
+    """Store the OpenAI API key in a .env file: read without echo (a hidden prompt, or stdin
+    when piped), verified against the API, written atomically with mode 0600, every other line
+    kept. Exit 0 when saved, 1 when verification or the file refused it, 2 for bad input."""
+    with cli_errors(verbose=verbose):
+        from chatenv import output
+        from chatenv.keys import configure as command
+
+        if show:
+            given = [o for o, v in _write_options(key, base_url, organization, project) if v]
+            if given:
+                raise UsageError(f"--show writes nothing; drop {', '.join(given)}")
+            finish(command.show(env_file, os.environ), as_json=as_json, verbose=verbose)
+        interactive = sys.stdin.isatty()
+        try:
+            request, extra = _request(
+                env_file=env_file,
+                key=key,
+                base_url=base_url,
+                organization=organization,
+                project=project,
+                verify=verify,
+                save_anyway=save_anyway,
+                timeout=timeout,
+                gitignore=gitignore,
+                force=force,
+            )
+            report = command.configure(
+                request,
+                environ=os.environ,
+                ask=_ask if interactive else None,
+                notify=output.notice,
+                progress=output.hint,
+                extra=extra,
+            )
+        except KeyboardInterrupt:  # at a prompt or while verifying: before any write
+            raise Interrupted("interrupted: nothing was written") from None
+    finish(report, as_json=as_json, verbose=verbose)
+
+
+def _write_options(
+    key: str | None, base_url: str | None, organization: str | None, project: str | None
+) -> list[tuple[str, str | None]]:
+    return [
+        ("--key", key),
+        ("--base-url", base_url),
+        ("--organization", organization),
+        ("--project", project),
+    ]
+
+
+def _request(
+    *,
+    env_file: Path,
+    key: str | None,
+    base_url: str | None,
+    organization: str | None,
+    project: str | None,
+    verify: bool | None,
+    save_anyway: bool,
+    timeout: float,
+    gitignore: bool | None,
+    force: bool,
+) -> tuple[ConfigureRequest, tuple[CheckResult, ...]]:
+    """Check the options, then read the key (last, so a bad option costs no typing)."""
+    from chatenv import output
+    from chatenv.keys import key_input
+    from chatenv.keys.configure import ConfigureRequest
+    from chatenv.keys.mask import Secret
+    from chatenv.keys.verify import VerifyMode
+
+    if not 0 < timeout <= 600:
+        raise UsageError("--timeout must be between 0 and 600 seconds")
+    extra: list[CheckResult] = []
+    if base_url is not None:
+        base_url = key_input.validate_base_url(base_url)
+    if organization is not None:
+        organization, warning = key_input.validate_id("--organization", organization, "org-")
+        extra += [warning] if warning else []
+    if project is not None:
+        project, warning = key_input.validate_id("--project", project, "proj_")
+        extra += [warning] if warning else []
+
+    if key is not None:
+        output.notice(
+            "--key puts the key in your shell history and in `ps` output; next time pipe it: "
+            + key_input.PIPE_HINT
+        )
+        raw = key
+    else:
+        raw = key_input.read_key(sys.stdin, interactive=sys.stdin.isatty(), prompt=_prompt_hidden)
+    cleaned, notes = key_input.normalize(raw)
+    key_input.validate(cleaned)
+    secret = Secret(cleaned)  # registered: from here on it is masked in every output
+    for note in notes:
+        output.notice(note)
+    mode = {None: VerifyMode.AUTO, True: VerifyMode.ON, False: VerifyMode.OFF}[verify]
+    request = ConfigureRequest(
+        env_file=env_file,
+        key=secret,
+        base_url=base_url,
+        organization=organization,
+        project=project,
+        verify=mode,
+        save_anyway=save_anyway,
+        timeout=timeout,
+        gitignore=gitignore,
+        force=force,
+    )
+    return request, tuple(extra)
+
+
+def _prompt_hidden() -> str:
+    import getpass
+
+    return getpass.getpass(PROMPT, stream=sys.stderr)
+
+
+def _ask(question: str) -> bool:
+    return typer.confirm(question, default=True, err=True)

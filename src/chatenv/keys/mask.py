@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from urllib.parse import urlsplit, urlunsplit
 
 _KNOWN_PREFIXES = ("sk-svcacct-", "sk-admin-", "sk-proj-", "sk-")
 _registry: set[str] = set()
@@ -74,6 +75,20 @@ def redact(text: str) -> str:
         if raw in text:
             text = text.replace(raw, mask(raw))
     return _KEY_SHAPE.sub(lambda m: mask(m.group(0)), text)
+
+
+def mask_url(url: str) -> str:
+    """A URL with any password in it replaced by *** (proxy and base URLs may carry one)."""
+    try:
+        parts = urlsplit(url if "://" in url else f"//{url}")
+        if parts.password is None:
+            return url
+        host = parts.hostname or ""
+        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return url
+    masked = urlunsplit(parts._replace(netloc=netloc))
+    return masked if "://" in url else masked.removeprefix("//")
 
 
 # Anything that looks like a full OpenAI key (sk-..., at least 20 key characters), e.g. a key

@@ -22,9 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from chatenv.results import CheckResult
+from chatenv.keys.mask import mask_url
+from chatenv.results import CheckResult, Status
 from chatenv.smoke import legacy_api
 from chatenv.smoke.common import Progress, no_progress
 
@@ -62,7 +63,7 @@ def run_api(options: ApiOptions, progress: Progress = no_progress) -> list[Check
 
     config = resolve(options.environ, options.env_file)
     results = _config_warnings(config)
-    base = _without_password(config.effective_base_url)
+    base = mask_url(config.effective_base_url)
     try:
         client = make_client(config, timeout=options.timeout_s, max_retries=0)
     except Exception as exc:
@@ -70,7 +71,7 @@ def run_api(options: ApiOptions, progress: Progress = no_progress) -> list[Check
         return results
 
     results.append(_models(client, config, base, options, progress))
-    if results[-1].status.value == "fail":
+    if results[-1].status is Status.FAIL:
         results.append(
             CheckResult.skip(
                 "api.completion",
@@ -280,7 +281,7 @@ def _config_warnings(config: Any) -> list[CheckResult]:
 
 
 def _config_details(config: Any) -> list[str]:
-    lines = [f"base URL: {_without_password(config.effective_base_url)}"]
+    lines = [f"base URL: {mask_url(config.effective_base_url)}"]
     if config.base_url:
         lines[0] += f" ({config.base_url.source})"
     if config.organization:
@@ -295,17 +296,9 @@ def _config_details(config: Any) -> list[str]:
 
 
 def _is_openai(base_url: str) -> bool:
-    host = urlsplit(base_url).hostname or ""
-    return host == "openai.com" or host.endswith(".openai.com")
+    from chatenv.system.openai_client import is_openai_host
 
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return is_openai_host(urlsplit(base_url).hostname)
 
 
 def _ms(seconds: float) -> str:

@@ -23,6 +23,11 @@ DEFAULT_TIMEOUT_S = 10.0
 OPENAI_REQUIREMENT = "openai>=1.40,<4"
 
 
+def is_openai_host(host: str | None) -> bool:
+    """OpenAI's own API (as opposed to vLLM, Ollama, LiteLLM or another compatible server)."""
+    return bool(host) and (host == "openai.com" or str(host).endswith(".openai.com"))
+
+
 class OpenAIClientError(ChatenvError):
     """The client cannot be built at all (no key, no or an old openai package)."""
 

@@ -1,0 +1,425 @@
+"""`chatenv configure-key` as a plain function: checks, verification, the write, git, and the
+report. The CLI module only reads options and the key, and renders what this returns.
+
+Order matters: everything that can refuse (the file, git) is checked before the network call,
+every question is asked before anything is written, and the key is written only once it has
+been verified (or verification was skipped, could not reach the server in auto mode, or the
+user said --save-anyway).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chatenv.api.failures import KEYS_PAGE
+from chatenv.errors import ChatenvError
+from chatenv.keys import git, store
+from chatenv.keys.config import (
+    BASE_URL,
+    DEFAULT_BASE_URL,
+    ENV_FILE,
+    ENVIRONMENT,
+    KEY,
+    LEGACY_NAMES,
+    ORG,
+    PROJECT,
+    OpenAIConfig,
+    Setting,
+    resolve,
+)
+from chatenv.keys.key_input import check_format
+from chatenv.keys.mask import Secret, mask, mask_url
+from chatenv.keys.verify import VerifyMode, verify
+from chatenv.results import CheckResult, Report
+from chatenv.system import proc
+from chatenv.system.openai_client import DEFAULT_TIMEOUT_S
+
+COMMAND = "configure-key"
+SECTION = "configure-key"
+
+Notify = Callable[[str], None]
+Ask = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class ConfigureRequest:
+    env_file: Path
+    #: the key, already normalized and validated (key_input)
+    key: Secret
+    base_url: str | None = None
+    organization: str | None = None
+    project: str | None = None
+    verify: VerifyMode = VerifyMode.AUTO
+    save_anyway: bool = False
+    timeout: float = DEFAULT_TIMEOUT_S
+    #: add the file to .gitignore when git would commit it; None: ask, or leave it and warn
+    gitignore: bool | None = None
+    #: write even though git tracks the file
+    force: bool = False
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def configure(
+    request: ConfigureRequest,
+    *,
+    environ: Mapping[str, str],
+    ask: Ask | None = None,
+    notify: Notify = _quiet,
+    progress: Notify = _quiet,
+    run: proc.Runner = proc.run,
+    extra: tuple[CheckResult, ...] = (),
+) -> Report:
+    """Store the key (and the settings given) in the .env file. Refusals raise ChatenvError."""
+    target = store.inspect(request.env_file)
+    store.read_text(target)  # refuse a file we would not write (bad UTF-8, unparsable lines)
+    repo = git.status(target.real, run)
+    if repo.tracked and not request.force:
+        raise _tracked_error(target.real, repo)
+    add_to_gitignore = _decide_gitignore(request, target, repo, ask)
+
+    config = _config_for(request, environ)
+    base_url = config.base_url.value if config.base_url else None
+    results: list[CheckResult] = [*extra, check_format(request.key.reveal(), base_url)]
+    if request.verify is not VerifyMode.OFF:
+        progress(f"verifying the key with {mask_url(config.effective_base_url)} ...")
+    verification = verify(config, request.verify, timeout=request.timeout)
+    save = not verification.failed or request.save_anyway
+    results.append(verification.result(saved_anyway=verification.failed and save))
+
+    values = _values(request)
+    shown = {name: _display(name, value) for name, value in values.items()}
+    data: dict[str, Any] = {
+        "env_file": str(target.path),
+        "written_to": str(target.real),
+        "saved": False,
+        "changed": False,
+        "variables": shown,
+        "verification": verification.to_json(),
+        "git": _git_json(repo),
+    }
+    if not save:
+        results.append(
+            CheckResult.skip(
+                "env-file",
+                f"{target.path} not changed: the key failed verification",
+                fix="fix the problem above, or save it regardless: add --save-anyway",
+            )
+        )
+        return _report(results, data)
+
+    outcome = store.update(request.env_file, values)
+    data.update(saved=True, changed=outcome.changed)
+    results.append(_written_result(outcome, shown))
+    results.append(_mode_result(outcome, notify))
+    if outcome.target.other_links:
+        results.append(
+            CheckResult.warn(
+                "hard-links",
+                f"{outcome.target.real} had {outcome.target.other_links} other hard link(s); "
+                "they still hold the old contents",
+                fix="remove the other links, or point them at this file with a symlink",
+            )
+        )
+    if repo.tracked:
+        results.append(_tracked_forced(outcome.target.real, repo))
+    git_results = _gitignore_results(outcome.target.real, repo, add_to_gitignore, run)
+    results.extend(git_results)
+    data["git"]["added_to_gitignore"] = any(r.data.get("added") for r in git_results)
+    results.extend(_overrides(values, environ))
+    return _report(results, data)
+
+
+def show(env_file: Path, environ: Mapping[str, str]) -> Report:
+    """Where each OpenAI setting comes from now, the key masked (`--show`)."""
+    config = resolve(environ, env_file)
+    path = Path(env_file).absolute()
+    where = {ENVIRONMENT: "the environment", ENV_FILE: str(path)}
+    results: list[CheckResult] = []
+    if config.env_file_error:
+        results.append(CheckResult.warn("env-file", config.env_file_error, fix=f"check {path}"))
+    if config.key is None:
+        results.append(
+            CheckResult.fail(
+                "key",
+                f"no {KEY}: set neither in the environment nor in {path}",
+                fix="chatenv configure-key",
+            )
+        )
+    else:
+        source = where.get(config.key_source or "", config.key_source or "?")
+        results.append(CheckResult.ok("key", f"{KEY}={config.key.masked} from {source}"))
+    if config.key_conflict:
+        results.append(
+            CheckResult.warn(
+                "key-conflict",
+                f"{KEY} is set both in the environment and in {path}, to different keys; "
+                "the environment wins for the openai client and load_dotenv()",
+                fix=f"unset {KEY}   (or remove it from your shell profile)",
+            )
+        )
+    for name, setting, default in (
+        (BASE_URL, config.base_url, f"{DEFAULT_BASE_URL} (default)"),
+        (ORG, config.organization, "not set (the key's default organization)"),
+        (PROJECT, config.project, "not set (the key's own project)"),
+    ):
+        if setting is None:
+            results.append(CheckResult.ok(name.lower(), f"{name}: {default}"))
+        else:
+            source = where.get(setting.source, setting.source)
+            value = _display(name, setting.value)
+            results.append(CheckResult.ok(name.lower(), f"{name}={value} from {source}"))
+    for legacy, found in config.legacy.items():
+        results.append(
+            CheckResult.warn(
+                "legacy-name",
+                f"{legacy} (from {where.get(found, found)}) is an openai<1.0 name the client "
+                "ignores",
+                fix=f"rename it to {LEGACY_NAMES[legacy]}",
+            )
+        )
+    mode = _file_mode(path)
+    if mode is not None and mode & 0o077:
+        results.append(
+            CheckResult.warn(
+                "permissions",
+                f"{path} is readable by others (mode {mode:04o})",
+                fix=f"chmod 600 {path}",
+            )
+        )
+    data = {
+        "env_file": str(path),
+        "key": {"masked": config.key.masked, "source": config.key_source} if config.key else None,
+        "settings": {
+            name: {"value": _display(name, s.value), "source": s.source} if s else None
+            for name, s in (
+                (BASE_URL, config.base_url),
+                (ORG, config.organization),
+                (PROJECT, config.project),
+            )
+        },
+    }
+    return Report(
+        command=COMMAND,
+        results=tuple(r.in_section("openai settings") for r in results),
+        data={"mode": "show", **data},
+    )
+
+
+# -- pieces ----------------------------------------------------------------------------------
+
+
+def _config_for(request: ConfigureRequest, environ: Mapping[str, str]) -> OpenAIConfig:
+    """The settings the key will be used with: what the user gave, else what the environment
+    and the file say now (the environment winning, as it does for the openai client)."""
+    current = resolve(environ, request.env_file)
+
+    def given(value: str | None, setting: Setting | None) -> Setting | None:
+        return Setting(value, "input") if value is not None else setting
+
+    return dataclasses.replace(
+        current,
+        key=request.key,
+        key_source="input",
+        key_conflict=False,
+        base_url=given(request.base_url, current.base_url),
+        organization=given(request.organization, current.organization),
+        project=given(request.project, current.project),
+    )
+
+
+def _values(request: ConfigureRequest) -> dict[str, str]:
+    """The variables to write: the key, and each setting the user gave."""
+    values = {KEY: request.key.reveal()}
+    for name, value in (
+        (BASE_URL, request.base_url),
+        (ORG, request.organization),
+        (PROJECT, request.project),
+    ):
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def _report(results: list[CheckResult], data: dict[str, Any]) -> Report:
+    return Report(
+        command=COMMAND,
+        results=tuple(r.in_section(SECTION) for r in results),
+        data={"mode": "write", **data},
+    )
+
+
+def _display(name: str, value: str) -> str:
+    if name == KEY:
+        return mask(value)
+    if name == BASE_URL:
+        return mask_url(value)
+    return value
+
+
+def _tracked_error(path: Path, repo: git.GitStatus) -> ChatenvError:
+    root = repo.root or path.parent
+    entry = git.ignore_entry(path, root)
+    return ChatenvError(
+        f"{path} is tracked by git: the key would be committed with it (add --force to write "
+        "anyway)",
+        fix=f"git rm --cached {entry.lstrip('/')} && echo '{entry}' >> .gitignore   (in {root}); "
+        f"then rotate every key ever committed in it at {KEYS_PAGE}",
+    )
+
+
+def _tracked_forced(path: Path, repo: git.GitStatus) -> CheckResult:
+    entry = git.ignore_entry(path, repo.root or path.parent)
+    return CheckResult.warn(
+        "git",
+        f"{path} is tracked by git and now holds the key (--force): do not commit it",
+        fix=f"git rm --cached {entry.lstrip('/')}, add it to .gitignore, and rotate the key at "
+        f"{KEYS_PAGE} if it was ever pushed",
+    )
+
+
+def _decide_gitignore(
+    request: ConfigureRequest, target: store.EnvTarget, repo: git.GitStatus, ask: Ask | None
+) -> bool | None:
+    if not repo.exposed or repo.root is None:
+        return None
+    if request.gitignore is not None:
+        return request.gitignore
+    if ask is None:
+        return None
+    entry = git.ignore_entry(target.real, repo.root)
+    return ask(
+        f"{target.real} is in a git work tree and not ignored; add '{entry}' to "
+        f"{repo.root / '.gitignore'}?"
+    )
+
+
+def _gitignore_results(
+    path: Path, repo: git.GitStatus, add: bool | None, run: proc.Runner
+) -> list[CheckResult]:
+    if repo.error:
+        return [
+            CheckResult.warn(
+                "git",
+                f"git could not say whether {path} is ignored: {repo.error}",
+                fix=f"git check-ignore -v {path}",
+            )
+        ]
+    if not repo.in_work_tree or repo.root is None:
+        return []
+    if repo.ignored:
+        return [CheckResult.ok("git", f"ignored by git ({repo.ignored_by})")]
+    if repo.tracked:
+        return []
+    entry = git.ignore_entry(path, repo.root)
+    gitignore = repo.root / ".gitignore"
+    if not add:
+        return [
+            CheckResult.warn(
+                "git",
+                f"{path} is not ignored by git: `git add .` would commit the key",
+                fix=f"echo '{entry}' >> {gitignore}   (or run again with --gitignore)",
+            )
+        ]
+    try:
+        store.rewrite(gitignore, lambda current: git.gitignore_with(current, entry))
+    except (ChatenvError, OSError, UnicodeDecodeError) as exc:
+        reason = exc.message if isinstance(exc, ChatenvError) else str(exc)
+        return [
+            CheckResult.warn(
+                "git",
+                f"could not add {entry} to {gitignore}: {reason}",
+                fix=f"echo '{entry}' >> {gitignore}",
+            )
+        ]
+    after = git.status(path, run)
+    if not after.ignored:
+        return [
+            CheckResult.warn(
+                "git",
+                f"added '{entry}' to {gitignore}, but git still does not ignore {path} "
+                "(a later rule re-includes it?)",
+                fix=f"git check-ignore -v --no-index {path}",
+                data={"added": entry},
+            )
+        ]
+    return [
+        CheckResult.ok(
+            "git", f"added '{entry}' to {gitignore}; git now ignores it", data={"added": entry}
+        )
+    ]
+
+
+def _written_result(outcome: store.WriteOutcome, shown: Mapping[str, str]) -> CheckResult:
+    unchanged = not outcome.changed and not outcome.created
+    parts = []
+    for name, value in shown.items():
+        lines = outcome.replaced.get(name)
+        where = ("line " + ", ".join(str(n) for n in lines)) if lines else "added"
+        if lines and not unchanged:
+            where = "replaced " + where
+        parts.append(f"{name}={value} ({where})")
+    target = outcome.target
+    place = str(target.path)
+    if target.symlink:
+        place += f" (a link; written to {target.real})"
+    if unchanged:
+        return CheckResult.ok("env-file", f"{place} already had " + "; ".join(parts))
+    verb = "created" if outcome.created else "saved"
+    return CheckResult.ok("env-file", f"{verb} {place}: " + "; ".join(parts))
+
+
+def _mode_result(outcome: store.WriteOutcome, notify: Notify) -> CheckResult:
+    real = outcome.target.real
+    if outcome.tightened_from is not None:
+        notify(
+            f"{real} was readable by others (mode {outcome.tightened_from:04o}); "
+            f"changed it to {outcome.mode:04o} because it holds a secret"
+        )
+        return CheckResult.ok(
+            "permissions", f"mode {outcome.mode:04o} (tightened from {outcome.tightened_from:04o})"
+        )
+    return CheckResult.ok("permissions", f"mode {outcome.mode:04o} (only you can read it)")
+
+
+def _overrides(values: Mapping[str, str], environ: Mapping[str, str]) -> list[CheckResult]:
+    found = []
+    for name, value in values.items():
+        current = environ.get(name, "").strip()
+        if current and current != value:
+            shown = _display(name, current)
+            found.append(
+                CheckResult.warn(
+                    "environment",
+                    f"{name} is also set in this shell's environment ({shown}), which overrides "
+                    "the file for the openai client and most tools (load_dotenv() does not "
+                    "override it)",
+                    fix=f"unset {name}   (and remove it from your shell profile)",
+                )
+            )
+    return found
+
+
+def _git_json(repo: git.GitStatus) -> dict[str, Any]:
+    return {
+        "available": repo.available,
+        "in_work_tree": repo.in_work_tree,
+        "root": str(repo.root) if repo.root else None,
+        "tracked": repo.tracked,
+        "ignored": repo.ignored,
+        "error": repo.error,
+        "added_to_gitignore": False,
+    }
+
+
+def _file_mode(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return None

@@ -1,0 +1,177 @@
+"""Taking a key from the user: reading it without echo or shell history, cleaning up what a
+paste brings along, refusing what cannot be a key, and saying what kind of key it is.
+
+No message here ever contains the key: problems are described by position and character.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from chatenv.api.failures import KEYS_PAGE
+from chatenv.errors import UsageError
+from chatenv.keys.config import DEFAULT_BASE_URL, KEY
+from chatenv.keys.mask import mask, mask_url
+from chatenv.results import CheckResult
+from chatenv.system.openai_client import is_openai_host
+
+#: far longer than any real key (project keys are ~164 characters, service-account keys ~200)
+MAX_KEY_LENGTH = 1024
+#: characters a .env value or a shell paste would mangle, and that no API key contains
+_REFUSED = "'\"\\$`"
+_QUOTES = {"'": "'", '"': '"', "‘": "’", "“": "”"}
+_ASSIGNMENT = re.compile(rf"^(?:export\s+)?{KEY}\s*=\s*", re.ASCII)
+
+PIPE_HINT = 'printf %s "$OPENAI_API_KEY" | chatenv configure-key'
+
+
+def read_key(
+    stdin: TextIO,
+    *,
+    interactive: bool,
+    prompt: Callable[[], str],
+) -> str:
+    """The raw key: from a hidden prompt on a terminal, else everything piped on stdin."""
+    if interactive:
+        try:
+            return prompt()
+        except EOFError:
+            raise UsageError("no key entered", fix="run again and paste the key") from None
+    text = stdin.read(MAX_KEY_LENGTH * 4 + 1)
+    if len(text) > MAX_KEY_LENGTH * 4:
+        raise UsageError("the input on stdin is far too long to be a key", fix=PIPE_HINT)
+    if not text.strip():
+        raise UsageError(
+            "no key on stdin: the input was empty",
+            fix=f"pipe the key in ({PIPE_HINT}), or run in a terminal to be prompted",
+        )
+    return text
+
+
+def normalize(raw: str) -> tuple[str, list[str]]:
+    """The key without what a paste adds: surrounding whitespace and quotes, and a whole
+    `OPENAI_API_KEY=...` line. Returns the key and notes on what was removed."""
+    notes: list[str] = []
+    text = raw.strip()
+    assignment = _ASSIGNMENT.match(text)
+    if assignment:
+        text = text[assignment.end() :].strip()
+        notes.append(f"took the key from the pasted {KEY}=... line")
+    if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+        text = text[1:-1].strip()
+    return text, notes
+
+
+def validate(key: str) -> None:
+    """Refuse (UsageError, exit 2) what cannot be a key; the message names the position only."""
+    if not key:
+        raise UsageError("the key is empty", fix=f"paste the key, or pipe it: {PIPE_HINT}")
+    if len(key) > MAX_KEY_LENGTH:
+        raise UsageError(
+            f"the input is {len(key)} characters long, too long to be an API key",
+            fix="paste only the key",
+        )
+    for index, char in enumerate(key, start=1):
+        if char in "\r\n":
+            raise UsageError(
+                f"the key contains a line break (after character {index - 1}): "
+                "more than the key was pasted",
+                fix="paste only the key, on one line",
+            )
+        if char.isspace():
+            raise UsageError(
+                f"the key contains a space at character {index}: more than the key was pasted",
+                fix="paste only the key (no spaces inside)",
+            )
+        if not char.isascii() or not char.isprintable():
+            name = unicodedata.name(char, f"U+{ord(char):04X}")
+            raise UsageError(
+                f"the key contains {name} (U+{ord(char):04X}) at character {index}, which no API "
+                "key has (often an invisible character copied from a web page)",
+                fix="copy the key again from the API keys page, or type it in",
+            )
+        if char in _REFUSED:
+            raise UsageError(
+                f"the key contains {char!r} at character {index}, which API keys never have",
+                fix="paste only the key",
+            )
+
+
+def check_format(key: str, base_url: str | None) -> CheckResult:
+    """What kind of key this is, with a warning where it will not do what the user wants."""
+    masked = mask(key)
+    to_openai = _is_openai(base_url)
+    if key.startswith("sk-admin-"):
+        return CheckResult.warn(
+            "key-format",
+            f"{masked} is an Admin API key: it manages the organization (users, projects, "
+            "usage) and cannot list models or make completions",
+            fix=f"create a project key at {KEYS_PAGE}",
+            data={"kind": "admin", "masked": masked},
+        )
+    for prefix, kind in (
+        ("sk-proj-", "project"),
+        ("sk-svcacct-", "service account"),
+        ("sk-", "user"),
+    ):
+        if key.startswith(prefix):
+            return CheckResult.ok(
+                "key-format", f"{masked} ({kind} key)", data={"kind": kind, "masked": masked}
+            )
+    if to_openai:
+        return CheckResult.warn(
+            "key-format",
+            f"{masked} does not look like an OpenAI key (they start with sk-proj-, "
+            "sk-svcacct- or sk-); fine for another OpenAI-compatible server set with --base-url",
+            fix=f"copy the key from {KEYS_PAGE}, or add --base-url for another server",
+            data={"kind": "unknown", "masked": masked},
+        )
+    return CheckResult.ok(
+        "key-format",
+        f"{masked} (not an OpenAI key format; expected for {mask_url(base_url or '')})",
+        data={"kind": "other", "masked": masked},
+    )
+
+
+def validate_base_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"--base-url must be an http:// or https:// URL, not {mask_url(url)!r}",
+            fix="e.g. --base-url http://localhost:11434/v1 (Ollama) or http://localhost:8000/v1",
+        )
+    _check_plain("--base-url", url)
+    return url
+
+
+def validate_id(option: str, value: str, prefix: str) -> tuple[str, CheckResult | None]:
+    """An organization or project id; a warning when it lacks the usual prefix."""
+    value = value.strip()
+    if not value:
+        raise UsageError(f"{option} is empty", fix=f"pass the id, e.g. {option} {prefix}...")
+    _check_plain(option, value)
+    if not value.startswith(prefix):
+        return value, CheckResult.warn(
+            option.lstrip("-"),
+            f"{option} {value} does not start with {prefix!r} like OpenAI's ids",
+            fix="copy the id from https://platform.openai.com/settings",
+        )
+    return value, None
+
+
+def _check_plain(option: str, value: str) -> None:
+    for index, char in enumerate(value, start=1):
+        if char.isspace() or not char.isprintable() or char in _REFUSED:
+            raise UsageError(
+                f"{option} contains {char!r} at character {index}",
+                fix=f"pass {option} without spaces, quotes or line breaks",
+            )
+
+
+def _is_openai(base_url: str | None) -> bool:
+    return is_openai_host(urlsplit(base_url or DEFAULT_BASE_URL).hostname)

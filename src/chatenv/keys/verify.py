@@ -1,0 +1,139 @@
+"""Does the API accept this key? One `GET /models` (no tokens spent), short timeout, no retries.
+
+The answer is one of four outcomes, and the mode says what each means for saving the key:
+
+- valid: the server listed the models (or rate-limited the request, which it does only after
+  accepting the key);
+- invalid: the server looked and said no (401, 403, 429 insufficient_quota), or the base URL is
+  not an OpenAI-compatible API (404, a malformed answer);
+- unverified: nothing was learnt (cannot connect, timeout, 5xx, openai not installed);
+- skipped: --no-verify.
+
+Mode AUTO (the default) verifies and, when the network or server cannot be reached, saves the
+key unverified with a warning: "default on when the network is reachable", decided by the
+attempt itself rather than a separate probe. Mode ON (--verify) treats unverified as failed.
+A failed verification does not save the key unless the caller says --save-anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from chatenv.api.calls import ModelList, list_models
+from chatenv.api.failures import ApiFailure, FailureKind, classify
+from chatenv.keys.config import OpenAIConfig
+from chatenv.results import CheckResult
+from chatenv.system.openai_client import DEFAULT_TIMEOUT_S, make_client
+
+#: failures that say nothing about the key itself
+_NOT_ABOUT_THE_KEY = frozenset(
+    {
+        FailureKind.TIMEOUT,
+        FailureKind.CONNECTION,
+        FailureKind.SERVER_ERROR,
+        FailureKind.OPENAI_MISSING,
+        FailureKind.OPENAI_TOO_OLD,
+    }
+)
+
+
+class VerifyMode(str, Enum):
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
+class Outcome(str, Enum):
+    VALID = "valid"
+    INVALID = "invalid"
+    UNVERIFIED = "unverified"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Verification:
+    mode: VerifyMode
+    outcome: Outcome
+    base_url: str
+    models: ModelList | None = None
+    failure: ApiFailure | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The key must not be saved (without --save-anyway)."""
+        return self.outcome is Outcome.INVALID or (
+            self.outcome is Outcome.UNVERIFIED and self.mode is VerifyMode.ON
+        )
+
+    def result(self, *, saved_anyway: bool = False) -> CheckResult:
+        where = self.base_url
+        if self.outcome is Outcome.SKIPPED:
+            return CheckResult.skip(
+                "verify", "key not verified (--no-verify)", fix="chatenv smoke-test"
+            )
+        if self.outcome is Outcome.VALID and self.models is not None:
+            ms = round(self.models.latency_s * 1000)
+            count = len(self.models.model_ids)
+            return CheckResult.ok(
+                "verify",
+                f"key accepted by {where}: {count} model{'s' if count != 1 else ''} visible "
+                f"({ms} ms)",
+                data=self.to_json(),
+            )
+        failure = self.failure
+        assert failure is not None
+        if self.outcome is Outcome.VALID:  # rate limited: the key was accepted
+            return CheckResult.warn(
+                "verify",
+                f"key accepted by {where}, but {failure.summary}",
+                fix=failure.fix,
+                data=self.to_json(),
+            )
+        kept = " (saved anyway)" if saved_anyway else " (not saved)"
+        if self.outcome is Outcome.UNVERIFIED and not self.failed:
+            return CheckResult.warn(
+                "verify",
+                f"could not verify the key: {failure.summary}; saved without verification",
+                fix=failure.fix,
+                data=self.to_json(),
+            )
+        label = "could not verify the key" if self.outcome is Outcome.UNVERIFIED else "key refused"
+        return CheckResult.fail(
+            "verify",
+            f"{label}: {failure.summary}{kept}",
+            fix=failure.fix,
+            data=self.to_json(),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        models = self.models
+        return {
+            "mode": self.mode.value,
+            "outcome": self.outcome.value,
+            "base_url": self.base_url,
+            "model_count": len(models.model_ids) if models else None,
+            "latency_ms": round(models.latency_s * 1000) if models else None,
+            "request_id": models.request_id if models else None,
+            "failure": self.failure.to_json() if self.failure else None,
+        }
+
+
+def verify(
+    config: OpenAIConfig, mode: VerifyMode, *, timeout: float = DEFAULT_TIMEOUT_S
+) -> Verification:
+    if mode is VerifyMode.OFF:
+        return Verification(mode, Outcome.SKIPPED, config.effective_base_url)
+    try:
+        models = list_models(make_client(config, timeout=timeout, max_retries=0))
+    except Exception as exc:
+        failure = classify(exc)
+        if failure.kind is FailureKind.RATE_LIMITED:
+            outcome = Outcome.VALID
+        elif failure.kind in _NOT_ABOUT_THE_KEY:
+            outcome = Outcome.UNVERIFIED
+        else:
+            outcome = Outcome.INVALID
+        return Verification(mode, outcome, config.effective_base_url, failure=failure)
+    return Verification(mode, Outcome.VALID, config.effective_base_url, models=models)
