@@ -318,3 +318,16 @@ def test_a_server_without_a_model_list_is_a_warning_and_the_completion_still_run
     assert "✗ the server has no such endpoint (404 at" in done.stdout
     assert "it usually ends in /v1" in done.stdout
     assert [r.path for r in openai_server.requests] == ["/models", "/chat/completions"]
+
+
+def test_missing_openai_gives_the_install_fix(
+    run_cli: RunCli, openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    from tests.smoke.test_cli_local import _blocking
+
+    site = _blocking(tmp_path, "openai")
+    done = run_cli(*API_ONLY, env=_env(openai_server, PYTHONPATH=str(site)))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "  ✗ the openai package is not installed" in done.stdout
+    assert "fix: chatenv install api" in done.stdout
+    assert openai_server.requests == []

@@ -61,6 +61,8 @@ def synchronize(torch: Any, device: str) -> None:
     """Wait for the GPU, so a time taken after this includes its work."""
     if device.startswith("cuda"):
         torch.cuda.synchronize(device)
+    elif device == "mps":
+        torch.mps.synchronize()
 
 
 def peak_memory(torch: Any, device: str) -> int | None:
