@@ -81,3 +81,15 @@ def openai_server(_openai_server_session: OpenAIServer) -> Iterator[OpenAIServer
     yield _openai_server_session
     _openai_server_session.reset()
     assert _openai_server_session.errors == [], "the test OpenAI server itself failed"
+
+
+# -- the tiny GPT-2 (tests/tiny_model.py) ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random GPT-2 and its tokenizer, saved to a folder once per test run (see
+    tests/tiny_model.py); the smoke tests load it by path as `gpt2` is loaded by id."""
+    from tests.tiny_model import build_tiny_gpt2
+
+    return build_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2"))

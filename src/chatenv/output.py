@@ -8,9 +8,10 @@ Every string leaves through `redact`, so a registered secret is never printed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 from chatenv.keys.mask import redact
@@ -398,3 +399,105 @@ SECTION_TITLES: dict[str, str] = {
     "dotenv": ".env file",
     "network": "Network",
 }
+
+
+# -- smoke-test ------------------------------------------------------------------------------
+# The stages' results as the common lines, plus what a person wants to read under them: the
+# generated text and the API's reply. Progress goes to stderr, only on a terminal.
+
+SMOKE_HEADINGS = {"local": "Local generation", "train": "Training step", "api": "API completion"}
+_SHOWN_TEXT = 300
+
+
+@contextlib.contextmanager
+def smoke_progress(*, enabled: bool) -> Iterator[Callable[[str | None], None]]:
+    """A spinner with the current phase and its elapsed time, on stderr.
+
+    The stages call the yielded function with a phase, or None to take the spinner away (before
+    huggingface_hub draws its own download bars); a later phase brings it back."""
+    console = stderr_console()
+    if not enabled or not console.is_terminal:
+        yield lambda _phase: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        refresh_per_second=5,  # a light touch on the GIL while the stages are timed
+    )
+    task: list[Any] = []
+    running = [False]
+
+    def show(phase: str | None) -> None:
+        if phase is None:
+            if running[0]:
+                progress.stop()
+                running[0] = False
+            return
+        if task:
+            progress.reset(task[0], description=redact(phase))
+        else:
+            task.append(progress.add_task(redact(phase), total=None))
+        if not running[0]:
+            progress.start()
+            running[0] = True
+
+    try:
+        yield show
+    finally:
+        show(None)
+
+
+def render_smoke(report: Report, *, as_json: bool = False, verbose: bool = False) -> None:
+    if as_json:
+        print_json(report.to_json())
+        return
+    from rich.text import Text
+
+    console = stdout_console()
+    section: str | None = None
+    for result in report.results:
+        if result.section != section:
+            if section is not None:
+                console.print()
+            section = result.section
+            console.print(Text(SMOKE_HEADINGS.get(section, section), style="bold"))
+        for line in human_lines([result], verbose=verbose)[1:]:
+            console.print(line, soft_wrap=True)
+        for line in _smoke_text_lines(result):
+            console.print(line, soft_wrap=True)
+    console.print(summary_line(report), soft_wrap=True)
+
+
+def _smoke_text_lines(result: CheckResult) -> list[Text]:
+    """The generated text (prompt dimmed) or the API's reply, quoted on one line; a note (what
+    replaced a v0-era API or model) whatever the status."""
+    from rich.text import Text
+
+    if "note" in result.data:
+        note = Text("      note: ", style="cyan")
+        note.append(redact(str(result.data["note"])))
+        return [note]
+    if result.status is not Status.OK:
+        return []
+    if "text" in result.data:
+        line = Text("      “")
+        line.append(_one_line_text(str(result.data.get("prompt", ""))), style="dim")
+        line.append(_one_line_text(str(result.data["text"])))
+        line.append("”")
+        return [line]
+    if "reply" in result.data:
+        line = Text("      reply: “")
+        line.append(_one_line_text(str(result.data["reply"])))
+        line.append("”")
+        return [line]
+    return []
+
+
+def _one_line_text(text: str) -> str:
+    flat = redact(text).replace("\r\n", "\n").replace("\n", "⏎").replace("\t", " ")
+    return flat if len(flat) <= _SHOWN_TEXT else flat[:_SHOWN_TEXT] + "…"

@@ -1,12 +1,138 @@
-"""`chatenv smoke-test` (not built yet)."""
+"""`chatenv smoke-test`: does this environment actually work? One local generation (and, with
+--train, one training step) and one API completion, each timed."""
 
 from __future__ import annotations
 
-from chatenv.cli._common import cli_errors
-from chatenv.errors import ChatenvError
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chatenv.cli._common import JSON_HELP, VERBOSE_HELP, cli_errors
+from chatenv.errors import UsageError
 
 
-def smoke_test() -> None:
-    """Not built yet."""
-    with cli_errors():
-        raise ChatenvError("chatenv smoke-test is not built yet")
+class ApiMode(str, Enum):
+    chat = "chat"
+    responses = "responses"
+
+
+class DType(str, Enum):
+    auto = "auto"
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+def smoke_test(
+    local: Annotated[
+        bool, typer.Option("--local/--no-local", help="Load a model and generate locally.")
+    ] = True,
+    train: Annotated[
+        bool,
+        typer.Option(
+            "--train", help="Also take one optimizer step on the local model (loss must fall)."
+        ),
+    ] = False,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Hugging Face model id or local folder.")
+    ] = "gpt2",
+    prompt: Annotated[
+        str, typer.Option("--prompt", help="The prompt to continue.")
+    ] = "Hello, I'm a language model,",
+    max_new_tokens: Annotated[
+        int, typer.Option("--max-new-tokens", min=1, max=4096, help="Tokens to generate.")
+    ] = 20,
+    device: Annotated[
+        str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")
+    ] = "auto",
+    dtype: Annotated[
+        DType,
+        typer.Option(
+            "--dtype", help="Weights' dtype; auto keeps the checkpoint's (as transformers does)."
+        ),
+    ] = DType.auto,
+    api: Annotated[
+        bool, typer.Option("--api/--no-api", help="List models and make one API completion.")
+    ] = True,
+    api_model: Annotated[
+        str | None,
+        typer.Option(
+            "--api-model",
+            help="Model for the completion (default gpt-4.1-nano; on another OpenAI-compatible "
+            "server, the first model it lists).",
+            show_default=False,
+        ),
+    ] = None,
+    api_mode: Annotated[
+        ApiMode,
+        typer.Option("--api-mode", help="chat (chat completions) or responses (Responses API)."),
+    ] = ApiMode.chat,
+    env_file: Annotated[
+        Path, typer.Option("--env-file", help="The .env file with OPENAI_API_KEY and friends.")
+    ] = Path(".env"),
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.1, help="Seconds to wait for the network (hub, API) per request."
+        ),
+    ] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
+) -> None:
+    """Prove the environment works: generate with a local model and complete with the API.
+
+    Exit 0 when every stage asked for passed, 1 when one failed, 2 for usage errors."""
+    with cli_errors(verbose=verbose):
+        from chatenv import output
+        from chatenv.smoke import hub
+        from chatenv.smoke.api_stage import ApiOptions
+        from chatenv.smoke.device import parse_device
+        from chatenv.smoke.local import LocalOptions
+        from chatenv.smoke.runner import SmokeOptions, run
+
+        if train and not local:
+            raise UsageError(
+                "--train needs the local stage (it trains the model that stage loads)",
+                fix="drop --no-local",
+            )
+        if not local and not api:
+            raise UsageError(
+                "nothing to test: --no-local and --no-api switch off every stage",
+                fix="drop one of them",
+            )
+        if api_model is not None and not api_model.strip():
+            raise UsageError(
+                "--api-model is empty", fix="chatenv smoke-test --api-model gpt-4.1-nano"
+            )
+        show_progress = not as_json and sys.stderr.isatty()
+        local_options = None
+        if local:
+            if not prompt.strip():
+                raise UsageError(
+                    "--prompt is empty: generation needs at least one token to continue"
+                )
+            local_options = LocalOptions(
+                model=hub.model_ref(model),
+                prompt=prompt,
+                max_new_tokens=max_new_tokens,
+                device=parse_device(device),
+                dtype=dtype.value,
+                hub_timeout_s=timeout,
+                download_bars=show_progress,
+            )
+        api_options = None
+        if api:
+            api_options = ApiOptions(
+                env_file=env_file,
+                model=api_model.strip() if api_model else None,
+                mode=api_mode.value,
+                timeout_s=timeout,
+            )
+        options = SmokeOptions(local=local_options, train=train, api=api_options)
+        with output.smoke_progress(enabled=show_progress) as progress:
+            report = run(options, progress)
+        output.render_smoke(report, as_json=as_json, verbose=verbose)
+    raise typer.Exit(report.exit_code)

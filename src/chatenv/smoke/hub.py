@@ -1,0 +1,188 @@
+"""Where a model comes from: a local folder, the Hugging Face cache, or the hub.
+
+transformers, given a hub id whose files are cached, still asks the hub whether they changed;
+with the hub unreachable it retries each file with back-off, and a cached model takes minutes
+to load (measured: 166 s for a tiny cached model with the hub's port closed). So the local stage
+loads with `local_files_only=True` first, and goes to the hub only when the files are not all
+cached, after `probe` has said, within a short timeout, that the hub answers.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+from chatenv.errors import UsageError
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """`--model` as given, and the folder it names when it is a local folder."""
+
+    name: str
+    folder: Path | None = None
+
+    @property
+    def is_folder(self) -> bool:
+        return self.folder is not None
+
+
+def model_ref(text: str) -> ModelRef:
+    """A local folder, or a hub id; a path that names nothing is a usage error."""
+    name = text.strip()
+    if not name:
+        raise UsageError("--model is empty", fix="chatenv smoke-test --model gpt2")
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return ModelRef(name, path)
+    if path.is_file():
+        raise UsageError(
+            f"--model {name} is a file; pass the folder that holds config.json and the weights",
+            fix=f"chatenv smoke-test --model {path.parent}",
+        )
+    if _looks_like_path(name):
+        raise UsageError(
+            f"--model {name}: no such folder",
+            fix="pass an existing model folder, or a Hugging Face model id such as gpt2",
+        )
+    problem = _invalid_repo_id(name)
+    if problem:
+        raise UsageError(
+            f"--model {name!r} is neither a folder nor a Hugging Face model id ({problem})",
+            fix="pass a model id such as gpt2 or openai-community/gpt2, or a local folder",
+        )
+    return ModelRef(name)
+
+
+def _looks_like_path(name: str) -> bool:
+    return (
+        name.startswith(("/", "./", "../", "~", ".\\", "..\\"))
+        or name in {".", ".."}
+        or "\\" in name
+        or name.count("/") > 1
+    )
+
+
+def _invalid_repo_id(name: str) -> str | None:
+    """huggingface_hub's own validation, when it is installed (it comes with transformers)."""
+    try:
+        import huggingface_hub.utils as hf_utils
+    except ImportError:
+        return None
+    validate = getattr(hf_utils, "validate_repo_id", None)
+    if validate is None:
+        return None
+    try:
+        validate(name)
+    except ValueError as exc:  # HFValidationError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+        return first.rstrip(".")
+    return None
+
+
+class HubState(str, Enum):
+    AVAILABLE = "available"
+    NOT_FOUND = "not-found"
+    GATED = "gated"
+    OFFLINE = "offline"  # HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE is set
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True)
+class HubAnswer:
+    state: HubState
+    endpoint: str
+    #: why, in a few words ("connection refused", "timed out after 10s", "HTTP 503")
+    reason: str = ""
+
+
+class HubProbe(Protocol):
+    def __call__(self, repo_id: str, *, timeout: float) -> HubAnswer: ...
+
+
+def endpoint() -> str:
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return DEFAULT_ENDPOINT
+    return str(getattr(constants, "ENDPOINT", DEFAULT_ENDPOINT))
+
+
+def offline_mode() -> bool:
+    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE), as huggingface_hub itself reads it."""
+    from huggingface_hub import constants
+
+    check = getattr(constants, "is_offline_mode", None)
+    return bool(check() if callable(check) else getattr(constants, "HF_HUB_OFFLINE", False))
+
+
+def cache_dir() -> str:
+    from huggingface_hub import constants
+
+    return str(constants.HF_HUB_CACHE)
+
+
+def probe(repo_id: str, *, timeout: float, endpoint_url: str | None = None) -> HubAnswer:
+    """One request for the model's metadata (no retries), through huggingface_hub's own session,
+    so proxies, HF_ENDPOINT and the token are the ones the download will use."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+    )
+
+    where = endpoint_url or endpoint()
+    if offline_mode():
+        return HubAnswer(HubState.OFFLINE, where)
+    try:
+        HfApi(endpoint=where).model_info(repo_id, timeout=timeout)
+    except GatedRepoError:
+        return HubAnswer(HubState.GATED, where, "gated: accept its licence on the model page")
+    except RepositoryNotFoundError:
+        return HubAnswer(HubState.NOT_FOUND, where, "no such model (or it is private)")
+    except OfflineModeIsEnabled:
+        return HubAnswer(HubState.OFFLINE, where)
+    except HfHubHTTPError as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        return HubAnswer(HubState.UNREACHABLE, where, f"HTTP {status}" if status else str(exc))
+    except Exception as exc:  # connection refused, DNS, TLS, proxy, timeout: all "unreachable"
+        return HubAnswer(HubState.UNREACHABLE, where, _network_reason(exc, timeout))
+    return HubAnswer(HubState.AVAILABLE, where)
+
+
+def _network_reason(exc: BaseException, timeout: float) -> str:
+    name = type(exc).__name__
+    if "Timeout" in name or isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:g}s"
+    text = " ".join(str(exc).split())
+    lowered = text.lower()
+    for needle, reason in (
+        ("connection refused", "connection refused"),
+        ("name or service not known", "DNS lookup failed"),
+        ("nodename nor servname", "DNS lookup failed"),
+        ("temporary failure in name resolution", "DNS lookup failed"),
+        ("certificate verify failed", "TLS certificate not trusted"),
+        ("proxy", "the proxy refused or failed"),
+        ("network is unreachable", "network unreachable"),
+    ):
+        if needle in lowered:
+            return reason
+    return f"{name}: {text[:120]}" if text else name
+
+
+def download_command(repo_id: str) -> str:
+    """How to put a model in the cache by hand (only the files transformers loads)."""
+    patterns = ' --include "*.json" --include "*.safetensors" --include "*.txt" --include "*.model"'
+    if shutil.which("hf"):
+        return f"hf download {repo_id}{patterns}"
+    return (
+        'python -c "from huggingface_hub import snapshot_download as d; '
+        f"d('{repo_id}', allow_patterns=['*.json', '*.safetensors', '*.txt', '*.model'])\""
+    )

@@ -1,0 +1,466 @@
+"""The local stage: load a causal LM and its tokenizer with transformers, generate, time it.
+
+A hub id (`gpt2`) and a local folder go through the same calls with the same arguments
+(`AutoTokenizer` / `AutoModelForCausalLM.from_pretrained(name, local_files_only=True, ...)`);
+only a hub id whose files are not all cached takes the second, online attempt (see `hub`).
+
+Time to first token is measured where the tokens appear: `generate` hands every new token to a
+streamer (already copied to the host, so a GPU has finished computing it), and the streamer
+notes the time. Tokens per second is the decode rate after the first token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatenv.errors import ChatenvError
+from chatenv.results import CheckResult
+from chatenv.smoke import hub
+from chatenv.smoke.common import (
+    Progress,
+    StepFailed,
+    chain,
+    is_out_of_memory,
+    mib,
+    no_progress,
+    one_line,
+    peak_memory,
+    synchronize,
+    trace,
+)
+from chatenv.smoke.device import DeviceRequest, choose_device, observe
+
+SECTION = "local"
+DEFAULT_MODEL = "gpt2"
+DEFAULT_PROMPT = "Hello, I'm a language model,"
+DEFAULT_MAX_NEW_TOKENS = 20
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+INSTALL_FIX = "chatenv install local"
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    model: hub.ModelRef
+    prompt: str = DEFAULT_PROMPT
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    device: DeviceRequest = field(default_factory=lambda: DeviceRequest("auto"))
+    dtype: str = "auto"
+    #: seconds for the hub probe (only when the model is not cached)
+    hub_timeout_s: float = 10.0
+    #: let huggingface_hub draw download bars (a terminal, and not --json)
+    download_bars: bool = False
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The imported torch and transformers modules."""
+
+    torch: Any
+    transformers: Any
+
+
+@dataclass
+class Loaded:
+    """A model ready to use, and how it got there."""
+
+    model: Any
+    tokenizer: Any
+    device: str
+    dtype: str
+    #: "folder", "cache" or "download"
+    source: str
+    tokenizer_s: float
+    weights_s: float
+
+    @property
+    def load_s(self) -> float:
+        return self.tokenizer_s + self.weights_s
+
+
+@dataclass(frozen=True)
+class Generation:
+    prompt: str
+    text: str
+    #: prompt and generated token ids, shape [1, n] (the train stage's batch)
+    sequence: Any
+    prompt_tokens: int
+    new_tokens: int
+    ttft_s: float
+    total_s: float
+    #: decode rate after the first token; None when only one token was generated
+    tokens_per_s: float | None
+
+
+@dataclass
+class LocalRun:
+    """What the local stage found, and the model for the train stage when it got that far."""
+
+    results: list[CheckResult] = field(default_factory=list)
+    stack: Stack | None = None
+    loaded: Loaded | None = None
+    generation: Generation | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.generation is not None
+
+
+# -- the stage -------------------------------------------------------------------------------
+
+
+def run_local(
+    options: LocalOptions,
+    progress: Progress = no_progress,
+    probe: hub.HubProbe = hub.probe,
+) -> LocalRun:
+    run = LocalRun()
+    try:
+        progress("importing torch and transformers")
+        run.stack = import_stack()
+        torch = run.stack.torch
+        device = _device(options.device, torch)
+        if device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats(device)
+        with quiet_transformers(run.stack.transformers):
+            run.loaded = load(options, run.stack, device, progress, probe)
+            run.results.append(_loaded_result(options, run.loaded, run.stack))
+            progress(f"generating {options.max_new_tokens} tokens")
+            run.generation = generate(run.loaded, options, torch)
+        run.results.append(_generated_result(run.generation, run.loaded, torch))
+    except StepFailed as exc:
+        run.results.append(
+            CheckResult.fail(exc.id, exc.message, section=SECTION, fix=exc.fix, details=exc.details)
+        )
+    finally:
+        progress(None)
+    return run
+
+
+def import_stack() -> Stack:
+    """torch, then transformers; a missing or broken one is the `chatenv install local` fix."""
+    modules = []
+    for name in ("torch", "transformers"):
+        try:
+            modules.append(__import__(name))
+        except ImportError as exc:
+            if exc.name == name:
+                raise StepFailed(
+                    f"{SECTION}.import", f"{name} is not installed", fix=INSTALL_FIX
+                ) from None
+            raise StepFailed(
+                f"{SECTION}.import",
+                f"import {name} failed: {one_line(exc)}",
+                fix=INSTALL_FIX,
+                details=trace(exc),
+            ) from None
+        except Exception as exc:  # a broken install: a missing shared library, an ABI clash
+            raise StepFailed(
+                f"{SECTION}.import",
+                f"import {name} failed: {type(exc).__name__}: {one_line(exc)}",
+                fix=f"{INSTALL_FIX}   (reinstalls a {name} build this machine can run)",
+                details=trace(exc),
+            ) from None
+    return Stack(torch=modules[0], transformers=modules[1])
+
+
+def _device(request: DeviceRequest, torch: Any) -> str:
+    try:
+        return choose_device(request, observe(torch))
+    except ChatenvError as exc:
+        raise StepFailed(f"{SECTION}.device", exc.message, fix=exc.fix) from None
+
+
+@contextmanager
+def quiet_transformers(transformers: Any) -> Iterator[None]:
+    """transformers' warnings and its per-tensor "Loading weights" bar would break into our
+    output: silence them for the stage (`load` turns huggingface_hub's download bars back on
+    around a download, when they are wanted)."""
+    logging = transformers.utils.logging
+    verbosity = logging.get_verbosity()
+    bars = logging.is_progress_bar_enabled()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_kwargs(stack: Stack, device: str, dtype: str) -> dict[str, Any]:
+    """The arguments every model load gets, whatever the model reference is."""
+    version = getattr(stack.transformers, "__version__", "0")
+    major_minor = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    dtype_name = "dtype" if major_minor >= (4, 56) else "torch_dtype"
+    value: Any = dtype if dtype == "auto" else getattr(stack.torch, dtype)
+    return {dtype_name: value, "device_map": device}
+
+
+def load(
+    options: LocalOptions,
+    stack: Stack,
+    device: str,
+    progress: Progress,
+    probe: hub.HubProbe,
+) -> Loaded:
+    ref = options.model
+    try:
+        return _from_pretrained(stack, ref.name, device, options.dtype, True, progress)
+    except Exception as exc:
+        if ref.is_folder or not isinstance(exc, OSError):
+            raise _load_failure(ref, exc, device) from None
+        # a hub id with files missing from the cache: the hub has to supply them
+    answer = probe(ref.name, timeout=options.hub_timeout_s)
+    if answer.state is not hub.HubState.AVAILABLE:
+        raise _not_cached(ref.name, answer)
+    progress(None)
+    logging = stack.transformers.utils.logging
+    if options.download_bars:
+        logging.enable_progress_bar()
+    try:
+        return _from_pretrained(stack, ref.name, device, options.dtype, False, progress)
+    except Exception as exc:
+        raise _load_failure(ref, exc, device) from None
+    finally:
+        logging.disable_progress_bar()
+
+
+def _from_pretrained(
+    stack: Stack, name: str, device: str, dtype: str, local_only: bool, progress: Progress
+) -> Loaded:
+    transformers = stack.transformers
+    kwargs = load_kwargs(stack, device, dtype)
+    if local_only:
+        progress(f"loading the tokenizer of {name}")
+    started = time.perf_counter()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(name, local_files_only=local_only)
+    tokenizer_s = time.perf_counter() - started
+    if local_only:
+        progress(f"loading the weights of {name}")
+    started = time.perf_counter()
+    model = transformers.AutoModelForCausalLM.from_pretrained(
+        name, local_files_only=local_only, **kwargs
+    )
+    synchronize(stack.torch, device)
+    weights_s = time.perf_counter() - started
+    source = "download" if not local_only else "folder" if _is_dir(name) else "cache"
+    return Loaded(
+        model=model,
+        tokenizer=tokenizer,
+        device=device,
+        dtype=str(model.dtype).removeprefix("torch."),
+        source=source,
+        tokenizer_s=tokenizer_s,
+        weights_s=weights_s,
+    )
+
+
+def _is_dir(name: str) -> bool:
+    return Path(name).expanduser().is_dir()
+
+
+def _not_cached(name: str, answer: hub.HubAnswer) -> StepFailed:
+    where = f"the Hugging Face cache ({hub.cache_dir()})"
+    download = hub.download_command(name)
+    local = "or pass a local folder: --model PATH"
+    if answer.state is hub.HubState.OFFLINE:
+        return StepFailed(
+            f"{SECTION}.load",
+            f"{name} is not in {where} and HF_HUB_OFFLINE is set, so it cannot be downloaded",
+            fix=f"download it once with HF_HUB_OFFLINE unset: {download}; {local}",
+        )
+    if answer.state is hub.HubState.UNREACHABLE:
+        return StepFailed(
+            f"{SECTION}.load",
+            f"{name} is not in {where} and the hub at {answer.endpoint} cannot be reached "
+            f"({answer.reason})",
+            fix=f"download it once where the hub is reachable: {download}; {local}",
+        )
+    if answer.state is hub.HubState.GATED:
+        return _gated(name)
+    return StepFailed(
+        f"{SECTION}.load",
+        f"{name} is not in {where}, and {answer.endpoint} has no model named {name} "
+        "(or it is private)",
+        fix="check the spelling (e.g. gpt2, openai-community/gpt2); for a private model, "
+        "log in first: hf auth login",
+    )
+
+
+def _gated(name: str) -> StepFailed:
+    return StepFailed(
+        f"{SECTION}.load",
+        f"{name} is a gated model: its files need an accepted licence and a token",
+        fix=f"accept the licence at {hub.endpoint()}/{name}, then: hf auth login",
+    )
+
+
+def _is_gated(exc: BaseException) -> bool:
+    return any(type(e).__name__ == "GatedRepoError" for e in chain(exc))
+
+
+def _load_failure(ref: hub.ModelRef, exc: BaseException, device: str) -> StepFailed:
+    if _is_gated(exc):
+        return _gated(ref.name)
+    if is_out_of_memory(exc):
+        return StepFailed(
+            f"{SECTION}.load",
+            f"out of memory loading {ref.name} on {device}",
+            fix="a smaller --model, --dtype bfloat16 or float16, or --device cpu",
+        )
+    if ref.is_folder:
+        fix = (
+            f"check that {ref.name} holds config.json, the tokenizer files and the weights "
+            "(save_pretrained writes them)"
+        )
+    else:
+        fix = "run again with --verbose for the details; `chatenv doctor` checks the stack"
+    return StepFailed(
+        f"{SECTION}.load",
+        f"could not load {ref.name}: {type(exc).__name__}: {one_line(exc)}",
+        fix=fix,
+        details=trace(exc),
+    )
+
+
+# -- generating ------------------------------------------------------------------------------
+
+
+class TokenClock:
+    """A `generate` streamer that notes when each new token reaches the host.
+
+    `generate` calls `put` once with the prompt, then once per decoding step with that step's
+    token (moved to the CPU, so the device has finished it), then `end`."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.prompt_seen = False
+        self.token_times: list[float] = []
+
+    def put(self, value: Any) -> None:
+        now = time.perf_counter()
+        if not self.prompt_seen:
+            self.prompt_seen = True
+            return
+        self.token_times.append(now)
+
+    def end(self) -> None:
+        pass
+
+
+def generate(loaded: Loaded, options: LocalOptions, torch: Any) -> Generation:
+    tokenizer, model = loaded.tokenizer, loaded.model
+    try:
+        inputs = tokenizer(options.prompt, return_tensors="pt").to(loaded.device)
+        prompt_tokens = int(inputs["input_ids"].shape[-1])
+        pad = tokenizer.pad_token_id
+        clock = TokenClock()
+        output = model.generate(
+            **inputs,
+            max_new_tokens=options.max_new_tokens,
+            do_sample=False,
+            pad_token_id=pad if pad is not None else tokenizer.eos_token_id,
+            streamer=clock,
+        )
+        synchronize(torch, loaded.device)
+        finished = time.perf_counter()
+    except Exception as exc:
+        raise _generate_failure(exc, loaded) from None
+    new_ids = output[0, prompt_tokens:]
+    times = clock.token_times
+    if not times:
+        raise StepFailed(
+            f"{SECTION}.generate",
+            "generate returned without producing a token",
+            fix="try another --prompt; run with --verbose for the details",
+        )
+    rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else None
+    return Generation(
+        prompt=options.prompt,
+        text=tokenizer.decode(new_ids, skip_special_tokens=True),
+        sequence=output[:1].detach(),
+        prompt_tokens=prompt_tokens,
+        new_tokens=len(times),
+        ttft_s=times[0] - clock.started,
+        total_s=finished - clock.started,
+        tokens_per_s=rate,
+    )
+
+
+def _generate_failure(exc: BaseException, loaded: Loaded) -> StepFailed:
+    if is_out_of_memory(exc):
+        return StepFailed(
+            f"{SECTION}.generate",
+            f"out of memory generating on {loaded.device}",
+            fix="fewer --max-new-tokens, --dtype bfloat16 or float16, or --device cpu",
+        )
+    return StepFailed(
+        f"{SECTION}.generate",
+        f"generation failed on {loaded.device}: {type(exc).__name__}: {one_line(exc)}",
+        fix="run again with --verbose for the details; `chatenv doctor` checks the stack",
+        details=trace(exc),
+    )
+
+
+# -- results ---------------------------------------------------------------------------------
+
+
+_SOURCES = {"folder": "from the folder", "cache": "from the Hugging Face cache", "download": ""}
+
+
+def _loaded_result(options: LocalOptions, loaded: Loaded, stack: Stack) -> CheckResult:
+    source = _SOURCES[loaded.source] or f"downloaded from {hub.endpoint()}"
+    return CheckResult.ok(
+        f"{SECTION}.load",
+        f"loaded {options.model.name} {source} in {loaded.load_s:.2f}s "
+        f"on {loaded.device} ({loaded.dtype})",
+        section=SECTION,
+        details=(
+            f"torch {stack.torch.__version__}, transformers {stack.transformers.__version__}",
+            f"tokenizer {loaded.tokenizer_s:.3f}s, weights {loaded.weights_s:.3f}s",
+        ),
+        data={
+            "model": options.model.name,
+            "source": loaded.source,
+            "device": loaded.device,
+            "dtype": loaded.dtype,
+            "load_s": round(loaded.load_s, 4),
+            "tokenizer_s": round(loaded.tokenizer_s, 4),
+            "weights_s": round(loaded.weights_s, 4),
+            "torch": str(stack.torch.__version__),
+            "transformers": str(stack.transformers.__version__),
+        },
+    )
+
+
+def _generated_result(gen: Generation, loaded: Loaded, torch: Any) -> CheckResult:
+    peak = peak_memory(torch, loaded.device)
+    rate = f", then {gen.tokens_per_s:.1f} tokens/s" if gen.tokens_per_s is not None else ""
+    memory = f", peak GPU memory {mib(peak)}" if peak is not None else ""
+    plural = "s" if gen.new_tokens != 1 else ""
+    return CheckResult.ok(
+        f"{SECTION}.generate",
+        f"generated {gen.new_tokens} token{plural}: first after {gen.ttft_s * 1000:.0f} ms"
+        f"{rate}{memory}",
+        section=SECTION,
+        details=(f"{gen.prompt_tokens} prompt tokens, {gen.total_s:.3f}s in all",),
+        data={
+            "prompt": gen.prompt,
+            "text": gen.text,
+            "prompt_tokens": gen.prompt_tokens,
+            "new_tokens": gen.new_tokens,
+            "ttft_s": round(gen.ttft_s, 4),
+            "generate_s": round(gen.total_s, 4),
+            "tokens_per_s": round(gen.tokens_per_s, 2) if gen.tokens_per_s is not None else None,
+            "peak_gpu_memory_bytes": peak,
+        },
+    )
