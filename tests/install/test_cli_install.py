@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from chatenv.install.target import read_installed
+from chatenv.installed import scan
 from tests.conftest import CHATENV, RunCli
 from tests.install.conftest import (
     BASE_PYTHON,
     MakeVenv,
     site_packages,
     uv_path,
-    write_dist,
 )
 from tests.install.packages import make_sdist, make_wheel, offline_pip_env
+from tests.sites import write_dist
 
 
 def one_error_line(stderr: str) -> str:
@@ -34,7 +34,7 @@ def one_error_line(stderr: str) -> str:
 
 
 def installed_version(venv: Path, name: str) -> str | None:
-    return read_installed([str(site_packages(venv))]).version(name)
+    return scan([str(site_packages(venv))]).version(name)
 
 
 @pytest.fixture

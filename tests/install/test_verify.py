@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from chatenv.install.pins import Pin
-from chatenv.install.target import DependencyProblem, TorchBuild
 from chatenv.install.variant import Machine, choose
 from chatenv.install.verify import check_dependencies, check_pins, check_torch_build
+from chatenv.installed import BrokenRequirement, TorchBuild
 from chatenv.results import Status
 from chatenv.system.nvml import CudaVersion, DriverInfo, GpuInfo, GpuProbe, ProbeState
 
@@ -36,8 +37,8 @@ def test_pins_ok_missing_and_out_of_range_each_get_a_fix() -> None:
 
 def test_dependency_problems_fail_with_the_first_and_a_count() -> None:
     problems = [
-        DependencyProblem("httpx", "openai", "httpx>=0.23", None),
-        DependencyProblem("pydantic", "openai", "pydantic>=1.9", "1.8"),
+        BrokenRequirement("openai", "1.50.0", Requirement("httpx>=0.23"), None),
+        BrokenRequirement("openai", "1.50.0", Requirement("pydantic>=1.9"), "1.8"),
     ]
     result = check_dependencies(problems, ("api",))
     assert result.status is Status.FAIL
@@ -66,5 +67,7 @@ def test_cpu_torch_on_a_cpu_box_passes_and_missing_torch_fails() -> None:
 
 def test_forced_build_is_a_warning() -> None:
     choice = choose("cu130", CPU_BOX, "2.13", force=True)
-    result = check_torch_build(TorchBuild("2.13.0+cu130", "13.0"), choice, CPU_BOX, ("local",))
+    result = check_torch_build(
+        TorchBuild("2.13.0+cu130", CudaVersion(13, 0)), choice, CPU_BOX, ("local",)
+    )
     assert result.status is Status.WARN and "--force" in result.summary

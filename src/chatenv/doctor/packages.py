@@ -1,6 +1,6 @@
 """The packages section: the chatenv stack against its pins, and broken requirements.
 
-Versions come from installed metadata (`installed.scan`), never from importing a package.
+Versions come from installed metadata (`chatenv.installed.scan`), never from importing a package.
 
 Decisions:
 - A profile with none of its own packages installed is a warning with the `chatenv install`
@@ -8,28 +8,27 @@ Decisions:
   A profile installed in part is a warning too (the missing packages are named).
 - An installed package outside its pin is a failure: chatenv has not tested it, and the
   failures it causes (removed APIs, a torch with other CUDA builds) are hard to trace.
-- Broken requirements are computed in-process the way `pip check` does (requirements without
-  markers or whose markers hold with no extra, prereleases allowed, first distribution of a
-  name on the path wins). One difference: newer pip also reports wheels whose platform tags do
-  not match this interpreter; that needs every WHEEL file read, and such a wheel cannot have
-  been installed by pip on this machine in the first place. A broken requirement that touches
+- Broken requirements are computed in-process the way `pip check` does
+  (`chatenv.installed.broken_requirements`: requirements without markers or whose markers hold
+  with no extra, prereleases allowed, first distribution of a name on the path wins). One
+  difference: newer pip also reports wheels whose platform tags do not match this interpreter;
+  that needs every WHEEL file read, and such a wheel cannot have been installed by pip on this
+  machine in the first place. A broken requirement that touches
   the chatenv stack fails; one between unrelated packages warns.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from chatenv.doctor import installed as installed_mod
-from chatenv.doctor.installed import Installed
 from chatenv.doctor.runner import DoctorOptions
 from chatenv.install.pins import Pin, Pins, load_pins
+from chatenv.installed import BrokenRequirement, Installed, broken_requirements
 from chatenv.results import CheckResult
 
 PROFILES = ("api", "local")
@@ -166,68 +165,6 @@ def check_openai_v0(installed: Installed) -> CheckResult | None:
     )
 
 
-@dataclass(frozen=True)
-class BrokenRequirement:
-    requirer: str  # display name
-    requirer_version: str
-    requirement: Requirement
-    #: the installed version of the required distribution; None when it is missing
-    installed: str | None
-
-    @property
-    def names(self) -> set[str]:
-        return {canonicalize_name(self.requirer), canonicalize_name(self.requirement.name)}
-
-    def describe(self) -> str:
-        """As pip check words it."""
-        head = f"{self.requirer} {self.requirer_version} requires"
-        if self.installed is None:
-            return f"{head} {self.requirement.name}, which is not installed"
-        return f"{head} {self.requirement}, but {self.installed} is installed"
-
-    def pip_requirement(self) -> str:
-        """What to install to satisfy it: name, extras and version range, no marker."""
-        extras = f"[{','.join(sorted(self.requirement.extras))}]" if self.requirement.extras else ""
-        return f"{self.requirement.name}{extras}{self.requirement.specifier}"
-
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "package": self.requirer,
-            "version": self.requirer_version,
-            "requires": str(self.requirement),
-            "installed": self.installed,
-        }
-
-
-def broken_requirements(installed: Installed) -> tuple[list[BrokenRequirement], list[str]]:
-    """What `pip check` would report, and requirement lines that could not be parsed."""
-    broken: list[BrokenRequirement] = []
-    unparsable: list[str] = []
-    for dist in installed.dists.values():
-        for line in dist.requires:
-            try:
-                req = Requirement(line)
-            except InvalidRequirement:
-                unparsable.append(f"{dist.display_name} {dist.version}: {line}")
-                continue
-            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-                continue
-            other = installed.get(req.name)
-            if other is None:
-                broken.append(BrokenRequirement(dist.display_name, dist.version, req, None))
-                continue
-            try:
-                fits = req.specifier.contains(Version(other.version), prereleases=True)
-            except InvalidVersion:
-                fits = SpecifierSet() == req.specifier  # no range asked: any version will do
-            if not fits:
-                broken.append(
-                    BrokenRequirement(dist.display_name, dist.version, req, other.version)
-                )
-    broken.sort(key=lambda b: (b.requirer.lower(), b.requirement.name.lower()))
-    return broken, unparsable
-
-
 def stack_names(pins: Pins) -> set[str]:
     names = {"chatenv"}
     for profile in pins.profiles.values():
@@ -236,13 +173,13 @@ def stack_names(pins: Pins) -> set[str]:
 
 
 def check_requirements(
-    broken: list[BrokenRequirement], unparsable: list[str], total: int, stack: set[str]
+    broken: Sequence[BrokenRequirement], unparsable: Sequence[str], total: int, stack: Set[str]
 ) -> CheckResult:
     details = [b.describe() for b in broken] + [f"unparsable requirement: {u}" for u in unparsable]
     data = {
         "distributions": total,
         "broken": [b.to_json() for b in broken],
-        "unparsable": unparsable,
+        "unparsable": list(unparsable),
     }
     if not broken:
         return CheckResult.ok(
@@ -294,8 +231,10 @@ def check_packages(installed: Installed, pins: Pins) -> list[CheckResult]:
     v0 = check_openai_v0(installed)
     if v0:
         results.append(v0)
-    broken, unparsable = broken_requirements(installed)
-    results.append(check_requirements(broken, unparsable, len(installed.dists), stack_names(pins)))
+    found = broken_requirements(installed)
+    results.append(
+        check_requirements(found.broken, found.unparsable, len(installed.dists), stack_names(pins))
+    )
     shadowed = check_shadowed(installed)
     if shadowed:
         results.append(shadowed)

@@ -1,150 +1,30 @@
 """The torch section: which PyTorch build is installed, and can this machine run it?
 
-The build is read from the installed `torch/version.py` (located with `PathFinder.find_spec`,
-which finds the package without running its `__init__`, and parsed with `ast`, never executed),
-so doctor stays fast and works even when `import torch` would crash. The verdict crosses three
-things no single tool checks together: the CUDA version torch was built for, the CUDA version
-the driver supports, and the compute capability of every GPU against the architectures the
-build ships kernels for (`chatenv.torch_builds`).
+The build is read from the installed `torch/version.py` without importing torch
+(`chatenv.installed.read_torch_build`, the reader `install` uses too), so doctor stays fast and
+works even when `import torch` would crash. The verdict crosses three things no single tool
+checks together: the CUDA version torch was built for, the CUDA version the driver supports,
+and the compute capability of every GPU against the architectures the build ships kernels for
+(`chatenv.torch_builds`).
 """
 
 from __future__ import annotations
 
-import ast
 import platform
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
-from importlib.machinery import PathFinder
-from pathlib import Path
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from chatenv import torch_builds
 from chatenv.doctor import gpu as gpu_section
 from chatenv.doctor import installed as installed_mod
 from chatenv.doctor.runner import DoctorOptions
+from chatenv.installed import TorchBuild
 from chatenv.results import CheckResult
-from chatenv.system.nvml import CudaVersion, DriverInfo, GpuProbe, ProbeState
+from chatenv.system.nvml import DriverInfo, GpuProbe, ProbeState
 
 #: NVML states in which a GPU may well be there but the driver could not be read
 _DRIVER_UNKNOWN = (ProbeState.VERSION_MISMATCH, ProbeState.NO_PERMISSION, ProbeState.ERROR)
-
-
-@dataclass(frozen=True)
-class TorchBuild:
-    version: str  # torch.__version__, e.g. "2.13.0+cu128"
-    cuda: CudaVersion | None  # torch.version.cuda; None for CPU and ROCm builds
-    hip: str | None  # torch.version.hip: a ROCm build
-    path: str  # the version.py it was read from
-    #: the version its installed metadata (dist-info) gives, when there is one
-    dist_version: str | None = None
-    #: why the build could not be read, when it could not
-    error: str | None = None
-
-    @property
-    def public_version(self) -> str:
-        return self.version.partition("+")[0]
-
-    @property
-    def kind(self) -> str:
-        if self.hip:
-            return f"ROCm {self.hip}"
-        if self.cuda:
-            return f"CUDA {self.cuda}"
-        return "CPU-only"
-
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "version": self.version,
-            "cuda": str(self.cuda) if self.cuda else None,
-            "hip": self.hip,
-            "path": self.path,
-            "dist_version": self.dist_version,
-            "error": self.error,
-        }
-
-
-def find_version_file(paths: Iterable[str] | None = None) -> Path | None:
-    """torch/version.py on `paths` (default sys.path), without importing torch."""
-    spec = PathFinder.find_spec("torch", None if paths is None else list(paths))
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "version.py"
-
-
-def parse_version_file(text: str) -> dict[str, object]:
-    """Top-level constant assignments (`__version__ = '2.13.0+cpu'`, `cuda: Optional[str] =
-    '12.8'`), read with `ast` so nothing in the file runs."""
-    values: dict[str, object] = {}
-    for node in ast.parse(text).body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    values[target.id] = node.value.value
-        elif (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(node.value, ast.Constant)
-        ):
-            values[node.target.id] = node.value.value
-    return values
-
-
-def _same_version(a: str, b: str) -> bool:
-    try:
-        return Version(a) == Version(b)
-    except InvalidVersion:
-        return a == b
-
-
-def read_torch_build(
-    paths: Iterable[str] | None = None, dist_version: str | None = None
-) -> TorchBuild | None:
-    """The installed torch build, or None when torch is not installed. Never imports torch.
-    `dist_version` is the version torch's dist-info gives (to notice a half-replaced torch)."""
-    path_list = None if paths is None else list(paths)
-    version_file = find_version_file(path_list)
-    if version_file is None:
-        if dist_version is None:
-            return None
-        return TorchBuild(
-            dist_version, None, None, "", dist_version, "torch's metadata is installed but not it"
-        )
-    try:
-        values = parse_version_file(version_file.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError) as exc:
-        return TorchBuild(
-            dist_version or "unknown",
-            None,
-            None,
-            str(version_file),
-            dist_version,
-            f"cannot read {version_file}: {exc}",
-        )
-    version = str(values.get("__version__") or dist_version or "unknown")
-    cuda_text = values.get("cuda")
-    hip = values.get("hip")
-    error = None
-    cuda = None
-    if isinstance(cuda_text, str) and cuda_text:
-        try:
-            cuda = CudaVersion.parse(cuda_text)
-        except ValueError:
-            error = f"unreadable CUDA version {cuda_text!r} in {version_file}"
-    if dist_version is not None and not _same_version(dist_version, version):
-        error = (
-            f"torch's files say {version} but its metadata says {dist_version}: "
-            "a half-replaced install"
-        )
-    return TorchBuild(
-        version=version,
-        cuda=cuda,
-        hip=str(hip) if isinstance(hip, str) and hip else None,
-        path=str(version_file),
-        dist_version=dist_version,
-        error=error,
-    )
 
 
 def suggest_variant(found: GpuProbe) -> str | None:
@@ -365,12 +245,7 @@ def check_torch(build: TorchBuild | None, found: GpuProbe) -> list[CheckResult]:
 
 def torch_for_run(options: DoctorOptions) -> TorchBuild | None:
     """The torch build every section of one run shares (torch, deep)."""
-
-    def read() -> TorchBuild | None:
-        dist = installed_mod.for_run(options).version("torch")
-        return read_torch_build(options.seams.sys_path, dist)
-
-    return options.shared.get("torch", read)
+    return options.shared.get("torch", lambda: installed_mod.for_run(options).torch)
 
 
 def collect(options: DoctorOptions) -> list[CheckResult]:

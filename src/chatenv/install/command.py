@@ -21,15 +21,10 @@ from chatenv.install.apply import LineRunner, StepRun, apply_steps, default_log_
 from chatenv.install.installer import Installer, Step, check_installer_name, pick_installer
 from chatenv.install.pins import USER_PROFILES, Pin, load_pins
 from chatenv.install.resolve import Outcome, Resolution, dry_run, network_reason
-from chatenv.install.target import (
-    Installed,
-    Interpreter,
-    dependency_problems,
-    probe_interpreter,
-    read_installed,
-)
+from chatenv.install.target import Interpreter, probe_interpreter
 from chatenv.install.variant import AUTO, Machine, choose, parse_request
 from chatenv.install.verify import check_dependencies, check_pins, check_torch_build
+from chatenv.installed import Installed, broken_requirements, scan
 from chatenv.results import CheckResult
 from chatenv.system import proc
 from chatenv.system.nvml import GpuProbe, ProbeState
@@ -112,7 +107,7 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     target = probe_interpreter(options.python or sys.executable, seams.runner)
     if target.is_system and not options.system:
         refuse_system(target)
-    installed = read_installed(target.site_dirs)
+    installed = scan(target.site_dirs)
     pins = load_pins().pins_for(profiles)
     statuses = planning.pin_statuses(pins, installed)
     notes: list[str] = []
@@ -137,7 +132,8 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
             " install unless told --break-system-packages; a virtualenv avoids this"
         )
 
-    problems = tuple(dependency_problems([p.name for p in pins], installed, target.markers))
+    roots = [p.name for p in pins]
+    problems = broken_requirements(installed, target.markers, roots=roots).broken
     steps = planning.plan_steps(statuses, torch_plan, problems, installed, upgrade=options.upgrade)
     plan = planning.Plan(
         profiles=profiles,
@@ -273,7 +269,7 @@ def execute(
         on_line=on_line,
         runner=seams.line_runner,
     )
-    after = read_installed(prepared.plan.python.site_dirs)
+    after = scan(prepared.plan.python.site_dirs)
     torch_ran = any(r.step == "torch" for r in runs)
     checks = verify(prepared, after, expect_torch=torch_ran)
     return Applied(tuple(runs), log, tuple(checks))
@@ -284,7 +280,8 @@ def verify(prepared: Prepared, installed: Installed, *, expect_torch: bool) -> l
     plan = prepared.plan
     versions = {p.name: installed.version(p.name) for p in prepared.pins}
     checks = check_pins(prepared.pins, versions, plan.profiles)
-    problems = dependency_problems([p.name for p in prepared.pins], installed, plan.python.markers)
+    roots = [p.name for p in prepared.pins]
+    problems = broken_requirements(installed, plan.python.markers, roots=roots).broken
     checks.append(check_dependencies(problems, plan.profiles))
     if plan.torch is not None and prepared.machine is not None:
         expect = plan.torch.choice.variant if expect_torch else None

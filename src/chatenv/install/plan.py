@@ -19,8 +19,9 @@ from packaging.version import InvalidVersion, Version
 from chatenv.install.installer import Installer, Step
 from chatenv.install.pins import Pin
 from chatenv.install.resolve import Resolution, Resolved
-from chatenv.install.target import DependencyProblem, Installed, Interpreter, TorchBuild
+from chatenv.install.target import Interpreter
 from chatenv.install.variant import Machine, TorchChoice, judge_installed
+from chatenv.installed import BrokenRequirement, Installed, TorchBuild
 
 
 class Action(str, Enum):
@@ -97,7 +98,7 @@ class Plan:
     installer: Installer | None
     pins: tuple[PinStatus, ...]
     torch: TorchPlan | None
-    dependency_problems: tuple[DependencyProblem, ...]
+    dependency_problems: tuple[BrokenRequirement, ...]
     steps: tuple[Step, ...]
     upgrade: bool
     resolutions: tuple[Resolution, ...] = ()
@@ -195,7 +196,7 @@ def decide_torch(
 def plan_steps(
     statuses: tuple[PinStatus, ...],
     torch: TorchPlan | None,
-    problems: tuple[DependencyProblem, ...],
+    problems: tuple[BrokenRequirement, ...],
     installed: Installed,
     *,
     upgrade: bool,

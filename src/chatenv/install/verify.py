@@ -7,10 +7,12 @@ agree on what "right" means; when doctor's own check functions land, these can d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chatenv.install.pins import Pin
 from chatenv.install.plan import satisfies
-from chatenv.install.target import DependencyProblem, TorchBuild
 from chatenv.install.variant import CPU, Machine, TorchChoice, judge_installed
+from chatenv.installed import BrokenRequirement, TorchBuild
 from chatenv.results import CheckResult
 
 SECTION = "verify"
@@ -57,7 +59,7 @@ def check_pins(
 
 
 def check_dependencies(
-    problems: list[DependencyProblem] | tuple[DependencyProblem, ...], profiles: tuple[str, ...]
+    problems: Sequence[BrokenRequirement], profiles: tuple[str, ...]
 ) -> CheckResult:
     if not problems:
         return CheckResult.ok(
