@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from packaging.version import InvalidVersion, Version
 
 from chatenv.doctor import installed as installed_mod
+from chatenv.doctor.fixes import HERE, FixTarget
 from chatenv.doctor.runner import DoctorOptions
 from chatenv.install.pins import Pin, Pins, load_pins
 from chatenv.installed import BrokenRequirement, Installed, broken_requirements
@@ -78,16 +79,26 @@ def _listing(states: list[PinState]) -> str:
     return ", ".join(f"{s.pin.name} {s.version}" for s in states if s.version is not None)
 
 
-def _fix_for(profile: str, pins: Pins, states: list[PinState]) -> str:
+def _fix_for(profile: str, states: list[PinState], target: FixTarget) -> str:
     if profile == "base":
-        wanted = " ".join(quote(s.pin.requirement) for s in states)
-        return f"python -m pip install {wanted}"
-    return f"chatenv install {profile}"
+        return target.pip_install(" ".join(quote(s.pin.requirement) for s in states))
+    return target.chatenv_install(profile)
 
 
-def check_profile(profile: str, pins: Pins, installed: Installed) -> list[CheckResult]:
+def check_profile(
+    profile: str,
+    pins: Pins,
+    installed: Installed,
+    *,
+    required: bool = False,
+    target: FixTarget = HERE,
+) -> list[CheckResult]:
     """One line for the profile (installed, partly, or not at all), plus one failure for each
-    package outside its pin."""
+    package outside its pin.
+
+    `required`: the profile was just installed (`chatenv install` verifying), so every one of
+    its packages must be there, its share of chatenv's own ones included, and a missing one
+    fails instead of warning."""
     states = [pin_state(p, installed) for p in pins.profile(profile).pins]
     own = (
         states
@@ -97,26 +108,27 @@ def check_profile(profile: str, pins: Pins, installed: Installed) -> list[CheckR
     data = {"profile": profile, "packages": [s.to_json() for s in states]}
     results: list[CheckResult] = []
     label = "chatenv's own packages" if profile == "base" else f"{profile} profile"
-    missing = [s for s in own if s.state == "missing"]
-    if profile != "base" and len(missing) == len(own):
+    make = CheckResult.fail if required else CheckResult.warn
+    missing = [s for s in (states if required else own) if s.state == "missing"]
+    if profile != "base" and all(s.state == "missing" for s in own):
         results.append(
-            CheckResult.warn(
+            make(
                 f"packages.{profile}",
                 f"{label} not installed ({pins.profile(profile).description})",
                 details=[f"{s.pin.requirement}: not installed" for s in states],
                 data=data,
-                fix=f"chatenv install {profile}",
+                fix=target.chatenv_install(profile),
             )
         )
         return results
     if missing:
         results.append(
-            CheckResult.warn(
+            make(
                 f"packages.{profile}",
                 f"{label} partly installed: " + ", ".join(s.pin.name for s in missing) + " missing",
                 details=[f"{s.pin.requirement}: {s.version or 'not installed'}" for s in states],
                 data=data,
-                fix=_fix_for(profile, pins, missing),
+                fix=_fix_for(profile, missing, target),
             )
         )
     else:
@@ -139,7 +151,7 @@ def check_profile(profile: str, pins: Pins, installed: Installed) -> list[CheckR
                 f"packages.pin.{s.pin.name}",
                 f"{s.pin.name} {s.version} {why} chatenv's pin {s.pin.spec}",
                 data=s.to_json(),
-                fix=_fix_for(profile, pins, [s]),
+                fix=_fix_for(profile, [s], target),
             )
         )
     return results
@@ -152,7 +164,7 @@ def _is_v0(version: str | None) -> bool:
         return False
 
 
-def check_openai_v0(installed: Installed) -> CheckResult | None:
+def check_openai_v0(installed: Installed, *, target: FixTarget = HERE) -> CheckResult | None:
     version = installed.version("openai")
     if not _is_v0(version):
         return None
@@ -161,7 +173,7 @@ def check_openai_v0(installed: Installed) -> CheckResult | None:
         f"openai {version} is the pre-1.0 client; chatenv and current examples need openai 1.x+",
         details=[OPENAI_V0],
         data={"version": version},
-        fix="chatenv install api  # then update v0 calls to the v1 client",
+        fix=target.chatenv_install("api") + "  # then update v0 calls to the v1 client",
     )
 
 
@@ -173,7 +185,12 @@ def stack_names(pins: Pins) -> set[str]:
 
 
 def check_requirements(
-    broken: Sequence[BrokenRequirement], unparsable: Sequence[str], total: int, stack: Set[str]
+    broken: Sequence[BrokenRequirement],
+    unparsable: Sequence[str],
+    total: int,
+    stack: Set[str],
+    *,
+    target: FixTarget = HERE,
 ) -> CheckResult:
     details = [b.describe() for b in broken] + [f"unparsable requirement: {u}" for u in unparsable]
     data = {
@@ -198,11 +215,11 @@ def check_requirements(
         f"{len(broken)} broken requirement{'s' if len(broken) != 1 else ''}: {first}{more}",
         details=details,
         data=data,
-        fix=f"python -m pip install {wanted}",
+        fix=target.pip_install(wanted),
     )
 
 
-def check_shadowed(installed: Installed) -> CheckResult | None:
+def check_shadowed(installed: Installed, *, target: FixTarget = HERE) -> CheckResult | None:
     """Two copies of one distribution: the one imported may not be the one pip upgrades."""
     if not installed.shadowed:
         return None
@@ -220,7 +237,7 @@ def check_shadowed(installed: Installed) -> CheckResult | None:
         "the import path: " + lines[0],
         details=lines,
         data={"duplicates": lines},
-        fix=f"python -m pip install --force-reinstall {names}",
+        fix=target.pip_install(f"--force-reinstall {names}"),
     )
 
 

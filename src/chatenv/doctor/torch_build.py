@@ -18,6 +18,7 @@ from packaging.version import Version
 from chatenv import torch_builds
 from chatenv.doctor import gpu as gpu_section
 from chatenv.doctor import installed as installed_mod
+from chatenv.doctor.fixes import HERE, FixTarget
 from chatenv.doctor.runner import DoctorOptions
 from chatenv.installed import TorchBuild
 from chatenv.results import CheckResult
@@ -48,17 +49,15 @@ def suggest_variant(found: GpuProbe) -> str | None:
     return older[1] if older else None
 
 
-def _install_fix(target: str, build: TorchBuild) -> tuple[str, str]:
+def _install_fix(variant: str, build: TorchBuild, target: FixTarget) -> tuple[str, str]:
     """The chatenv command, and the plain pip line that does the same."""
     index = (
         torch_builds.CPU_INDEX_URL
-        if target == "cpu"
-        else f"https://download.pytorch.org/whl/{target}"
+        if variant == "cpu"
+        else f"https://download.pytorch.org/whl/{variant}"
     )
-    pip = (
-        f"python -m pip install --force-reinstall torch=={build.public_version} --index-url {index}"
-    )
-    return f"chatenv install local --torch {target}", f"without chatenv: {pip}"
+    pip = target.pip_install(f"--force-reinstall torch=={build.public_version} --index-url {index}")
+    return target.chatenv_install(f"local --torch {variant}"), f"without chatenv: {pip}"
 
 
 def nvidia_version(version: Version) -> str:
@@ -72,11 +71,13 @@ def _driver_text(driver: DriverInfo) -> str:
     return f"driver {driver.version} (supports {cuda})"
 
 
-def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
+def check_build(
+    build: TorchBuild | None, found: GpuProbe, *, target: FixTarget = HERE
+) -> CheckResult:
     """Is the installed torch build the right kind for this machine, and can its driver run it?"""
     if build is None:
         return CheckResult.skip(
-            "torch.build", "torch is not installed", fix="chatenv install local"
+            "torch.build", "torch is not installed", fix=target.chatenv_install("local")
         )
     data = {"torch": build.to_json(), "driver": found.driver.to_json() if found.driver else None}
     label = f"torch {build.version} ({build.kind} build)"
@@ -87,13 +88,12 @@ def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
             f"torch is installed but its build cannot be read: {build.error}",
             details=details,
             data=data,
-            fix="chatenv install local  # reinstalls torch",
+            fix=target.chatenv_install("local") + "  # reinstalls torch",
         )
     best = suggest_variant(found)
     if build.hip:
         if found.has_gpu:
-            target = best or "cpu"
-            fix, pip = _install_fix(target, build)
+            fix, pip = _install_fix(best or "cpu", build, target)
             return CheckResult.warn(
                 "torch.build",
                 f"{label}: a build for AMD GPUs on a machine with NVIDIA GPUs",
@@ -107,15 +107,16 @@ def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
     if build.cuda is None:
         if found.has_gpu:
             n = len(found.gpus)
-            target = best or "cpu"
-            fix, pip = _install_fix(target, build)
+            fix, pip = _install_fix(best or "cpu", build, target)
+            if not best:
+                fix = "upgrade the NVIDIA driver, then: " + target.chatenv_install("local")
             return CheckResult.warn(
                 "torch.build",
                 f"{label} on a machine with {n} NVIDIA GPU{'s' if n != 1 else ''}: "
                 "torch will not use them",
                 details=[*details, pip],
                 data=data,
-                fix=fix if best else "upgrade the NVIDIA driver, then: chatenv install local",
+                fix=fix,
             )
         return CheckResult.ok(
             "torch.build", f"{label}: right for a machine without an NVIDIA GPU", data=data
@@ -129,7 +130,7 @@ def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
             data=data,
         )
     if found.driver is None or not found.has_gpu:
-        fix, pip = _install_fix("cpu", build)
+        fix, pip = _install_fix("cpu", build, target)
         return CheckResult.warn(
             "torch.build",
             f"{label}, but no NVIDIA GPU is usable here: it runs on the CPU and carries "
@@ -149,8 +150,7 @@ def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
         runs = found.driver.cuda is None or found.driver.cuda.major >= build.cuda.major
         needs = f"a driver for CUDA {build.cuda.major}.x"
     if not runs:
-        target = best or "cpu"
-        fix, pip = _install_fix(target, build)
+        fix, pip = _install_fix(best or "cpu", build, target)
         upgrade = (
             f"or upgrade the NVIDIA driver to {min_driver} or newer"
             if variant
@@ -173,7 +173,9 @@ def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
     )
 
 
-def check_kernels(build: TorchBuild | None, found: GpuProbe) -> CheckResult | None:
+def check_kernels(
+    build: TorchBuild | None, found: GpuProbe, *, target: FixTarget = HERE
+) -> CheckResult | None:
     """Does the build ship kernels for every GPU? ("no kernel image is available" otherwise)"""
     if build is None or build.cuda is None or build.error or not found.has_gpu:
         return None
@@ -182,7 +184,7 @@ def check_kernels(build: TorchBuild | None, found: GpuProbe) -> CheckResult | No
         return CheckResult.skip(
             "torch.kernels",
             f"CUDA {build.cuda} build: chatenv does not know which GPUs it has kernels for",
-            fix="chatenv doctor --deep  # asks torch itself",
+            fix=target.ask_torch(),
         )
     arches = torch_builds.shipped_arches(
         variant.tag, torch_builds.release_series(build.version), platform.machine()
@@ -214,10 +216,12 @@ def check_kernels(build: TorchBuild | None, found: GpuProbe) -> CheckResult | No
             "sm_XY kernels run on compute capability X.Y and newer minors of the same major only"
         )
         if best is not None:
-            fix, pip = _install_fix(best, build)
+            fix, pip = _install_fix(best, build, target)
             details.append(pip)
         else:
-            fix = "chatenv install local --torch cpu  # no PyTorch CUDA build runs here"
+            fix = (
+                target.chatenv_install("local --torch cpu") + "  # no PyTorch CUDA build runs here"
+            )
         return CheckResult.fail(
             "torch.kernels",
             f"torch {build.version} has no kernels for {names} (it ships {arch_range}): "
@@ -235,9 +239,11 @@ def check_kernels(build: TorchBuild | None, found: GpuProbe) -> CheckResult | No
     )
 
 
-def check_torch(build: TorchBuild | None, found: GpuProbe) -> list[CheckResult]:
-    results = [check_build(build, found)]
-    kernels = check_kernels(build, found)
+def check_torch(
+    build: TorchBuild | None, found: GpuProbe, *, target: FixTarget = HERE
+) -> list[CheckResult]:
+    results = [check_build(build, found, target=target)]
+    kernels = check_kernels(build, found, target=target)
     if kernels:
         results.append(kernels)
     return results

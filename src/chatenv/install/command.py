@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from chatenv.doctor.fixes import FixTarget
 from chatenv.errors import ChatenvError, UsageError
 from chatenv.install import plan as planning
 from chatenv.install.apply import LineRunner, StepRun, apply_steps, default_log_path, stream
@@ -23,7 +24,7 @@ from chatenv.install.pins import USER_PROFILES, Pin, load_pins
 from chatenv.install.resolve import Outcome, Resolution, dry_run, network_reason
 from chatenv.install.target import Interpreter, probe_interpreter
 from chatenv.install.variant import AUTO, Machine, choose, parse_request
-from chatenv.install.verify import check_dependencies, check_pins, check_torch_build
+from chatenv.install.verify import check_packages, check_torch
 from chatenv.installed import Installed, broken_requirements, scan
 from chatenv.results import CheckResult
 from chatenv.system import proc
@@ -276,23 +277,19 @@ def execute(
 
 
 def verify(prepared: Prepared, installed: Installed, *, expect_torch: bool) -> list[CheckResult]:
-    """The same checks doctor runs for packages and the torch build, on `installed`."""
+    """The checks doctor runs for packages and the torch build, on `installed`, plus whether
+    torch is the build chatenv chose (`expect_torch`: the torch step ran)."""
     plan = prepared.plan
-    versions = {p.name: installed.version(p.name) for p in prepared.pins}
-    checks = check_pins(prepared.pins, versions, plan.profiles)
-    roots = [p.name for p in prepared.pins]
-    problems = broken_requirements(installed, plan.python.markers, roots=roots).broken
-    checks.append(check_dependencies(problems, plan.profiles))
+    target = FixTarget(plan.python.executable if prepared.options.python else None)
+    checks = check_packages(plan.profiles, load_pins(), installed, plan.python.markers, target)
     if plan.torch is not None and prepared.machine is not None:
-        expect = plan.torch.choice.variant if expect_torch else None
-        checks.append(
-            check_torch_build(
-                installed.torch,
-                plan.torch.choice,
-                prepared.machine,
-                plan.profiles,
-                expect_variant=expect,
-            )
+        checks += check_torch(
+            installed.torch,
+            plan.torch.choice,
+            prepared.machine,
+            plan.profiles,
+            target,
+            expect_variant=plan.torch.choice.variant if expect_torch else None,
         )
     return checks
 
