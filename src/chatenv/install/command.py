@@ -18,7 +18,7 @@ from typing import Any
 from chatenv.doctor.fixes import FixTarget
 from chatenv.errors import ChatenvError, UsageError
 from chatenv.install import plan as planning
-from chatenv.install.apply import LineRunner, StepRun, apply_steps, default_log_path, stream
+from chatenv.install.apply import StepRun, apply_steps, default_log_path
 from chatenv.install.installer import Installer, Step, check_installer_name, pick_installer
 from chatenv.install.pins import USER_PROFILES, Pin, load_pins
 from chatenv.install.resolve import Outcome, Resolution, dry_run, network_reason
@@ -40,7 +40,7 @@ def _probe_gpus() -> GpuProbe:
 @dataclass(frozen=True)
 class Seams:
     runner: proc.Runner = proc.run
-    line_runner: LineRunner = stream
+    line_runner: proc.LineRunner = proc.stream
     gpus: Callable[[], GpuProbe] = _probe_gpus
     which: Callable[[str], str | None] = shutil.which
 
