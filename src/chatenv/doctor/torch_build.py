@@ -13,8 +13,6 @@ from __future__ import annotations
 import platform
 import sys
 
-from packaging.version import Version
-
 from chatenv import torch_builds
 from chatenv.doctor import gpu as gpu_section
 from chatenv.doctor import installed as installed_mod
@@ -58,12 +56,6 @@ def _install_fix(variant: str, build: TorchBuild, target: FixTarget) -> tuple[st
     )
     pip = target.pip_install(f"--force-reinstall torch=={build.public_version} --index-url {index}")
     return target.chatenv_install(f"local --torch {variant}"), f"without chatenv: {pip}"
-
-
-def nvidia_version(version: Version) -> str:
-    """A driver version as NVIDIA writes it: 580.65.06, not packaging's 580.65.6."""
-    first, *rest = version.release
-    return ".".join([str(first), *(f"{part:02d}" for part in rest)])
 
 
 def _driver_text(driver: DriverInfo) -> str:
@@ -144,7 +136,7 @@ def check_build(
         runs = torch_builds.driver_supports_on(
             variant, found.driver.version, found.driver.cuda, sys.platform
         )
-        min_driver = nvidia_version(torch_builds.min_driver(variant, sys.platform))
+        min_driver = torch_builds.nvidia_version(torch_builds.min_driver(variant, sys.platform))
         needs = f"a driver for CUDA {variant.cuda} (>= {min_driver})"
     else:
         runs = found.driver.cuda is None or found.driver.cuda.major >= build.cuda.major
