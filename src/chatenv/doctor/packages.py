@@ -68,9 +68,8 @@ def pin_state(pin: Pin, installed: Installed) -> PinState:
     version = installed.version(pin.name)
     if version is None:
         return PinState(pin, None, "missing")
-    try:
-        inside = pin.spec.contains(Version(version), prereleases=True)
-    except InvalidVersion:
+    inside = pin.allows(version)
+    if inside is None:
         return PinState(pin, version, "invalid")
     return PinState(pin, version, "ok" if inside else "outside")
 
