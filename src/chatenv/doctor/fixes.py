@@ -36,3 +36,6 @@ class FixTarget:
 
 #: doctor's own target: the interpreter chatenv runs in
 HERE = FixTarget()
+
+#: how to get a project virtualenv with chatenv in it, instead of the system's Python
+VENV = "python3 -m venv .venv && . .venv/bin/activate && pip install chatenv"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatenv.doctor import installed as installed_mod
+from chatenv.doctor.fixes import VENV
 from chatenv.doctor.runner import DoctorOptions
 from chatenv.installed import Installed
 from chatenv.results import CheckResult
@@ -25,8 +26,6 @@ from chatenv.system.proc import Runner
 SUPPORTED = ((3, 10), (3, 14))
 #: pip older than this misreads current wheel metadata and resolver output
 OLD_PIP = (22, 0)
-
-VENV_FIX = "python3 -m venv .venv && . .venv/bin/activate && pip install chatenv"
 
 
 @dataclass(frozen=True)
@@ -210,7 +209,7 @@ def check_environment(facts: PythonFacts) -> CheckResult:
             "not your project's",
             details=details,
             data=data,
-            fix=f"{VENV_FIX}  # chatenv inside the project's virtualenv",
+            fix=f"{VENV}  # chatenv inside the project's virtualenv",
         )
     if facts.externally_managed:
         details.append("this Python is externally managed (PEP 668): pip refuses to install here")
@@ -219,7 +218,7 @@ def check_environment(facts: PythonFacts) -> CheckResult:
         f"system interpreter {facts.executable}, not a virtualenv",
         details=details,
         data=data,
-        fix=VENV_FIX,
+        fix=VENV,
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatenv.doctor.fixes import FixTarget
+from chatenv.doctor.fixes import VENV, FixTarget
 from chatenv.errors import ChatenvError, UsageError
 from chatenv.install import plan as planning
 from chatenv.install.apply import StepRun, apply_steps, default_log_path
@@ -93,7 +93,7 @@ def refuse_system(target: Interpreter) -> None:
     raise ChatenvError(
         f"{target.executable} is a system interpreter, not a virtualenv: installing there"
         " changes the Python every other program uses",
-        fix="python3 -m venv .venv && . .venv/bin/activate && pip install chatenv &&"
+        fix=f"{VENV} &&"
         " chatenv install ...  (or --python .venv/bin/python; or --system if you mean it)",
     )
 
