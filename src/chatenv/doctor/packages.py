@@ -22,15 +22,17 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
-from chatenv.doctor import installed as installed_mod
 from chatenv.doctor.fixes import HERE, FixTarget
-from chatenv.doctor.runner import DoctorOptions
 from chatenv.install.pins import Pin, Pins, load_pins
 from chatenv.installed import BrokenRequirement, Installed, broken_requirements
 from chatenv.results import CheckResult
+
+if TYPE_CHECKING:
+    from chatenv.doctor.runner import DoctorOptions
 
 PROFILES = ("api", "local")
 
@@ -258,4 +260,8 @@ def check_packages(installed: Installed, pins: Pins) -> list[CheckResult]:
 
 
 def collect(options: DoctorOptions) -> list[CheckResult]:
+    # doctor's run machinery is imported here, not above: `chatenv install` verifies with the
+    # check functions and has no use for it
+    from chatenv.doctor import installed as installed_mod
+
     return check_packages(installed_mod.for_run(options), load_pins())

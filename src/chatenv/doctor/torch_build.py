@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import platform
 import sys
+from typing import TYPE_CHECKING
 
 from chatenv import torch_builds
-from chatenv.doctor import gpu as gpu_section
-from chatenv.doctor import installed as installed_mod
 from chatenv.doctor.fixes import HERE, FixTarget
-from chatenv.doctor.runner import DoctorOptions
 from chatenv.installed import TorchBuild
 from chatenv.results import CheckResult
 from chatenv.system.nvml import DriverInfo, GpuProbe, ProbeState
+
+if TYPE_CHECKING:
+    from chatenv.doctor.runner import DoctorOptions
 
 #: NVML states in which a GPU may well be there but the driver could not be read
 _DRIVER_UNKNOWN = (ProbeState.VERSION_MISMATCH, ProbeState.NO_PERMISSION, ProbeState.ERROR)
@@ -243,8 +244,14 @@ def check_torch(
 
 def torch_for_run(options: DoctorOptions) -> TorchBuild | None:
     """The torch build every section of one run shares (torch, deep)."""
+    # doctor's run machinery is imported here, not above: `chatenv install` verifies with the
+    # check functions and has no use for it
+    from chatenv.doctor import installed as installed_mod
+
     return options.shared.get("torch", lambda: installed_mod.for_run(options).torch)
 
 
 def collect(options: DoctorOptions) -> list[CheckResult]:
+    from chatenv.doctor import gpu as gpu_section
+
     return check_torch(torch_for_run(options), gpu_section.gpu_probe(options))
