@@ -13,8 +13,10 @@ Decisions:
   with no extra, prereleases allowed, first distribution of a name on the path wins). One
   difference: newer pip also reports wheels whose platform tags do not match this interpreter;
   that needs every WHEEL file read, and such a wheel cannot have been installed by pip on this
-  machine in the first place. A broken requirement that touches
-  the chatenv stack fails; one between unrelated packages warns.
+  machine in the first place. A broken requirement that touches the chatenv stack fails; one
+  between unrelated packages warns.
+- `chatenv install` verifies with these same functions (`install/verify.py`), passing the
+  interpreter it installed into (`doctor/fixes.py`) so that every fix names it.
 """
 
 from __future__ import annotations
