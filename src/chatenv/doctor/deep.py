@@ -18,7 +18,7 @@ from chatenv import torch_builds
 from chatenv.doctor import gpu as gpu_section
 from chatenv.doctor import torch_build
 from chatenv.doctor.runner import DoctorOptions
-from chatenv.doctor.torch_build import TorchBuild
+from chatenv.installed import TorchBuild
 from chatenv.results import CheckResult
 from chatenv.system.nvml import GpuProbe, ProbeState
 from chatenv.system.proc import ProcResult

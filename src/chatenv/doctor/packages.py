@@ -1,6 +1,6 @@
 """The packages section: the chatenv stack against its pins, and broken requirements.
 
-Versions come from installed metadata (`installed.scan`), never from importing a package.
+Versions come from installed metadata (`chatenv.installed.scan`), never from importing a package.
 
 Decisions:
 - A profile with none of its own packages installed is a warning with the `chatenv install`
@@ -8,29 +8,33 @@ Decisions:
   A profile installed in part is a warning too (the missing packages are named).
 - An installed package outside its pin is a failure: chatenv has not tested it, and the
   failures it causes (removed APIs, a torch with other CUDA builds) are hard to trace.
-- Broken requirements are computed in-process the way `pip check` does (requirements without
-  markers or whose markers hold with no extra, prereleases allowed, first distribution of a
-  name on the path wins). One difference: newer pip also reports wheels whose platform tags do
-  not match this interpreter; that needs every WHEEL file read, and such a wheel cannot have
-  been installed by pip on this machine in the first place. A broken requirement that touches
-  the chatenv stack fails; one between unrelated packages warns.
+- Broken requirements are computed in-process the way `pip check` does
+  (`chatenv.installed.broken_requirements`: requirements without markers or whose markers hold
+  with no extra, prereleases allowed, first distribution of a name on the path wins). One
+  difference: newer pip also reports wheels whose platform tags do not match this interpreter;
+  that needs every WHEEL file read, and such a wheel cannot have been installed by pip on this
+  machine in the first place. A broken requirement that touches the chatenv stack fails; one
+  between unrelated packages warns.
+- `chatenv install` verifies with these same functions (`install/verify.py`), passing the
+  interpreter it installed into (`doctor/fixes.py`) so that every fix names it.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from chatenv.doctor import installed as installed_mod
-from chatenv.doctor.installed import Installed
-from chatenv.doctor.runner import DoctorOptions
+from chatenv.doctor.fixes import HERE, FixTarget
 from chatenv.install.pins import Pin, Pins, load_pins
+from chatenv.installed import BrokenRequirement, Installed, broken_requirements
 from chatenv.results import CheckResult
+
+if TYPE_CHECKING:
+    from chatenv.doctor.runner import DoctorOptions
 
 PROFILES = ("api", "local")
 
@@ -68,9 +72,8 @@ def pin_state(pin: Pin, installed: Installed) -> PinState:
     version = installed.version(pin.name)
     if version is None:
         return PinState(pin, None, "missing")
-    try:
-        inside = pin.spec.contains(Version(version), prereleases=True)
-    except InvalidVersion:
+    inside = pin.allows(version)
+    if inside is None:
         return PinState(pin, version, "invalid")
     return PinState(pin, version, "ok" if inside else "outside")
 
@@ -79,16 +82,26 @@ def _listing(states: list[PinState]) -> str:
     return ", ".join(f"{s.pin.name} {s.version}" for s in states if s.version is not None)
 
 
-def _fix_for(profile: str, pins: Pins, states: list[PinState]) -> str:
+def _fix_for(profile: str, states: list[PinState], target: FixTarget) -> str:
     if profile == "base":
-        wanted = " ".join(quote(s.pin.requirement) for s in states)
-        return f"python -m pip install {wanted}"
-    return f"chatenv install {profile}"
+        return target.pip_install(" ".join(quote(s.pin.requirement) for s in states))
+    return target.chatenv_install(profile)
 
 
-def check_profile(profile: str, pins: Pins, installed: Installed) -> list[CheckResult]:
+def check_profile(
+    profile: str,
+    pins: Pins,
+    installed: Installed,
+    *,
+    required: bool = False,
+    target: FixTarget = HERE,
+) -> list[CheckResult]:
     """One line for the profile (installed, partly, or not at all), plus one failure for each
-    package outside its pin."""
+    package outside its pin.
+
+    `required`: the profile was just installed (`chatenv install` verifying), so every one of
+    its packages must be there, its share of chatenv's own ones included, and a missing one
+    fails instead of warning."""
     states = [pin_state(p, installed) for p in pins.profile(profile).pins]
     own = (
         states
@@ -98,26 +111,27 @@ def check_profile(profile: str, pins: Pins, installed: Installed) -> list[CheckR
     data = {"profile": profile, "packages": [s.to_json() for s in states]}
     results: list[CheckResult] = []
     label = "chatenv's own packages" if profile == "base" else f"{profile} profile"
-    missing = [s for s in own if s.state == "missing"]
-    if profile != "base" and len(missing) == len(own):
+    make = CheckResult.fail if required else CheckResult.warn
+    missing = [s for s in (states if required else own) if s.state == "missing"]
+    if profile != "base" and all(s.state == "missing" for s in own):
         results.append(
-            CheckResult.warn(
+            make(
                 f"packages.{profile}",
                 f"{label} not installed ({pins.profile(profile).description})",
                 details=[f"{s.pin.requirement}: not installed" for s in states],
                 data=data,
-                fix=f"chatenv install {profile}",
+                fix=target.chatenv_install(profile),
             )
         )
         return results
     if missing:
         results.append(
-            CheckResult.warn(
+            make(
                 f"packages.{profile}",
                 f"{label} partly installed: " + ", ".join(s.pin.name for s in missing) + " missing",
                 details=[f"{s.pin.requirement}: {s.version or 'not installed'}" for s in states],
                 data=data,
-                fix=_fix_for(profile, pins, missing),
+                fix=_fix_for(profile, missing, target),
             )
         )
     else:
@@ -140,7 +154,7 @@ def check_profile(profile: str, pins: Pins, installed: Installed) -> list[CheckR
                 f"packages.pin.{s.pin.name}",
                 f"{s.pin.name} {s.version} {why} chatenv's pin {s.pin.spec}",
                 data=s.to_json(),
-                fix=_fix_for(profile, pins, [s]),
+                fix=_fix_for(profile, [s], target),
             )
         )
     return results
@@ -153,7 +167,7 @@ def _is_v0(version: str | None) -> bool:
         return False
 
 
-def check_openai_v0(installed: Installed) -> CheckResult | None:
+def check_openai_v0(installed: Installed, *, target: FixTarget = HERE) -> CheckResult | None:
     version = installed.version("openai")
     if not _is_v0(version):
         return None
@@ -162,70 +176,8 @@ def check_openai_v0(installed: Installed) -> CheckResult | None:
         f"openai {version} is the pre-1.0 client; chatenv and current examples need openai 1.x+",
         details=[OPENAI_V0],
         data={"version": version},
-        fix="chatenv install api  # then update v0 calls to the v1 client",
+        fix=target.chatenv_install("api") + "  # then update v0 calls to the v1 client",
     )
-
-
-@dataclass(frozen=True)
-class BrokenRequirement:
-    requirer: str  # display name
-    requirer_version: str
-    requirement: Requirement
-    #: the installed version of the required distribution; None when it is missing
-    installed: str | None
-
-    @property
-    def names(self) -> set[str]:
-        return {canonicalize_name(self.requirer), canonicalize_name(self.requirement.name)}
-
-    def describe(self) -> str:
-        """As pip check words it."""
-        head = f"{self.requirer} {self.requirer_version} requires"
-        if self.installed is None:
-            return f"{head} {self.requirement.name}, which is not installed"
-        return f"{head} {self.requirement}, but {self.installed} is installed"
-
-    def pip_requirement(self) -> str:
-        """What to install to satisfy it: name, extras and version range, no marker."""
-        extras = f"[{','.join(sorted(self.requirement.extras))}]" if self.requirement.extras else ""
-        return f"{self.requirement.name}{extras}{self.requirement.specifier}"
-
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "package": self.requirer,
-            "version": self.requirer_version,
-            "requires": str(self.requirement),
-            "installed": self.installed,
-        }
-
-
-def broken_requirements(installed: Installed) -> tuple[list[BrokenRequirement], list[str]]:
-    """What `pip check` would report, and requirement lines that could not be parsed."""
-    broken: list[BrokenRequirement] = []
-    unparsable: list[str] = []
-    for dist in installed.dists.values():
-        for line in dist.requires:
-            try:
-                req = Requirement(line)
-            except InvalidRequirement:
-                unparsable.append(f"{dist.display_name} {dist.version}: {line}")
-                continue
-            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-                continue
-            other = installed.get(req.name)
-            if other is None:
-                broken.append(BrokenRequirement(dist.display_name, dist.version, req, None))
-                continue
-            try:
-                fits = req.specifier.contains(Version(other.version), prereleases=True)
-            except InvalidVersion:
-                fits = SpecifierSet() == req.specifier  # no range asked: any version will do
-            if not fits:
-                broken.append(
-                    BrokenRequirement(dist.display_name, dist.version, req, other.version)
-                )
-    broken.sort(key=lambda b: (b.requirer.lower(), b.requirement.name.lower()))
-    return broken, unparsable
 
 
 def stack_names(pins: Pins) -> set[str]:
@@ -236,13 +188,18 @@ def stack_names(pins: Pins) -> set[str]:
 
 
 def check_requirements(
-    broken: list[BrokenRequirement], unparsable: list[str], total: int, stack: set[str]
+    broken: Sequence[BrokenRequirement],
+    unparsable: Sequence[str],
+    total: int,
+    stack: Set[str],
+    *,
+    target: FixTarget = HERE,
 ) -> CheckResult:
     details = [b.describe() for b in broken] + [f"unparsable requirement: {u}" for u in unparsable]
     data = {
         "distributions": total,
         "broken": [b.to_json() for b in broken],
-        "unparsable": unparsable,
+        "unparsable": list(unparsable),
     }
     if not broken:
         return CheckResult.ok(
@@ -261,11 +218,11 @@ def check_requirements(
         f"{len(broken)} broken requirement{'s' if len(broken) != 1 else ''}: {first}{more}",
         details=details,
         data=data,
-        fix=f"python -m pip install {wanted}",
+        fix=target.pip_install(wanted),
     )
 
 
-def check_shadowed(installed: Installed) -> CheckResult | None:
+def check_shadowed(installed: Installed, *, target: FixTarget = HERE) -> CheckResult | None:
     """Two copies of one distribution: the one imported may not be the one pip upgrades."""
     if not installed.shadowed:
         return None
@@ -283,7 +240,7 @@ def check_shadowed(installed: Installed) -> CheckResult | None:
         "the import path: " + lines[0],
         details=lines,
         data={"duplicates": lines},
-        fix=f"python -m pip install --force-reinstall {names}",
+        fix=target.pip_install(f"--force-reinstall {names}"),
     )
 
 
@@ -294,8 +251,10 @@ def check_packages(installed: Installed, pins: Pins) -> list[CheckResult]:
     v0 = check_openai_v0(installed)
     if v0:
         results.append(v0)
-    broken, unparsable = broken_requirements(installed)
-    results.append(check_requirements(broken, unparsable, len(installed.dists), stack_names(pins)))
+    found = broken_requirements(installed)
+    results.append(
+        check_requirements(found.broken, found.unparsable, len(installed.dists), stack_names(pins))
+    )
     shadowed = check_shadowed(installed)
     if shadowed:
         results.append(shadowed)
@@ -303,4 +262,8 @@ def check_packages(installed: Installed, pins: Pins) -> list[CheckResult]:
 
 
 def collect(options: DoctorOptions) -> list[CheckResult]:
+    # doctor's run machinery is imported here, not above: `chatenv install` verifies with the
+    # check functions and has no use for it
+    from chatenv.doctor import installed as installed_mod
+
     return check_packages(installed_mod.for_run(options), load_pins())

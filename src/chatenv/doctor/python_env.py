@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatenv.doctor import installed as installed_mod
+from chatenv.doctor.fixes import VENV
 from chatenv.doctor.runner import DoctorOptions
+from chatenv.installed import Installed
 from chatenv.results import CheckResult
 from chatenv.system.proc import Runner
 
@@ -24,8 +26,6 @@ from chatenv.system.proc import Runner
 SUPPORTED = ((3, 10), (3, 14))
 #: pip older than this misreads current wheel metadata and resolver output
 OLD_PIP = (22, 0)
-
-VENV_FIX = "python3 -m venv .venv && . .venv/bin/activate && pip install chatenv"
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _externally_managed(base_prefix: str) -> bool:
 def _uv(
     environ: Mapping[str, str],
     executable: str,
-    installed: installed_mod.Installed,
+    installed: Installed,
     run: Runner,
     which: Callable[[str, str | None], str | None],
 ) -> tuple[str | None, str | None, str | None]:
@@ -99,7 +99,7 @@ def _uv(
 
 def observe(
     environ: Mapping[str, str],
-    installed: installed_mod.Installed,
+    installed: Installed,
     run: Runner,
     which: Callable[[str, str | None], str | None] = lambda name, path: shutil.which(
         name, path=path
@@ -209,7 +209,7 @@ def check_environment(facts: PythonFacts) -> CheckResult:
             "not your project's",
             details=details,
             data=data,
-            fix=f"{VENV_FIX}  # chatenv inside the project's virtualenv",
+            fix=f"{VENV}  # chatenv inside the project's virtualenv",
         )
     if facts.externally_managed:
         details.append("this Python is externally managed (PEP 668): pip refuses to install here")
@@ -218,7 +218,7 @@ def check_environment(facts: PythonFacts) -> CheckResult:
         f"system interpreter {facts.executable}, not a virtualenv",
         details=details,
         data=data,
-        fix=VENV_FIX,
+        fix=VENV,
     )
 
 

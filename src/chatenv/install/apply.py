@@ -1,15 +1,15 @@
 """Run the installer for real: one step after the other, its whole output in a log file, a
 summary of it to a progress callback, Ctrl-C passed on to it.
 
-`stream` is the seam: it runs one command and feeds its output line by line; tests can hand
-`apply_steps` another function with the same signature.
+The seam is `chatenv.system.proc.stream` (runs one command, feeds its output line by line, passes
+Ctrl-C on); tests can hand `apply_steps` another function with the same signature. What is
+install's own stays here: the steps, the log's place and headings, the error for a failed or
+interrupted step, and which installer lines are worth showing.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections import deque
@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any
 
 from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
 from chatenv.install.installer import Installer, Step, command
@@ -36,69 +36,6 @@ class InstallerFailed(ChatenvError):
 
 class InstallInterrupted(ChatenvError):
     exit_code = EXIT_INTERRUPTED
-
-
-class LineRunner(Protocol):
-    def __call__(
-        self,
-        args: Sequence[str],
-        *,
-        log: TextIO,
-        on_line: Callable[[str], None],
-        env: Mapping[str, str] | None = None,
-    ) -> proc.ProcResult: ...
-
-
-def stream(
-    args: Sequence[str],
-    *,
-    log: TextIO,
-    on_line: Callable[[str], None],
-    env: Mapping[str, str] | None = None,
-) -> proc.ProcResult:
-    """Run a program, copying its output (stdout and stderr together) to `log` and, line by
-    line, to `on_line`. On Ctrl-C the child gets SIGINT too (it already has it when the terminal
-    sent it to the whole process group), is given time to stop, and the interrupt propagates."""
-    argv = tuple(str(a) for a in args)
-    try:
-        child = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            errors="replace",
-            bufsize=1,
-            env=dict(env) if env is not None else None,
-        )
-    except OSError as exc:
-        return proc.ProcResult(argv, 127, "", f"{argv[0]}: {exc.strerror or exc}", not_found=True)
-    assert child.stdout is not None
-    try:
-        for line in child.stdout:
-            log.write(line)
-            log.flush()
-            on_line(line.rstrip("\r\n"))
-        returncode = child.wait()
-    except KeyboardInterrupt:
-        _stop(child)
-        raise
-    return proc.ProcResult(argv, returncode, "", "")
-
-
-def _stop(child: subprocess.Popen[str]) -> None:
-    """Let the installer finish its own clean-up after SIGINT; insist if it does not."""
-    try:
-        if child.poll() is None and sys.platform != "win32":
-            child.send_signal(signal.SIGINT)
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.terminate()
-            child.wait(timeout=5)
-    except (KeyboardInterrupt, subprocess.TimeoutExpired):
-        child.kill()
-        child.wait()
 
 
 def default_log_path(
@@ -147,7 +84,7 @@ def apply_steps(
     *,
     on_step: Callable[[Step], None] = lambda step: None,
     on_line: Callable[[str], None] = lambda line: None,
-    runner: LineRunner = stream,
+    runner: proc.LineRunner = proc.stream,
 ) -> list[StepRun]:
     """Run each step; stop at the first failure with the end of the log in the error."""
     try:
