@@ -292,6 +292,15 @@ def test_auto_replaces_a_cpu_build_on_a_gpu_box() -> None:
     assert not verdict.keep and "CPU build" in verdict.reason
 
 
+def test_auto_keeps_the_cpu_build_when_no_cuda_build_of_the_release_runs_here() -> None:
+    # driver 470 tops out at CUDA 11.4; torch 2.13 ships only 12.6+ builds: auto chooses CPU,
+    # so the installed CPU build must count as kept, or every run would reinstall it.
+    machine = gpu_box("470.256.02", (11, 4), GTX_1080_TI)
+    assert choose(AUTO, machine, "2.13").variant == CPU
+    verdict = judge_installed(AUTO, CPU, "2.13", machine)
+    assert verdict.keep and "no CUDA build of torch 2.13" in verdict.reason
+
+
 def test_auto_replaces_a_build_the_driver_cannot_run() -> None:
     verdict = judge_installed(AUTO, "cu130", "2.13", gpu_box("550.54.15", (12, 4), H100))
     assert not verdict.keep and "needs driver" in verdict.reason

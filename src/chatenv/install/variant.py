@@ -345,9 +345,16 @@ def judge_installed(
     probe = machine.gpu
     usable_gpu = probe.state is ProbeState.OK and probe.has_gpu and probe.driver is not None
     if installed_variant == CPU:
-        if usable_gpu and not machine.is_macos:
+        if not usable_gpu or machine.is_macos:
+            return Verdict(True, "the installed torch is the CPU build; no usable NVIDIA GPU here")
+        if any(not _problems(v, series, machine) for v in tb.shipped_variants(series)):
             return Verdict(False, "the installed torch is the CPU build; this machine has a GPU")
-        return Verdict(True, "the installed torch is the CPU build; no usable NVIDIA GPU here")
+        # What `choose` falls back to as well: replacing it would only reinstall it, every run.
+        return Verdict(
+            True,
+            f"the installed torch is the CPU build; no CUDA build of torch {series} runs on this "
+            "machine's driver and GPUs",
+        )
     v = tb.variant(installed_variant)
     if v is None:
         return Verdict(False, f"the installed build is {shown}, which chatenv does not know")
