@@ -10,7 +10,7 @@ from importlib import resources
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from chatenv.errors import UsageError
+from chatenv.problems import problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,9 +47,7 @@ class Pins:
             return self.profiles[name]
         except KeyError:
             known = ", ".join(USER_PROFILES)
-            raise UsageError(
-                f"unknown profile '{name}' (known: {known})", fix="chatenv install all"
-            ) from None
+            raise problem("install.unknown-profile").error(name=name, known=known) from None
 
     def pins_for(self, names: list[str] | tuple[str, ...]) -> tuple[Pin, ...]:
         """The pins of several profiles, each package once, in a stable order."""
