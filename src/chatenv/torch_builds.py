@@ -136,6 +136,12 @@ def min_driver(v: CudaVariant, platform: str) -> Version:
     return v.min_driver_linux
 
 
+def nvidia_version(version: Version) -> str:
+    """A driver version as NVIDIA writes it: 450.80.02, not packaging's 450.80.2."""
+    first, *rest = version.release
+    return ".".join([str(first), *(f"{part:02d}" for part in rest)])
+
+
 def driver_supports_on(
     v: CudaVariant, driver_version: str, driver_cuda: CudaVersion | None, platform: str
 ) -> bool:

@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import REPO, RunCli, clean_env
-from tests.doctor.sites import write_dist
+from tests.sites import write_dist
 
 KEY_ENV = "sk-proj-" + "Envk3yAAbbCCddEE" * 3 + "e1e1"
 KEY_FILE = "sk-proj-" + "F1lek3yGGhhIIjjK" * 3 + "f2f2"

@@ -12,12 +12,12 @@ import pytest
 from chatenv.doctor import deep
 from chatenv.doctor.deep import DeepAnswer, check_deep, parse_answer, run_child, why_no_cuda
 from chatenv.doctor.runner import DoctorOptions, Seams
-from chatenv.doctor.torch_build import TorchBuild
+from chatenv.installed import TorchBuild
 from chatenv.results import Status
 from chatenv.system.nvml import CudaVersion, probe
 from chatenv.system.proc import ProcResult
-from tests.doctor.sites import write_torch
 from tests.fakes import nvml as fake
+from tests.sites import write_torch
 
 CU128 = TorchBuild("2.13.0+cu128", CudaVersion(12, 8), None, "/x/torch/version.py")
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from chatenv.doctor.frameworks import check_frameworks
-from chatenv.doctor.installed import scan
+from chatenv.installed import scan
 from chatenv.results import Status
-from tests.doctor.sites import write_dist
+from tests.sites import write_dist
 
 
 def test_tensorflow_and_jax_versions_are_reported_from_metadata(tmp_path: Path) -> None:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
-from chatenv.doctor.installed import parse_headers, scan
-from chatenv.doctor.packages import broken_requirements, check_packages
+from chatenv.doctor.packages import check_packages
 from chatenv.install.pins import load_pins
+from chatenv.installed import scan
 from chatenv.results import Status
-from tests.doctor.sites import write_dist
+from tests.sites import write_dist
 
 BASE = {
     "typer": "0.29.2",
@@ -42,57 +36,6 @@ def _site(tmp_path: Path, **versions: str) -> Path:
 
 def _by_id(results):  # type: ignore[no-untyped-def]
     return {r.id: r for r in results}
-
-
-def test_metadata_headers_stop_at_the_description_and_join_continuations() -> None:
-    text = (
-        "Name: demo\nVersion: 1.0\nSummary: one\n  two\nRequires-Dist: a>=1\n\nRequires-Dist: b\n"
-    )
-    headers = parse_headers(text)
-    assert headers["name"] == ["demo"]
-    assert headers["summary"] == ["one two"]
-    assert headers["requires-dist"] == ["a>=1"]
-
-
-def test_scan_reads_real_dist_info_and_the_first_on_the_path_wins(tmp_path: Path) -> None:
-    first = tmp_path / "first"
-    second = tmp_path / "second"
-    write_dist(first, "Python_Dotenv", "1.2.4", requires=("click>=5; extra == 'cli'",))
-    write_dist(second, "python-dotenv", "0.9.0")
-    installed = scan([str(first), str(second)])
-    dist = installed.get("python-dotenv")
-    assert dist is not None and dist.version == "1.2.4" and dist.display_name == "Python_Dotenv"
-    assert dist.requires == ("click>=5; extra == 'cli'",)
-    assert [d.version for d in installed.shadowed] == ["0.9.0"]
-
-
-def test_scan_finds_egg_info_folders_and_files_too(tmp_path: Path) -> None:
-    folder = tmp_path / "legacy_pkg-1.2-py3.11.egg-info"
-    folder.mkdir()
-    (folder / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: legacy-pkg\nVersion: 1.2\n")
-    (tmp_path / "single-0.3.egg-info").write_text("Name: single\nVersion: 0.3\n")
-    installed = scan([str(tmp_path)])
-    assert installed.version("legacy_pkg") == "1.2" and installed.version("single") == "0.3"
-
-
-def test_scan_agrees_with_importlib_metadata_on_this_environment() -> None:
-    from importlib import metadata
-
-    from packaging.utils import canonicalize_name
-
-    theirs: dict[str, str] = {}
-    for dist in metadata.distributions():
-        theirs.setdefault(canonicalize_name(dist.metadata["Name"]), dist.version)
-    ours = {name: d.version for name, d in scan().dists.items()}
-    assert ours == theirs
-    assert len(ours) > 20  # the test environment: chatenv, its extras, pytest, ...
-
-
-def test_unreadable_metadata_is_listed_not_raised(tmp_path: Path) -> None:
-    (tmp_path / "broken-1.0.dist-info").mkdir()
-    installed = scan([str(tmp_path), str(tmp_path / "missing-folder")])
-    assert installed.dists == {}
-    assert len(installed.unreadable) == 1 and "broken-1.0.dist-info" in installed.unreadable[0]
 
 
 def test_fresh_install_warns_about_each_profile_and_fails_nothing(tmp_path: Path) -> None:
@@ -149,22 +92,6 @@ def test_openai_v0_fails_once_with_the_explanation(tmp_path: Path) -> None:
     assert "packages.pin.openai" not in results  # one failure for one problem
 
 
-def test_broken_requirements_are_found_like_pip_check(tmp_path: Path) -> None:
-    site = _site(tmp_path, **BASE)
-    write_dist(site, "needs-missing", "1.0", requires=("not-installed-anywhere>=1",))
-    write_dist(site, "needs-newer", "2.0", requires=("rich>=99",))
-    write_dist(site, "only-with-extra", "1.0", requires=("absent; extra == 'cli'",))
-    write_dist(site, "wrong-platform", "1.0", requires=("absent; sys_platform == 'nonexistent'",))
-    write_dist(site, "allows-pre", "1.0", requires=("packaging>=26.4",))
-    broken, unparsable = broken_requirements(scan([str(site)]))
-    described = [b.describe() for b in broken]
-    assert described == [
-        "needs-missing 1.0 requires not-installed-anywhere, which is not installed",
-        "needs-newer 2.0 requires rich>=99, but 15.0.0 is installed",
-    ]
-    assert unparsable == []
-
-
 def test_broken_requirement_touching_the_stack_fails_unrelated_one_warns(tmp_path: Path) -> None:
     site = _site(tmp_path, **BASE)
     write_dist(site, "needs-newer", "2.0", requires=("rich>=99",))
@@ -185,34 +112,3 @@ def test_requirement_with_extras_keeps_its_brackets_in_the_fix(tmp_path: Path) -
     write_dist(site, "chatenv", "0.1.0")
     req = _by_id(check_packages(scan([str(site)]), load_pins()))["packages.requirements"]
     assert req.fix == "python -m pip install 'chatenv[local]>=99'"
-
-
-@pytest.mark.slow
-def test_in_process_check_agrees_with_real_pip_check(tmp_path: Path) -> None:
-    """Same broken site, two checkers: ours and `pip check` of this interpreter."""
-    site = tmp_path / "extra-site"
-    write_dist(site, "needs-missing", "1.0", requires=("not-installed-anywhere>=1",))
-    write_dist(site, "needs-newer", "2.0", requires=("rich>=99",))
-    write_dist(site, "needs-older", "1.0", requires=("packaging<20",))
-    write_dist(site, "satisfied", "1.0", requires=("rich>=10", "absent; extra == 'x'"))
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "check"],
-        capture_output=True,
-        text=True,
-        env={
-            "PYTHONPATH": str(site),
-            "PATH": "/usr/bin:/bin",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        },
-        check=False,
-        timeout=120,
-    )
-    pip_pairs = set()
-    for line in done.stdout.splitlines():
-        m = re.match(r"(\S+) \S+ (?:requires|has requirement) ([A-Za-z0-9_.\-]+)", line)
-        if m:
-            pip_pairs.add((m.group(1).lower(), m.group(2).lower()))
-    ours, _ = broken_requirements(scan([str(site), *sys.path]))
-    our_pairs = {(b.requirer.lower(), b.requirement.name.lower()) for b in ours}
-    assert pip_pairs == our_pairs, json.dumps(done.stdout)
-    assert ("needs-older", "packaging") in our_pairs and ("satisfied", "rich") not in our_pairs

@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from chatenv.doctor.installed import scan
 from chatenv.doctor.python_env import PythonFacts, check_python, observe
+from chatenv.installed import scan
 from chatenv.results import Status
 from chatenv.system import proc
 

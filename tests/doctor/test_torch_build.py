@@ -3,36 +3,19 @@ the driver and every GPU, through the real reader and NVML answering as real mac
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from chatenv.doctor import torch_build
 from chatenv.doctor.runner import DoctorOptions, Seams
-from chatenv.doctor.torch_build import read_torch_build
 from chatenv.results import CheckResult, Status
-from chatenv.system.nvml import CudaVersion, probe
-from tests.doctor.sites import write_dist, write_torch
+from chatenv.system.nvml import probe
 from tests.fakes import nvml as fake
+from tests.sites import write_dist, write_torch
 
 
 def _verdict(site: Path, lib: fake.FakeNvml) -> dict[str, CheckResult]:
     options = DoctorOptions(environ={}, seams=Seams(nvml=lib, sys_path=(str(site),)))
     return {r.id: r for r in torch_build.collect(options)}
-
-
-def test_build_is_read_from_version_py_without_importing_torch(tmp_path: Path) -> None:
-    write_torch(tmp_path, "2.13.0+cu128", "12.8")
-    build = read_torch_build([str(tmp_path)], dist_version="2.13.0+cu128")
-    assert build is not None
-    assert build.version == "2.13.0+cu128" and build.cuda == CudaVersion(12, 8)
-    assert build.hip is None and build.error is None
-    assert build.path == str(tmp_path / "torch" / "version.py")
-    assert "torch" not in sys.modules or "torch" in str(sys.modules["torch"])  # never this one
-
-
-def test_real_installed_cpu_torch_is_read(tmp_path: Path) -> None:
-    build = read_torch_build()
-    assert build is not None and build.version.startswith("2.") and build.error is None
 
 
 def test_no_torch_is_a_skip_with_install_fix(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """Throw-away virtualenvs for the install tests.
 
 A venv without pip costs ~0.1 s, so tests that only read metadata make their own and write
-distributions into it (`write_dist`: real dist-info directories, as pip leaves them). Tests
-that run pip copy one session-wide venv that has pip (creating one takes seconds).
+distributions into it (`tests.sites.write_dist`: real dist-info directories, as pip leaves
+them). Tests that run pip copy one session-wide venv that has pip (creating one takes seconds).
 
 Torch safety: every environment handed to a chatenv subprocess here carries a pip constraint
 `torch==2.13.0` (the CPU wheel on this machine's disk), so even a planning dry run can never
@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,57 +42,6 @@ def create_venv(path: Path, *, with_pip: bool = False) -> Path:
         args.append("--without-pip")
     subprocess.run([*args, str(path)], check=True, capture_output=True, timeout=300)
     return path
-
-
-def write_dist(
-    site: Path,
-    name: str,
-    version: str,
-    requires: Iterable[str] = (),
-    files: dict[str, str] | None = None,
-) -> Path:
-    """A distribution as pip installs it: `name-version.dist-info` with METADATA, INSTALLER and
-    a RECORD that lists its files (so pip can uninstall it), plus the files themselves."""
-    dist = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    dist.mkdir(parents=True)
-    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    meta += [f"Requires-Dist: {r}" for r in requires]
-    (dist / "METADATA").write_text("\n".join(meta) + "\n\nA test distribution.\n")
-    (dist / "INSTALLER").write_text("pip\n")
-    record = [f"{dist.name}/METADATA,,", f"{dist.name}/INSTALLER,,", f"{dist.name}/RECORD,,"]
-    for rel, text in (files or {}).items():
-        target = site / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        record.append(f"{rel},,")
-    (dist / "RECORD").write_text("\n".join(record) + "\n")
-    return dist
-
-
-def torch_version_py(version: str, cuda: str | None) -> str:
-    """torch/version.py as torch's build writes it."""
-    cuda_repr = repr(cuda) if cuda else "None"
-    return (
-        "from typing import Optional\n\n"
-        "__all__ = ['__version__', 'debug', 'cuda', 'git_version', 'hip', 'rocm', 'xpu']\n"
-        f"__version__ = '{version}'\n"
-        "debug = False\n"
-        f"cuda: Optional[str] = {cuda_repr}\n"
-        "git_version = 'cf30153c4c131c8164ee7798e5022d810682e2cb'\n"
-        "hip: Optional[str] = None\n"
-        "rocm: Optional[str] = None\n"
-        "xpu: Optional[str] = None\n"
-    )
-
-
-def write_torch(site: Path, version: str, cuda: str | None) -> Path:
-    return write_dist(
-        site,
-        "torch",
-        version,
-        requires=["filelock", "typing-extensions>=4.10.0"],
-        files={"torch/__init__.py": "", "torch/version.py": torch_version_py(version, cuda)},
-    )
 
 
 MakeVenv = Callable[..., Path]

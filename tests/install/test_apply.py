@@ -1,5 +1,6 @@
-"""Running an installer for real: its output streamed to the log and to the progress callback,
-its exit status kept, a missing program reported, a failed step with the end of its log."""
+"""Running an installer for real: a failed step with the end of its log, the log's place, the
+lines worth showing. (Streaming a program's output is `chatenv.system.proc.stream`, tested in
+tests/system/test_proc.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from chatenv.install.apply import (
     InstallerFailed,
     apply_steps,
     default_log_path,
-    stream,
     summarise,
 )
 from chatenv.install.installer import Installer, Step
@@ -25,22 +25,6 @@ SCRIPT = (
     "print('oops', file=sys.stderr)\n"
     "sys.exit(3)\n"
 )
-
-
-def test_stream_copies_stdout_and_stderr_to_log_and_callback(tmp_path: Path) -> None:
-    seen: list[str] = []
-    log = tmp_path / "log.txt"
-    with log.open("w") as fh:
-        result = stream([sys.executable, "-c", SCRIPT], log=fh, on_line=seen.append)
-    assert result.returncode == 3
-    assert seen == ["line 0", "line 1", "line 2", "oops"]
-    assert log.read_text() == "line 0\nline 1\nline 2\noops\n"
-
-
-def test_stream_of_a_missing_program_is_not_found(tmp_path: Path) -> None:
-    with (tmp_path / "log").open("w") as fh:
-        result = stream([str(tmp_path / "no-such-installer")], log=fh, on_line=print)
-    assert result.not_found and result.returncode == 127
 
 
 def test_failed_step_raises_with_the_end_of_the_log(tmp_path: Path) -> None:

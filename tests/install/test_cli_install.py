@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from chatenv.install.target import read_installed
+from chatenv.installed import scan
 from tests.conftest import CHATENV, RunCli
 from tests.install.conftest import (
     BASE_PYTHON,
     MakeVenv,
     site_packages,
     uv_path,
-    write_dist,
 )
 from tests.install.packages import make_sdist, make_wheel, offline_pip_env
+from tests.sites import write_dist
 
 
 def one_error_line(stderr: str) -> str:
@@ -34,7 +34,7 @@ def one_error_line(stderr: str) -> str:
 
 
 def installed_version(venv: Path, name: str) -> str | None:
-    return read_installed([str(site_packages(venv))]).version(name)
+    return scan([str(site_packages(venv))]).version(name)
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_satisfied_environment_is_a_no_op_that_never_runs_an_installer(
     as_json = run_cli("install", "api", "--python", str(venv), "--json", env=install_env)
     report = json.loads(as_json.stdout)
     assert report["schema"] == 1 and report["ok"] and report["plan"]["nothing_to_do"]
-    assert {r["id"] for r in report["results"]} >= {"package:openai", "dependencies"}
+    assert {r["id"] for r in report["results"]} >= {"packages.api", "packages.requirements"}
 
 
 def test_broken_dependency_is_not_a_no_op(
@@ -255,7 +255,7 @@ def test_offline_install_then_no_op_then_upgrade(
     first = run_cli(*args, env=env)
     assert first.returncode == 0, first.stderr
     assert "Installed and verified." in first.stdout
-    assert "✓ openai 3.99.0" in first.stdout
+    assert "✓ api profile: openai 3.99.0" in first.stdout
     log = Path(first.stderr.split("full installer log: ")[1].split()[0])
     assert log.is_file() and "Successfully installed" in log.read_text()
     assert str(log).startswith(str(tmp_path / "state" / "chatenv" / "logs"))

@@ -61,3 +61,11 @@ def test_unknown_profile_is_a_usage_error_naming_the_known_ones() -> None:
     with pytest.raises(UsageError) as err:
         load_pins().profile("gpu")
     assert "unknown profile 'gpu'" in err.value.message and "api, local, all" in err.value.message
+
+
+def test_a_pin_allows_prereleases_inside_it_and_cannot_judge_an_unreadable_version() -> None:
+    torch = next(p for p in load_pins().profile("local").pins if p.name == "torch")
+    assert torch.allows("2.13.0+cu130") is True
+    assert torch.allows("2.13.1rc1") is True
+    assert torch.allows("2.3.1") is False
+    assert torch.allows("not-a-version") is None

@@ -12,12 +12,14 @@ from chatenv.install import plan as planning
 from chatenv.install.command import InstallOptions, Seams, prepare
 from chatenv.install.pins import load_pins
 from chatenv.install.resolve import Outcome, Resolution, Resolved
-from chatenv.install.target import dependency_problems, probe_interpreter, read_installed
+from chatenv.install.target import probe_interpreter
 from chatenv.install.variant import Machine, choose
+from chatenv.installed import broken_requirements, scan
 from chatenv.system.nvml import GpuProbe, probe
 from chatenv.torch_builds import CPU_INDEX_URL
 from tests.fakes import nvml as fake
-from tests.install.conftest import MakeVenv, python_of, site_packages, write_dist, write_torch
+from tests.install.conftest import MakeVenv, python_of, site_packages
+from tests.sites import write_dist, write_torch
 
 LOCAL = load_pins().pins_for(("local",))
 API = load_pins().pins_for(("api",))
@@ -42,7 +44,7 @@ def machine(gpus: GpuProbe) -> Machine:
 
 
 def torch_plan(site: Path, gpus: GpuProbe, request: str = "auto", *, upgrade: bool = False):  # type: ignore[no-untyped-def]
-    installed = read_installed([str(site)])
+    installed = scan([str(site)])
     m = machine(gpus)
     choice = choose(request, m, "2.13", spec=TORCH_PIN.spec)
     return planning.decide_torch(
@@ -51,9 +53,9 @@ def torch_plan(site: Path, gpus: GpuProbe, request: str = "auto", *, upgrade: bo
 
 
 def steps_for(site: Path, pins, torch=None, *, upgrade: bool = False):  # type: ignore[no-untyped-def]
-    installed = read_installed([str(site)])
+    installed = scan([str(site)])
     statuses = planning.pin_statuses(pins, installed)
-    problems = tuple(dependency_problems([p.name for p in pins], installed, {}))
+    problems = broken_requirements(installed, {}, roots=[p.name for p in pins]).broken
     return planning.plan_steps(statuses, torch, problems, installed, upgrade=upgrade)
 
 
@@ -194,7 +196,7 @@ def test_changes_say_install_upgrade_replace_and_keep(make_venv: MakeVenv) -> No
     write_torch(site, "2.13.0+cpu", None)
     write_dist(site, "transformers", "4.46.0")
     write_dist(site, "safetensors", "0.6.2")
-    installed = read_installed([str(site)])
+    installed = scan([str(site)])
     statuses = planning.pin_statuses(LOCAL, installed)
     resolutions = (
         Resolution(

@@ -7,12 +7,14 @@ from __future__ import annotations
 from chatenv.install import plan as planning
 from chatenv.install.command import InstallOptions, Seams, prepare
 from chatenv.install.pins import load_pins
-from chatenv.install.target import probe_interpreter, read_installed
+from chatenv.install.target import probe_interpreter
 from chatenv.install.variant import Machine, choose
+from chatenv.installed import scan
 from chatenv.output import install_plan_lines
 from chatenv.system.nvml import probe
 from tests.fakes import nvml as fake
-from tests.install.conftest import MakeVenv, python_of, site_packages, write_dist, write_torch
+from tests.install.conftest import MakeVenv, python_of, site_packages
+from tests.sites import write_dist, write_torch
 
 LOCAL = load_pins().pins_for(("local",))
 
@@ -51,7 +53,7 @@ def test_cpu_torch_on_an_h100_plan_names_the_cuda_index_and_why(make_venv: MakeV
     write_torch(site, "2.13.0+cpu", None)
     full_local(site)
     target = probe_interpreter(str(python_of(venv)))
-    installed = read_installed(target.site_dirs)
+    installed = scan(target.site_dirs)
     h100_and_1080ti = fake.FakeNvml(
         "580.65.06", 13000, [fake.FakeGpu(), *fake.old_driver_gtx1080ti().gpus]
     )

@@ -8,22 +8,10 @@ from pathlib import Path
 import pytest
 
 from chatenv.errors import UsageError
-from chatenv.install.target import (
-    Installed,
-    dependency_problems,
-    parse_version_py,
-    probe_interpreter,
-    read_installed,
-)
-from tests.install.conftest import (
-    BASE_PYTHON,
-    MakeVenv,
-    python_of,
-    site_packages,
-    torch_version_py,
-    write_dist,
-    write_torch,
-)
+from chatenv.install.target import probe_interpreter
+from chatenv.installed import broken_requirements, scan
+from tests.install.conftest import BASE_PYTHON, MakeVenv, python_of, site_packages
+from tests.sites import write_dist
 
 
 def test_probe_of_a_venv_reports_its_site_packages_and_that_it_is_a_venv(
@@ -64,56 +52,7 @@ def test_python_that_is_not_an_interpreter_is_a_usage_error(tmp_path: Path, kind
     assert "is not a Python interpreter" in err.value.message
 
 
-def test_installed_reads_versions_requirements_and_first_on_path_wins(
-    make_venv: MakeVenv, tmp_path: Path
-) -> None:
-    site = site_packages(make_venv())
-    write_dist(site, "openai", "1.50.0", ["httpx>=0.23,<1", "pydantic>=1.9,<3"])
-    write_dist(site, "python-dotenv", "1.2.2")
-    shadow = tmp_path / "later"
-    write_dist(shadow, "openai", "0.28.0")
-    installed = read_installed([str(site), str(shadow)])
-    assert installed.version("openai") == "1.50.0"
-    assert installed.version("Python_Dotenv") == "1.2.2"
-    assert installed.version("transformers") is None
-    dist = installed.get("openai")
-    assert dist is not None and "httpx>=0.23,<1" in dist.requires
-
-
-def test_torch_build_is_read_from_version_py_without_importing(make_venv: MakeVenv) -> None:
-    site = site_packages(make_venv())
-    write_torch(site, "2.13.0+cu130", "13.0")
-    build = read_installed([str(site)]).torch
-    assert build is not None
-    assert (build.version, build.cuda, build.variant, build.series) == (
-        "2.13.0+cu130",
-        "13.0",
-        "cu130",
-        "2.13",
-    )
-
-
-def test_the_real_torch_of_the_test_environment_is_the_cpu_build() -> None:
-    site = next(p for p in sys.path if p.endswith("site-packages"))
-    build = read_installed([site]).torch
-    assert build is not None and build.variant == "cpu" and build.version.startswith("2.13.0")
-
-
-def test_version_py_parse_handles_annotations_and_none() -> None:
-    fields = parse_version_py(torch_version_py("2.12.1+cu126", "12.6"))
-    assert fields["__version__"] == "2.12.1+cu126"
-    assert fields["cuda"] == "12.6"
-    assert fields["hip"] is None
-
-
-def test_torch_without_version_py_falls_back_to_the_local_label(make_venv: MakeVenv) -> None:
-    site = site_packages(make_venv())
-    write_dist(site, "torch", "2.10.0+cu128")
-    build = read_installed([str(site)]).torch
-    assert build is not None and build.variant == "cu128"
-
-
-def test_dependency_problems_find_missing_and_wrong_versions_with_markers(
+def test_broken_requirements_of_the_pins_follow_the_target_interpreters_markers(
     make_venv: MakeVenv,
 ) -> None:
     venv = make_venv()
@@ -131,22 +70,10 @@ def test_dependency_problems_find_missing_and_wrong_versions_with_markers(
     )
     write_dist(site, "httpx", "0.20.0")
     markers = probe_interpreter(str(python_of(venv))).markers
-    problems = dependency_problems(["openai"], read_installed([str(site)]), markers)
+    problems = broken_requirements(scan([str(site)]), markers, roots=["openai"]).broken
     described = [p.describe() for p in problems]
     assert described == [
-        "httpx 0.20.0 does not satisfy httpx<1,>=0.23 (needed by openai)",
-        "pydantic (needed by openai: pydantic<3,>=1.9) is missing",
+        "openai 1.50.0 requires httpx<1,>=0.23, but 0.20.0 is installed",
+        "openai 1.50.0 requires pydantic, which is not installed",
     ]
-
-
-def test_dependency_walk_follows_extras_of_requirements() -> None:
-    from chatenv.install.target import InstalledDist
-
-    installed = Installed.from_dists(
-        [
-            InstalledDist("app", "1.0", ("lib[fast]>=1",), "/x"),
-            InstalledDist("lib", "1.0", ('speedup>=2; extra == "fast"',), "/x"),
-        ]
-    )
-    problems = dependency_problems(["app"], installed, {"python_version": "3.11"})
-    assert [p.package for p in problems] == ["speedup"]
+    assert problems[1].pip_requirement() == "pydantic<3,>=1.9"

@@ -94,6 +94,13 @@ def test_windows_minimums_differ_from_linux() -> None:
     assert tb.min_driver(v, "linux") == Version("525.60.13")
 
 
+def test_driver_versions_are_written_as_nvidia_writes_them() -> None:
+    v = tb.variant("cu118")
+    assert v is not None
+    assert tb.nvidia_version(tb.min_driver(v, "linux")) == "450.80.02"  # not 450.80.2
+    assert tb.nvidia_version(Version("580")) == "580"
+
+
 def test_release_series_and_newest_series_with_a_variant() -> None:
     assert tb.release_series("2.13.0+cu130") == "2.13"
     assert tb.release_series("not a version") is None

@@ -253,6 +253,8 @@ def test_explicit_cuda_variant_on_a_cpu_box_is_refused_unless_forced() -> None:
 def test_explicit_variant_too_new_for_the_driver_names_the_minimum() -> None:
     refused = choose("cu130", gpu_box("550.54.15", (12, 4), H100), "2.13", spec=PINS)
     assert refused.refusal is not None and ">= 580" in refused.refusal
+    old = choose("cu118", gpu_box("440.33.01", (10, 2), GTX_1080_TI), "2.13", spec=PINS)
+    assert old.refusal is not None and "needs driver >= 450.80.02 (CUDA 11.x)" in old.refusal
 
 
 def test_explicit_variant_without_kernels_for_the_gpu_is_refused() -> None:

@@ -18,7 +18,7 @@ from chatenv import torch_builds
 from chatenv.doctor import gpu as gpu_section
 from chatenv.doctor import torch_build
 from chatenv.doctor.runner import DoctorOptions
-from chatenv.doctor.torch_build import TorchBuild
+from chatenv.installed import TorchBuild
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system.nvml import GpuProbe, ProbeState
@@ -300,6 +300,6 @@ def collect(options: DoctorOptions) -> list[CheckResult]:
         ]
     build = torch_build.torch_for_run(options)
     if build is None:
-        return [problem("torch.not-installed").check(Status.SKIP, "deep.import")]
+        return [problem("torch.not-installed").check(Status.SKIP, "deep.import", python_option="")]
     answer = run_child(options)
     return check_deep(answer, build, gpu_section.gpu_probe(options), options.environ)

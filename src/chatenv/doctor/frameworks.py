@@ -6,8 +6,8 @@ nvidia-* packages collide."""
 from __future__ import annotations
 
 from chatenv.doctor import installed as installed_mod
-from chatenv.doctor.installed import Installed
 from chatenv.doctor.runner import DoctorOptions
+from chatenv.installed import Installed
 from chatenv.results import CheckResult
 
 #: framework -> distributions that provide it (first installed one is reported)

@@ -1,6 +1,6 @@
 """The packages section: the chatenv stack against its pins, and broken requirements.
 
-Versions come from installed metadata (`installed.scan`), never from importing a package.
+Versions come from installed metadata (`chatenv.installed.scan`), never from importing a package.
 
 Decisions:
 - A profile with none of its own packages installed is a warning with the `chatenv install`
@@ -8,29 +8,34 @@ Decisions:
   A profile installed in part is a warning too (the missing packages are named).
 - An installed package outside its pin is a failure: chatenv has not tested it, and the
   failures it causes (removed APIs, a torch with other CUDA builds) are hard to trace.
-- Broken requirements are computed in-process the way `pip check` does (requirements without
-  markers or whose markers hold with no extra, prereleases allowed, first distribution of a
-  name on the path wins). One difference: newer pip also reports wheels whose platform tags do
-  not match this interpreter; that needs every WHEEL file read, and such a wheel cannot have
-  been installed by pip on this machine in the first place. A broken requirement that touches
-  the chatenv stack fails; one between unrelated packages warns.
+- Broken requirements are computed in-process the way `pip check` does
+  (`chatenv.installed.broken_requirements`: requirements without markers or whose markers hold
+  with no extra, prereleases allowed, first distribution of a name on the path wins). One
+  difference: newer pip also reports wheels whose platform tags do not match this interpreter;
+  that needs every WHEEL file read, and such a wheel cannot have been installed by pip on this
+  machine in the first place. A broken requirement that touches the chatenv stack fails; one
+  between unrelated packages warns.
+- `chatenv install` verifies with these same functions (`install/verify.py`), passing the
+  interpreter it installed into (`doctor/fixes.py`) so that every fix names it.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from chatenv.doctor import installed as installed_mod
-from chatenv.doctor.installed import Installed
-from chatenv.doctor.runner import DoctorOptions
+from chatenv.doctor.fixes import HERE, FixTarget
 from chatenv.install.pins import Pin, Pins, load_pins
-from chatenv.results import CheckResult
+from chatenv.installed import BrokenRequirement, Installed, broken_requirements
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
+
+if TYPE_CHECKING:
+    from chatenv.doctor.runner import DoctorOptions
 
 PROFILES = ("api", "local")
 
@@ -68,9 +73,8 @@ def pin_state(pin: Pin, installed: Installed) -> PinState:
     version = installed.version(pin.name)
     if version is None:
         return PinState(pin, None, "missing")
-    try:
-        inside = pin.spec.contains(Version(version), prereleases=True)
-    except InvalidVersion:
+    inside = pin.allows(version)
+    if inside is None:
         return PinState(pin, version, "invalid")
     return PinState(pin, version, "ok" if inside else "outside")
 
@@ -79,16 +83,20 @@ def _listing(states: list[PinState]) -> str:
     return ", ".join(f"{s.pin.name} {s.version}" for s in states if s.version is not None)
 
 
-def _fix_for(profile: str, pins: Pins, states: list[PinState]) -> str:
-    if profile == "base":
-        wanted = " ".join(quote(s.pin.requirement) for s in states)
-        return f"python -m pip install {wanted}"
-    return f"chatenv install {profile}"
-
-
-def check_profile(profile: str, pins: Pins, installed: Installed) -> list[CheckResult]:
+def check_profile(
+    profile: str,
+    pins: Pins,
+    installed: Installed,
+    *,
+    required: bool = False,
+    target: FixTarget = HERE,
+) -> list[CheckResult]:
     """One line for the profile (installed, partly, or not at all), plus one failure for each
-    package outside its pin."""
+    package outside its pin.
+
+    `required`: the profile was just installed (`chatenv install` verifying), so every one of
+    its packages must be there, its share of chatenv's own ones included, and a missing one
+    fails instead of warning."""
     states = [pin_state(p, installed) for p in pins.profile(profile).pins]
     own = (
         states
@@ -98,28 +106,45 @@ def check_profile(profile: str, pins: Pins, installed: Installed) -> list[CheckR
     data = {"profile": profile, "packages": [s.to_json() for s in states]}
     results: list[CheckResult] = []
     label = "chatenv's own packages" if profile == "base" else f"{profile} profile"
-    missing = [s for s in own if s.state == "missing"]
-    if profile != "base" and len(missing) == len(own):
+    status = Status.FAIL if required else Status.WARN
+    missing = [s for s in (states if required else own) if s.state == "missing"]
+    if profile != "base" and all(s.state == "missing" for s in own):
         results.append(
-            CheckResult.warn(
+            problem("packages.profile-missing").check(
+                status,
                 f"packages.{profile}",
-                f"{label} not installed ({pins.profile(profile).description})",
                 details=[f"{s.pin.requirement}: not installed" for s in states],
                 data=data,
-                fix=f"chatenv install {profile}",
+                description=pins.profile(profile).description,
+                profile=profile,
+                python_option=target.option,
             )
         )
         return results
     if missing:
-        results.append(
-            CheckResult.warn(
+        details = [f"{s.pin.requirement}: {s.version or 'not installed'}" for s in states]
+        names = ", ".join(s.pin.name for s in missing)
+        if profile == "base":
+            partial = problem("packages.base-partial").check(
+                status,
                 f"packages.{profile}",
-                f"{label} partly installed: " + ", ".join(s.pin.name for s in missing) + " missing",
-                details=[f"{s.pin.requirement}: {s.version or 'not installed'}" for s in states],
+                details=details,
                 data=data,
-                fix=_fix_for(profile, pins, missing),
+                missing=names,
+                python_command=target.command,
+                requirements=_requirements(missing),
             )
-        )
+        else:
+            partial = problem("packages.profile-partial").check(
+                status,
+                f"packages.{profile}",
+                details=details,
+                data=data,
+                missing=names,
+                profile=profile,
+                python_option=target.option,
+            )
+        results.append(partial)
     else:
         results.append(
             CheckResult.ok(
@@ -135,15 +160,37 @@ def check_profile(profile: str, pins: Pins, installed: Installed) -> list[CheckR
         if s.pin.name == "openai" and _is_v0(s.version):
             continue  # check_openai_v0 explains this one
         why = "is outside" if s.state == "outside" else "has a version packaging cannot read for"
-        results.append(
-            CheckResult.fail(
+        if profile == "base":
+            outside = problem("packages.base-outside-pin").check(
+                Status.FAIL,
                 f"packages.pin.{s.pin.name}",
-                f"{s.pin.name} {s.version} {why} chatenv's pin {s.pin.spec}",
                 data=s.to_json(),
-                fix=_fix_for(profile, pins, [s]),
+                name=s.pin.name,
+                version=s.version,
+                why=why,
+                spec=s.pin.spec,
+                python_command=target.command,
+                requirements=_requirements([s]),
             )
-        )
+        else:
+            outside = problem("packages.outside-pin").check(
+                Status.FAIL,
+                f"packages.pin.{s.pin.name}",
+                data=s.to_json(),
+                name=s.pin.name,
+                version=s.version,
+                why=why,
+                spec=s.pin.spec,
+                profile=profile,
+                python_option=target.option,
+            )
+        results.append(outside)
     return results
+
+
+def _requirements(states: list[PinState]) -> str:
+    """The pins of `states` as shell words for a pip line: 'rich>=13.7' 'typer>=0.12'."""
+    return " ".join(quote(s.pin.requirement) for s in states)
 
 
 def _is_v0(version: str | None) -> bool:
@@ -153,79 +200,18 @@ def _is_v0(version: str | None) -> bool:
         return False
 
 
-def check_openai_v0(installed: Installed) -> CheckResult | None:
+def check_openai_v0(installed: Installed, *, target: FixTarget = HERE) -> CheckResult | None:
     version = installed.version("openai")
     if not _is_v0(version):
         return None
-    return CheckResult.fail(
+    return problem("packages.openai-v0").check(
+        Status.FAIL,
         "packages.openai-v0",
-        f"openai {version} is the pre-1.0 client; chatenv and current examples need openai 1.x+",
         details=[OPENAI_V0],
         data={"version": version},
-        fix="chatenv install api  # then update v0 calls to the v1 client",
+        version=version,
+        python_option=target.option,
     )
-
-
-@dataclass(frozen=True)
-class BrokenRequirement:
-    requirer: str  # display name
-    requirer_version: str
-    requirement: Requirement
-    #: the installed version of the required distribution; None when it is missing
-    installed: str | None
-
-    @property
-    def names(self) -> set[str]:
-        return {canonicalize_name(self.requirer), canonicalize_name(self.requirement.name)}
-
-    def describe(self) -> str:
-        """As pip check words it."""
-        head = f"{self.requirer} {self.requirer_version} requires"
-        if self.installed is None:
-            return f"{head} {self.requirement.name}, which is not installed"
-        return f"{head} {self.requirement}, but {self.installed} is installed"
-
-    def pip_requirement(self) -> str:
-        """What to install to satisfy it: name, extras and version range, no marker."""
-        extras = f"[{','.join(sorted(self.requirement.extras))}]" if self.requirement.extras else ""
-        return f"{self.requirement.name}{extras}{self.requirement.specifier}"
-
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "package": self.requirer,
-            "version": self.requirer_version,
-            "requires": str(self.requirement),
-            "installed": self.installed,
-        }
-
-
-def broken_requirements(installed: Installed) -> tuple[list[BrokenRequirement], list[str]]:
-    """What `pip check` would report, and requirement lines that could not be parsed."""
-    broken: list[BrokenRequirement] = []
-    unparsable: list[str] = []
-    for dist in installed.dists.values():
-        for line in dist.requires:
-            try:
-                req = Requirement(line)
-            except InvalidRequirement:
-                unparsable.append(f"{dist.display_name} {dist.version}: {line}")
-                continue
-            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-                continue
-            other = installed.get(req.name)
-            if other is None:
-                broken.append(BrokenRequirement(dist.display_name, dist.version, req, None))
-                continue
-            try:
-                fits = req.specifier.contains(Version(other.version), prereleases=True)
-            except InvalidVersion:
-                fits = SpecifierSet() == req.specifier  # no range asked: any version will do
-            if not fits:
-                broken.append(
-                    BrokenRequirement(dist.display_name, dist.version, req, other.version)
-                )
-    broken.sort(key=lambda b: (b.requirer.lower(), b.requirement.name.lower()))
-    return broken, unparsable
 
 
 def stack_names(pins: Pins) -> set[str]:
@@ -236,13 +222,18 @@ def stack_names(pins: Pins) -> set[str]:
 
 
 def check_requirements(
-    broken: list[BrokenRequirement], unparsable: list[str], total: int, stack: set[str]
+    broken: Sequence[BrokenRequirement],
+    unparsable: Sequence[str],
+    total: int,
+    stack: Set[str],
+    *,
+    target: FixTarget = HERE,
 ) -> CheckResult:
     details = [b.describe() for b in broken] + [f"unparsable requirement: {u}" for u in unparsable]
     data = {
         "distributions": total,
         "broken": [b.to_json() for b in broken],
-        "unparsable": unparsable,
+        "unparsable": list(unparsable),
     }
     if not broken:
         return CheckResult.ok(
@@ -255,17 +246,20 @@ def check_requirements(
     first = broken[0].describe()
     more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
     wanted = " ".join(dict.fromkeys(quote(b.pip_requirement()) for b in broken))
-    make = CheckResult.fail if touches_stack else CheckResult.warn
-    return make(
+    return problem("packages.broken-requirements").check(
+        Status.FAIL if touches_stack else Status.WARN,
         "packages.requirements",
-        f"{len(broken)} broken requirement{'s' if len(broken) != 1 else ''}: {first}{more}",
         details=details,
         data=data,
-        fix=f"python -m pip install {wanted}",
+        count=f"{len(broken)} broken requirement{'s' if len(broken) != 1 else ''}",
+        first=first,
+        more=more,
+        python_command=target.command,
+        requirements=wanted,
     )
 
 
-def check_shadowed(installed: Installed) -> CheckResult | None:
+def check_shadowed(installed: Installed, *, target: FixTarget = HERE) -> CheckResult | None:
     """Two copies of one distribution: the one imported may not be the one pip upgrades."""
     if not installed.shadowed:
         return None
@@ -277,13 +271,15 @@ def check_shadowed(installed: Installed) -> CheckResult | None:
             f"{extra.version} ({extra.location})"
         )
     names = " ".join(dict.fromkeys(d.name for d in installed.shadowed))
-    return CheckResult.warn(
+    return problem("packages.duplicates").check(
+        Status.WARN,
         "packages.duplicates",
-        f"{len(lines)} distribution{'s are' if len(lines) != 1 else ' is'} installed twice on "
-        "the import path: " + lines[0],
         details=lines,
         data={"duplicates": lines},
-        fix=f"python -m pip install --force-reinstall {names}",
+        count=f"{len(lines)} distribution{'s are' if len(lines) != 1 else ' is'}",
+        first=lines[0],
+        python_command=target.command,
+        names=names,
     )
 
 
@@ -294,8 +290,10 @@ def check_packages(installed: Installed, pins: Pins) -> list[CheckResult]:
     v0 = check_openai_v0(installed)
     if v0:
         results.append(v0)
-    broken, unparsable = broken_requirements(installed)
-    results.append(check_requirements(broken, unparsable, len(installed.dists), stack_names(pins)))
+    found = broken_requirements(installed)
+    results.append(
+        check_requirements(found.broken, found.unparsable, len(installed.dists), stack_names(pins))
+    )
     shadowed = check_shadowed(installed)
     if shadowed:
         results.append(shadowed)
@@ -303,4 +301,8 @@ def check_packages(installed: Installed, pins: Pins) -> list[CheckResult]:
 
 
 def collect(options: DoctorOptions) -> list[CheckResult]:
+    # doctor's run machinery is imported here, not above: `chatenv install` verifies with the
+    # check functions and has no use for it
+    from chatenv.doctor import installed as installed_mod
+
     return check_packages(installed_mod.for_run(options), load_pins())

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from chatenv.doctor import installed as installed_mod
 from chatenv.doctor.runner import DoctorOptions
+from chatenv.installed import Installed
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system.proc import Runner
@@ -73,7 +74,7 @@ def _externally_managed(base_prefix: str) -> bool:
 def _uv(
     environ: Mapping[str, str],
     executable: str,
-    installed: installed_mod.Installed,
+    installed: Installed,
     run: Runner,
     which: Callable[[str, str | None], str | None],
 ) -> tuple[str | None, str | None, str | None]:
@@ -98,7 +99,7 @@ def _uv(
 
 def observe(
     environ: Mapping[str, str],
-    installed: installed_mod.Installed,
+    installed: Installed,
     run: Runner,
     which: Callable[[str, str | None], str | None] = lambda name, path: shutil.which(
         name, path=path

@@ -1,150 +1,31 @@
 """The torch section: which PyTorch build is installed, and can this machine run it?
 
-The build is read from the installed `torch/version.py` (located with `PathFinder.find_spec`,
-which finds the package without running its `__init__`, and parsed with `ast`, never executed),
-so doctor stays fast and works even when `import torch` would crash. The verdict crosses three
-things no single tool checks together: the CUDA version torch was built for, the CUDA version
-the driver supports, and the compute capability of every GPU against the architectures the
-build ships kernels for (`chatenv.torch_builds`).
+The build is read from the installed `torch/version.py` without importing torch
+(`chatenv.installed.read_torch_build`, the reader `install` uses too), so doctor stays fast and
+works even when `import torch` would crash. The verdict crosses three things no single tool
+checks together: the CUDA version torch was built for, the CUDA version the driver supports,
+and the compute capability of every GPU against the architectures the build ships kernels for
+(`chatenv.torch_builds`).
 """
 
 from __future__ import annotations
 
-import ast
 import platform
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
-from importlib.machinery import PathFinder
-from pathlib import Path
-
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING
 
 from chatenv import torch_builds
-from chatenv.doctor import gpu as gpu_section
-from chatenv.doctor import installed as installed_mod
-from chatenv.doctor.runner import DoctorOptions
-from chatenv.results import CheckResult
-from chatenv.system.nvml import CudaVersion, DriverInfo, GpuProbe, ProbeState
+from chatenv.doctor.fixes import HERE, FixTarget
+from chatenv.installed import TorchBuild
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
+from chatenv.system.nvml import DriverInfo, GpuProbe, ProbeState
+
+if TYPE_CHECKING:
+    from chatenv.doctor.runner import DoctorOptions
 
 #: NVML states in which a GPU may well be there but the driver could not be read
 _DRIVER_UNKNOWN = (ProbeState.VERSION_MISMATCH, ProbeState.NO_PERMISSION, ProbeState.ERROR)
-
-
-@dataclass(frozen=True)
-class TorchBuild:
-    version: str  # torch.__version__, e.g. "2.13.0+cu128"
-    cuda: CudaVersion | None  # torch.version.cuda; None for CPU and ROCm builds
-    hip: str | None  # torch.version.hip: a ROCm build
-    path: str  # the version.py it was read from
-    #: the version its installed metadata (dist-info) gives, when there is one
-    dist_version: str | None = None
-    #: why the build could not be read, when it could not
-    error: str | None = None
-
-    @property
-    def public_version(self) -> str:
-        return self.version.partition("+")[0]
-
-    @property
-    def kind(self) -> str:
-        if self.hip:
-            return f"ROCm {self.hip}"
-        if self.cuda:
-            return f"CUDA {self.cuda}"
-        return "CPU-only"
-
-    def to_json(self) -> dict[str, str | None]:
-        return {
-            "version": self.version,
-            "cuda": str(self.cuda) if self.cuda else None,
-            "hip": self.hip,
-            "path": self.path,
-            "dist_version": self.dist_version,
-            "error": self.error,
-        }
-
-
-def find_version_file(paths: Iterable[str] | None = None) -> Path | None:
-    """torch/version.py on `paths` (default sys.path), without importing torch."""
-    spec = PathFinder.find_spec("torch", None if paths is None else list(paths))
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "version.py"
-
-
-def parse_version_file(text: str) -> dict[str, object]:
-    """Top-level constant assignments (`__version__ = '2.13.0+cpu'`, `cuda: Optional[str] =
-    '12.8'`), read with `ast` so nothing in the file runs."""
-    values: dict[str, object] = {}
-    for node in ast.parse(text).body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    values[target.id] = node.value.value
-        elif (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(node.value, ast.Constant)
-        ):
-            values[node.target.id] = node.value.value
-    return values
-
-
-def _same_version(a: str, b: str) -> bool:
-    try:
-        return Version(a) == Version(b)
-    except InvalidVersion:
-        return a == b
-
-
-def read_torch_build(
-    paths: Iterable[str] | None = None, dist_version: str | None = None
-) -> TorchBuild | None:
-    """The installed torch build, or None when torch is not installed. Never imports torch.
-    `dist_version` is the version torch's dist-info gives (to notice a half-replaced torch)."""
-    path_list = None if paths is None else list(paths)
-    version_file = find_version_file(path_list)
-    if version_file is None:
-        if dist_version is None:
-            return None
-        return TorchBuild(
-            dist_version, None, None, "", dist_version, "torch's metadata is installed but not it"
-        )
-    try:
-        values = parse_version_file(version_file.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError) as exc:
-        return TorchBuild(
-            dist_version or "unknown",
-            None,
-            None,
-            str(version_file),
-            dist_version,
-            f"cannot read {version_file}: {exc}",
-        )
-    version = str(values.get("__version__") or dist_version or "unknown")
-    cuda_text = values.get("cuda")
-    hip = values.get("hip")
-    error = None
-    cuda = None
-    if isinstance(cuda_text, str) and cuda_text:
-        try:
-            cuda = CudaVersion.parse(cuda_text)
-        except ValueError:
-            error = f"unreadable CUDA version {cuda_text!r} in {version_file}"
-    if dist_version is not None and not _same_version(dist_version, version):
-        error = (
-            f"torch's files say {version} but its metadata says {dist_version}: "
-            "a half-replaced install"
-        )
-    return TorchBuild(
-        version=version,
-        cuda=cuda,
-        hip=str(hip) if isinstance(hip, str) and hip else None,
-        path=str(version_file),
-        dist_version=dist_version,
-        error=error,
-    )
 
 
 def suggest_variant(found: GpuProbe) -> str | None:
@@ -168,23 +49,15 @@ def suggest_variant(found: GpuProbe) -> str | None:
     return older[1] if older else None
 
 
-def _install_fix(target: str, build: TorchBuild) -> tuple[str, str]:
-    """The chatenv command, and the plain pip line that does the same."""
+def _pip_line(variant: str, build: TorchBuild, target: FixTarget) -> str:
+    """The plain pip line that does what the fix's `chatenv install local --torch` does."""
     index = (
         torch_builds.CPU_INDEX_URL
-        if target == "cpu"
-        else f"https://download.pytorch.org/whl/{target}"
+        if variant == "cpu"
+        else f"https://download.pytorch.org/whl/{variant}"
     )
-    pip = (
-        f"python -m pip install --force-reinstall torch=={build.public_version} --index-url {index}"
-    )
-    return f"chatenv install local --torch {target}", f"without chatenv: {pip}"
-
-
-def nvidia_version(version: Version) -> str:
-    """A driver version as NVIDIA writes it: 580.65.06, not packaging's 580.65.6."""
-    first, *rest = version.release
-    return ".".join([str(first), *(f"{part:02d}" for part in rest)])
+    pip = target.pip_install(f"--force-reinstall torch=={build.public_version} --index-url {index}")
+    return f"without chatenv: {pip}"
 
 
 def _driver_text(driver: DriverInfo) -> str:
@@ -192,34 +65,37 @@ def _driver_text(driver: DriverInfo) -> str:
     return f"driver {driver.version} (supports {cuda})"
 
 
-def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
+def check_build(
+    build: TorchBuild | None, found: GpuProbe, *, target: FixTarget = HERE
+) -> CheckResult:
     """Is the installed torch build the right kind for this machine, and can its driver run it?"""
     if build is None:
-        return CheckResult.skip(
-            "torch.build", "torch is not installed", fix="chatenv install local"
+        return problem("torch.not-installed").check(
+            Status.SKIP, "torch.build", python_option=target.option
         )
     data = {"torch": build.to_json(), "driver": found.driver.to_json() if found.driver else None}
     label = f"torch {build.version} ({build.kind} build)"
     details = [f"read from {build.path}"] if build.path else []
     if build.error:
-        return CheckResult.warn(
+        return problem("torch.unreadable").check(
+            Status.WARN,
             "torch.build",
-            f"torch is installed but its build cannot be read: {build.error}",
             details=details,
             data=data,
-            fix="chatenv install local  # reinstalls torch",
+            error=build.error,
+            python_option=target.option,
         )
     best = suggest_variant(found)
     if build.hip:
         if found.has_gpu:
-            target = best or "cpu"
-            fix, pip = _install_fix(target, build)
-            return CheckResult.warn(
+            return problem("torch.rocm-on-nvidia").check(
+                Status.WARN,
                 "torch.build",
-                f"{label}: a build for AMD GPUs on a machine with NVIDIA GPUs",
-                details=[*details, pip],
+                details=[*details, _pip_line(best or "cpu", build, target)],
                 data=data,
-                fix=fix,
+                label=label,
+                variant=best or "cpu",
+                python_option=target.option,
             )
         return CheckResult.ok(
             "torch.build", f"{label}: for AMD GPUs (chatenv checks NVIDIA GPUs only)", data=data
@@ -227,15 +103,27 @@ def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
     if build.cuda is None:
         if found.has_gpu:
             n = len(found.gpus)
-            target = best or "cpu"
-            fix, pip = _install_fix(target, build)
-            return CheckResult.warn(
+            gpus = f"{n} NVIDIA GPU{'s' if n != 1 else ''}"
+            details = [*details, _pip_line(best or "cpu", build, target)]
+            if not best:
+                return problem("torch.cpu-build-driver-too-old").check(
+                    Status.WARN,
+                    "torch.build",
+                    details=details,
+                    data=data,
+                    label=label,
+                    gpus=gpus,
+                    python_option=target.option,
+                )
+            return problem("torch.cpu-build-with-gpu").check(
+                Status.WARN,
                 "torch.build",
-                f"{label} on a machine with {n} NVIDIA GPU{'s' if n != 1 else ''}: "
-                "torch will not use them",
-                details=[*details, pip],
+                details=details,
                 data=data,
-                fix=fix if best else "upgrade the NVIDIA driver, then: chatenv install local",
+                label=label,
+                gpus=gpus,
+                variant=best,
+                python_option=target.option,
             )
         return CheckResult.ok(
             "torch.build", f"{label}: right for a machine without an NVIDIA GPU", data=data
@@ -249,39 +137,40 @@ def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
             data=data,
         )
     if found.driver is None or not found.has_gpu:
-        fix, pip = _install_fix("cpu", build)
-        return CheckResult.warn(
+        return problem("torch.cuda-build-without-gpu").check(
+            Status.WARN,
             "torch.build",
-            f"{label}, but no NVIDIA GPU is usable here: it runs on the CPU and carries "
-            "gigabytes of CUDA libraries",
-            details=[*details, pip],
+            details=[*details, _pip_line("cpu", build, target)],
             data=data,
-            fix=fix,
+            label=label,
+            python_option=target.option,
         )
     variant = torch_builds.variant_for_cuda(build.cuda)
     if variant is not None:
         runs = torch_builds.driver_supports_on(
             variant, found.driver.version, found.driver.cuda, sys.platform
         )
-        min_driver = nvidia_version(torch_builds.min_driver(variant, sys.platform))
+        min_driver = torch_builds.nvidia_version(torch_builds.min_driver(variant, sys.platform))
         needs = f"a driver for CUDA {variant.cuda} (>= {min_driver})"
     else:
         runs = found.driver.cuda is None or found.driver.cuda.major >= build.cuda.major
         needs = f"a driver for CUDA {build.cuda.major}.x"
     if not runs:
-        target = best or "cpu"
-        fix, pip = _install_fix(target, build)
         upgrade = (
             f"or upgrade the NVIDIA driver to {min_driver} or newer"
             if variant
             else "or upgrade the NVIDIA driver"
         )
-        return CheckResult.fail(
+        return problem("torch.driver-too-old").check(
+            Status.FAIL,
             "torch.build",
-            f"{label} needs {needs}; this {_driver_text(found.driver)} cannot run it",
-            details=[*details, pip, upgrade],
+            details=[*details, _pip_line(best or "cpu", build, target), upgrade],
             data=data,
-            fix=fix,
+            label=label,
+            needs=needs,
+            driver=_driver_text(found.driver),
+            variant=best or "cpu",
+            python_option=target.option,
         )
     if variant is None:
         details.append(f"CUDA {build.cuda} is not in chatenv's table of PyTorch builds")
@@ -293,16 +182,20 @@ def check_build(build: TorchBuild | None, found: GpuProbe) -> CheckResult:
     )
 
 
-def check_kernels(build: TorchBuild | None, found: GpuProbe) -> CheckResult | None:
+def check_kernels(
+    build: TorchBuild | None, found: GpuProbe, *, target: FixTarget = HERE
+) -> CheckResult | None:
     """Does the build ship kernels for every GPU? ("no kernel image is available" otherwise)"""
     if build is None or build.cuda is None or build.error or not found.has_gpu:
         return None
     variant = torch_builds.variant_for_cuda(build.cuda)
     if variant is None:
-        return CheckResult.skip(
-            "torch.kernels",
-            f"CUDA {build.cuda} build: chatenv does not know which GPUs it has kernels for",
-            fix="chatenv doctor --deep  # asks torch itself",
+        if target.python is None:
+            return problem("torch.kernels-unknown").check(
+                Status.SKIP, "torch.kernels", cuda=build.cuda
+            )
+        return problem("torch.kernels-unknown-target").check(
+            Status.SKIP, "torch.kernels", cuda=build.cuda, python_command=target.command
         )
     arches = torch_builds.shipped_arches(
         variant.tag, torch_builds.release_series(build.version), platform.machine()
@@ -333,18 +226,28 @@ def check_kernels(build: TorchBuild | None, found: GpuProbe) -> CheckResult | No
         details.append(
             "sm_XY kernels run on compute capability X.Y and newer minors of the same major only"
         )
-        if best is not None:
-            fix, pip = _install_fix(best, build)
-            details.append(pip)
-        else:
-            fix = "chatenv install local --torch cpu  # no PyTorch CUDA build runs here"
-        return CheckResult.fail(
+        if best is None:
+            return problem("torch.no-build-runs").check(
+                Status.FAIL,
+                "torch.kernels",
+                details=details,
+                data=data,
+                version=build.version,
+                gpus=names,
+                arches=arch_range,
+                python_option=target.option,
+            )
+        details.append(_pip_line(best, build, target))
+        return problem("torch.no-kernels").check(
+            Status.FAIL,
             "torch.kernels",
-            f"torch {build.version} has no kernels for {names} (it ships {arch_range}): "
-            "CUDA calls fail with 'no kernel image is available for execution on the device'",
             details=details,
             data=data,
-            fix=fix,
+            version=build.version,
+            gpus=names,
+            arches=arch_range,
+            variant=best,
+            python_option=target.option,
         )
     sms = sorted({g.sm for g in found.gpus if g.sm})
     return CheckResult.ok(
@@ -355,9 +258,11 @@ def check_kernels(build: TorchBuild | None, found: GpuProbe) -> CheckResult | No
     )
 
 
-def check_torch(build: TorchBuild | None, found: GpuProbe) -> list[CheckResult]:
-    results = [check_build(build, found)]
-    kernels = check_kernels(build, found)
+def check_torch(
+    build: TorchBuild | None, found: GpuProbe, *, target: FixTarget = HERE
+) -> list[CheckResult]:
+    results = [check_build(build, found, target=target)]
+    kernels = check_kernels(build, found, target=target)
     if kernels:
         results.append(kernels)
     return results
@@ -365,13 +270,14 @@ def check_torch(build: TorchBuild | None, found: GpuProbe) -> list[CheckResult]:
 
 def torch_for_run(options: DoctorOptions) -> TorchBuild | None:
     """The torch build every section of one run shares (torch, deep)."""
+    # doctor's run machinery is imported here, not above: `chatenv install` verifies with the
+    # check functions and has no use for it
+    from chatenv.doctor import installed as installed_mod
 
-    def read() -> TorchBuild | None:
-        dist = installed_mod.for_run(options).version("torch")
-        return read_torch_build(options.seams.sys_path, dist)
-
-    return options.shared.get("torch", read)
+    return options.shared.get("torch", lambda: installed_mod.for_run(options).torch)
 
 
 def collect(options: DoctorOptions) -> list[CheckResult]:
+    from chatenv.doctor import gpu as gpu_section
+
     return check_torch(torch_for_run(options), gpu_section.gpu_probe(options))

@@ -1,15 +1,15 @@
 """Run the installer for real: one step after the other, its whole output in a log file, a
 summary of it to a progress callback, Ctrl-C passed on to it.
 
-`stream` is the seam: it runs one command and feeds its output line by line; tests can hand
-`apply_steps` another function with the same signature.
+The seam is `chatenv.system.proc.stream` (runs one command, feeds its output line by line, passes
+Ctrl-C on); tests can hand `apply_steps` another function with the same signature. What is
+install's own stays here: the steps, the log's place and headings, the error for a failed or
+interrupted step, and which installer lines are worth showing.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections import deque
@@ -17,10 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any
 
 from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
 from chatenv.install.installer import Installer, Step, command
+from chatenv.problems import problem
 from chatenv.system import proc
 
 TAIL_LINES = 15
@@ -36,69 +37,6 @@ class InstallerFailed(ChatenvError):
 
 class InstallInterrupted(ChatenvError):
     exit_code = EXIT_INTERRUPTED
-
-
-class LineRunner(Protocol):
-    def __call__(
-        self,
-        args: Sequence[str],
-        *,
-        log: TextIO,
-        on_line: Callable[[str], None],
-        env: Mapping[str, str] | None = None,
-    ) -> proc.ProcResult: ...
-
-
-def stream(
-    args: Sequence[str],
-    *,
-    log: TextIO,
-    on_line: Callable[[str], None],
-    env: Mapping[str, str] | None = None,
-) -> proc.ProcResult:
-    """Run a program, copying its output (stdout and stderr together) to `log` and, line by
-    line, to `on_line`. On Ctrl-C the child gets SIGINT too (it already has it when the terminal
-    sent it to the whole process group), is given time to stop, and the interrupt propagates."""
-    argv = tuple(str(a) for a in args)
-    try:
-        child = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            errors="replace",
-            bufsize=1,
-            env=dict(env) if env is not None else None,
-        )
-    except OSError as exc:
-        return proc.ProcResult(argv, 127, "", f"{argv[0]}: {exc.strerror or exc}", not_found=True)
-    assert child.stdout is not None
-    try:
-        for line in child.stdout:
-            log.write(line)
-            log.flush()
-            on_line(line.rstrip("\r\n"))
-        returncode = child.wait()
-    except KeyboardInterrupt:
-        _stop(child)
-        raise
-    return proc.ProcResult(argv, returncode, "", "")
-
-
-def _stop(child: subprocess.Popen[str]) -> None:
-    """Let the installer finish its own clean-up after SIGINT; insist if it does not."""
-    try:
-        if child.poll() is None and sys.platform != "win32":
-            child.send_signal(signal.SIGINT)
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.terminate()
-            child.wait(timeout=5)
-    except (KeyboardInterrupt, subprocess.TimeoutExpired):
-        child.kill()
-        child.wait()
 
 
 def default_log_path(
@@ -147,17 +85,15 @@ def apply_steps(
     *,
     on_step: Callable[[Step], None] = lambda step: None,
     on_line: Callable[[str], None] = lambda line: None,
-    runner: LineRunner = stream,
+    runner: proc.LineRunner = proc.stream,
 ) -> list[StepRun]:
     """Run each step; stop at the first failure with the end of the log in the error."""
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_file = log_path.open("a", encoding="utf-8")
     except OSError as exc:
-        raise ChatenvError(
-            f"cannot write the installer log {log_path}: {exc.strerror or exc};"
-            " nothing was changed",
-            fix="--log-file PATH (a writable file)",
+        raise problem("install.log-unwritable").error(
+            path=log_path, reason=exc.strerror or exc
         ) from None
     runs: list[StepRun] = []
     with log_file as log:
@@ -185,27 +121,27 @@ def apply_steps(
                 result = runner(args, log=log, on_line=line, env=_install_env())
             except KeyboardInterrupt:
                 log.write("\n=== interrupted (Ctrl-C)\n")
-                raise InstallInterrupted(
-                    f"interrupted while {installer.kind} was installing ({step.name} step);"
-                    f" the environment is as {installer.kind} left it. Full log: {log_path}",
-                    fix="run the same chatenv install again to finish",
+                raise problem("install.interrupted").error(
+                    InstallInterrupted, installer=installer.kind, step=step.name, log=log_path
                 ) from None
             runs.append(
                 StepRun(step.name, tuple(args), result.returncode, time.monotonic() - started)
             )
             if result.not_found:
-                raise ChatenvError(
-                    f"could not start {installer.kind}: {result.stderr.strip()}",
-                    fix="--installer pip" if installer.kind == "uv" else "--installer uv",
+                raise problem("install.installer-not-started").error(
+                    installer=installer.kind,
+                    error=result.stderr.strip(),
+                    other="pip" if installer.kind == "uv" else "uv",
                 )
             if not result.ok:
                 log.write(f"\n=== {installer.kind} exited with status {result.returncode}\n")
-                raise InstallerFailed(
-                    f"{installer.kind} failed in the {step.name} step (exit status"
-                    f" {result.returncode}); full log: {log_path}",
-                    fix="read the end of the log above, fix its cause, and run the same command",
-                    tail=list(tail),
+                message, fix = problem("install.installer-failed").pair(
+                    installer=installer.kind,
+                    step=step.name,
+                    status=result.returncode,
+                    log=log_path,
                 )
+                raise InstallerFailed(message, fix=fix, tail=list(tail))
     return runs
 
 

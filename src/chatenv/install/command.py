@@ -15,21 +15,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from chatenv.doctor.fixes import FixTarget
 from chatenv.errors import ChatenvError
 from chatenv.install import plan as planning
-from chatenv.install.apply import LineRunner, StepRun, apply_steps, default_log_path, stream
+from chatenv.install.apply import StepRun, apply_steps, default_log_path
 from chatenv.install.installer import Installer, Step, check_installer_name, pick_installer
 from chatenv.install.pins import USER_PROFILES, Pin, load_pins
 from chatenv.install.resolve import Outcome, Resolution, dry_run, network_reason
-from chatenv.install.target import (
-    Installed,
-    Interpreter,
-    dependency_problems,
-    probe_interpreter,
-    read_installed,
-)
+from chatenv.install.target import Interpreter, probe_interpreter
 from chatenv.install.variant import AUTO, Machine, choose, parse_request
-from chatenv.install.verify import check_dependencies, check_pins, check_torch_build
+from chatenv.install.verify import check_packages, check_torch
+from chatenv.installed import Installed, broken_requirements, scan
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system import proc
@@ -45,7 +41,7 @@ def _probe_gpus() -> GpuProbe:
 @dataclass(frozen=True)
 class Seams:
     runner: proc.Runner = proc.run
-    line_runner: LineRunner = stream
+    line_runner: proc.LineRunner = proc.stream
     gpus: Callable[[], GpuProbe] = _probe_gpus
     which: Callable[[str], str | None] = shutil.which
 
@@ -107,7 +103,7 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     target = probe_interpreter(options.python or sys.executable, seams.runner)
     if target.is_system and not options.system:
         refuse_system(target)
-    installed = read_installed(target.site_dirs)
+    installed = scan(target.site_dirs)
     pins = load_pins().pins_for(profiles)
     statuses = planning.pin_statuses(pins, installed)
     notes: list[str] = []
@@ -132,7 +128,8 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
             " install unless told --break-system-packages; a virtualenv avoids this"
         )
 
-    problems = tuple(dependency_problems([p.name for p in pins], installed, target.markers))
+    roots = [p.name for p in pins]
+    problems = broken_requirements(installed, target.markers, roots=roots).broken
     steps = planning.plan_steps(statuses, torch_plan, problems, installed, upgrade=options.upgrade)
     plan = planning.Plan(
         profiles=profiles,
@@ -256,29 +253,26 @@ def execute(
         on_line=on_line,
         runner=seams.line_runner,
     )
-    after = read_installed(prepared.plan.python.site_dirs)
+    after = scan(prepared.plan.python.site_dirs)
     torch_ran = any(r.step == "torch" for r in runs)
     checks = verify(prepared, after, expect_torch=torch_ran)
     return Applied(tuple(runs), log, tuple(checks))
 
 
 def verify(prepared: Prepared, installed: Installed, *, expect_torch: bool) -> list[CheckResult]:
-    """The same checks doctor runs for packages and the torch build, on `installed`."""
+    """The checks doctor runs for packages and the torch build, on `installed`, plus whether
+    torch is the build chatenv chose (`expect_torch`: the torch step ran)."""
     plan = prepared.plan
-    versions = {p.name: installed.version(p.name) for p in prepared.pins}
-    checks = check_pins(prepared.pins, versions, plan.profiles)
-    problems = dependency_problems([p.name for p in prepared.pins], installed, plan.python.markers)
-    checks.append(check_dependencies(problems, plan.profiles))
+    target = FixTarget(plan.python.executable if prepared.options.python else None)
+    checks = check_packages(plan.profiles, load_pins(), installed, plan.python.markers, target)
     if plan.torch is not None and prepared.machine is not None:
-        expect = plan.torch.choice.variant if expect_torch else None
-        checks.append(
-            check_torch_build(
-                installed.torch,
-                plan.torch.choice,
-                prepared.machine,
-                plan.profiles,
-                expect_variant=expect,
-            )
+        checks += check_torch(
+            installed.torch,
+            plan.torch.choice,
+            prepared.machine,
+            plan.profiles,
+            target,
+            expect_variant=plan.torch.choice.variant if expect_torch else None,
         )
     return checks
 

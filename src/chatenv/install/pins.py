@@ -9,6 +9,7 @@ from importlib import resources
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from chatenv.problems import problem
 
@@ -29,6 +30,14 @@ class Pin:
     @property
     def requirement(self) -> str:
         return f"{self.name}{self.spec}"
+
+    def allows(self, version: str) -> bool | None:
+        """Is an installed `version` inside the pin? Prereleases count (as in pip check); None
+        when packaging cannot read the version. doctor and install both judge pins by this."""
+        try:
+            return self.spec.contains(Version(version), prereleases=True)
+        except InvalidVersion:
+            return None
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from packaging.version import InvalidVersion, Version
 from chatenv.install.installer import Installer, Step
 from chatenv.install.pins import Pin
 from chatenv.install.resolve import Resolution, Resolved
-from chatenv.install.target import DependencyProblem, Installed, Interpreter, TorchBuild
+from chatenv.install.target import Interpreter
 from chatenv.install.variant import Machine, TorchChoice, judge_installed
+from chatenv.installed import BrokenRequirement, Installed, TorchBuild
 
 
 class Action(str, Enum):
@@ -39,7 +40,7 @@ class PinStatus:
 
     @property
     def satisfied(self) -> bool:
-        return self.installed is not None and satisfies(self.pin.spec, self.installed)
+        return self.installed is not None and bool(self.pin.allows(self.installed))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,7 +98,7 @@ class Plan:
     installer: Installer | None
     pins: tuple[PinStatus, ...]
     torch: TorchPlan | None
-    dependency_problems: tuple[DependencyProblem, ...]
+    dependency_problems: tuple[BrokenRequirement, ...]
     steps: tuple[Step, ...]
     upgrade: bool
     resolutions: tuple[Resolution, ...] = ()
@@ -133,13 +134,6 @@ class Plan:
         }
 
 
-def satisfies(spec: SpecifierSet, version: str) -> bool:
-    try:
-        return spec.contains(Version(version), prereleases=True)
-    except InvalidVersion:
-        return False
-
-
 def pin_statuses(pins: tuple[Pin, ...], installed: Installed) -> tuple[PinStatus, ...]:
     return tuple(PinStatus(p, installed.version(p.name)) for p in pins)
 
@@ -166,7 +160,7 @@ def decide_torch(
     `judge_installed`); otherwise install the chosen build from `choice.series`."""
     build = installed.torch
     version = installed.version("torch")
-    if build is not None and version is not None and satisfies(pin.spec, version):
+    if build is not None and version is not None and pin.allows(version):
         verdict = judge_installed(request, build.variant, build.series, machine)
         if verdict.keep and not upgrade:
             return TorchPlan(choice, build, True, verdict.reason)
@@ -195,7 +189,7 @@ def decide_torch(
 def plan_steps(
     statuses: tuple[PinStatus, ...],
     torch: TorchPlan | None,
-    problems: tuple[DependencyProblem, ...],
+    problems: tuple[BrokenRequirement, ...],
     installed: Installed,
     *,
     upgrade: bool,

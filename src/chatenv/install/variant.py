@@ -146,7 +146,7 @@ def _problems(v: tb.CudaVariant, series: str, machine: Machine) -> list[str]:
     if driver is not None and not tb.driver_supports_on(
         v, driver.version, driver.cuda, machine.platform
     ):
-        need = tb.min_driver(v, machine.platform)
+        need = tb.nvidia_version(tb.min_driver(v, machine.platform))
         problems.append(f"needs driver >= {need} (CUDA {v.cuda.major}.x), this is {driver.version}")
     arches = tb.shipped_arches(v.tag, series, machine.machine)
     for gpu in probe.gpus:
@@ -244,7 +244,7 @@ def _fallback_fix(machine: Machine, series: str, spec: SpecifierSet) -> str:
     parts = []
     fitting = [v for v in tb.shipped_variants(series) if _kernels_for_all(v, series, machine)]
     if fitting:
-        need = min(tb.min_driver(v, machine.platform) for v in fitting)
+        need = tb.nvidia_version(min(tb.min_driver(v, machine.platform) for v in fitting))
         parts.append(f"update the NVIDIA driver to >= {need}")
     older = runnable_elsewhere(machine, spec)
     if older is not None:

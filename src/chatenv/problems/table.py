@@ -178,77 +178,99 @@ PROBLEMS: tuple[Problem, ...] = (
         cause="Old pip misreads current wheel metadata and resolves dependencies badly.",
         fix="{executable} -m pip install --upgrade pip",
     ),
-    # -- doctor: packages --------------------------------------------------------------------
+    # -- doctor: packages (install verifies with the same checks) -----------------------------
     Problem(
         id="packages.profile-missing",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="Packages",
-        levels=("warn",),
+        levels=("warn", "fail"),
         title="A profile is not installed",
-        message="{label} not installed ({description})",
+        message="{profile} profile not installed ({description})",
         cause="None of the packages of the `api` profile (openai, python-dotenv) or of the "
-        "`local` profile (torch, transformers, ...) is installed. Not a failure: install the "
-        "profile you need.",
-        fix="chatenv install {profile}",
+        "`local` profile (torch, transformers, ...) is installed. For doctor a warning: install "
+        "the profile you need. After `chatenv install` of that profile, a failure.",
+        fix="chatenv install {profile}{python_option}",
     ),
     Problem(
         id="packages.profile-partial",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="Packages",
-        levels=("warn",),
+        levels=("warn", "fail"),
         title="A profile is installed in part",
-        message="{label} partly installed: {missing} missing",
+        message="{profile} profile partly installed: {missing} missing",
         cause="Some packages of a profile are installed and others are not, usually after a "
-        "`pip install` of one of them by hand.",
-        fix="{install}",
+        "`pip install` of one of them by hand (or `pip uninstall` of one).",
+        fix="chatenv install {profile}{python_option}",
+    ),
+    Problem(
+        id="packages.base-partial",
+        commands=("doctor", "install"),
+        area="Packages",
+        levels=("warn", "fail"),
+        title="One of chatenv's own dependencies is missing",
+        message="chatenv's own packages partly installed: {missing} missing",
+        cause="A package chatenv itself needs (typer, rich, packaging, python-dotenv, "
+        "nvidia-ml-py) was uninstalled or never installed (chatenv copied without pip).",
+        fix="{python_command} -m pip install {requirements}",
     ),
     Problem(
         id="packages.outside-pin",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="Packages",
-        levels=("fail",),
+        levels=("fail", "warn"),
         title="A package is outside chatenv's pins",
         message="{name} {version} {why} chatenv's pin {spec}",
         cause="An installed package's version is outside the range chatenv has tested "
         "(`src/chatenv/install/pins.toml`), or cannot be read at all. Removed APIs and torch "
         "builds for another CUDA are the usual results.",
-        fix="{install}",
+        fix="chatenv install {profile}{python_option}",
+    ),
+    Problem(
+        id="packages.base-outside-pin",
+        commands=("doctor", "install"),
+        area="Packages",
+        levels=("fail", "warn"),
+        title="One of chatenv's own dependencies is outside its pin",
+        message="{name} {version} {why} chatenv's pin {spec}",
+        cause="A package chatenv itself needs is in a version chatenv was not written for "
+        "(another tool's requirements moved it).",
+        fix="{python_command} -m pip install {requirements}",
     ),
     Problem(
         id="packages.openai-v0",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="Packages",
-        levels=("fail",),
+        levels=("fail", "warn"),
         title="The pre-1.0 openai package",
         message="openai {version} is the pre-1.0 client; chatenv and current examples need "
         "openai 1.x+",
         cause="openai 1.0 removed the module-level API (`openai.Completion.create(...)` raises "
         "`APIRemovedInV1`), and the models old tutorials use are retired. The v1 client is "
         "`OpenAI().chat.completions.create(...)`; `openai migrate` rewrites old code.",
-        fix="chatenv install api  # then update v0 calls to the v1 client",
+        fix="chatenv install api{python_option}  # then update v0 calls to the v1 client",
     ),
     Problem(
         id="packages.broken-requirements",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="Packages",
         levels=("fail", "warn"),
         title="Broken requirements (what pip check reports)",
         message="{count}: {first}{more}",
         cause="An installed package requires another that is missing or in a version outside "
-        "its range. A failure when it touches the chatenv stack, a warning between unrelated "
-        "packages.",
-        fix="python -m pip install {requirements}",
+        "its range. A failure when it touches the chatenv stack (for install: anything its "
+        "profiles pull in), a warning between unrelated packages.",
+        fix="{python_command} -m pip install {requirements}",
     ),
     Problem(
         id="packages.duplicates",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="Packages",
         levels=("warn",),
         title="A package is installed twice",
         message="{count} installed twice on the import path: {first}",
         cause="Two copies of one distribution sit on `sys.path` (a user site and the venv, an "
         "old egg): Python imports the first, pip may upgrade the other.",
-        fix="python -m pip install --force-reinstall {names}",
+        fix="{python_command} -m pip install --force-reinstall {names}",
     ),
     # -- doctor: GPU and driver --------------------------------------------------------------
     Problem(
@@ -388,39 +410,39 @@ PROBLEMS: tuple[Problem, ...] = (
     # -- doctor: PyTorch build ---------------------------------------------------------------
     Problem(
         id="torch.not-installed",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="PyTorch build",
         levels=("skip",),
         title="torch is not installed",
         message="torch is not installed",
         cause="The `local` profile is not installed; the torch checks (and `--deep`) have "
         "nothing to look at.",
-        fix="chatenv install local",
+        fix="chatenv install local{python_option}",
     ),
     Problem(
         id="torch.unreadable",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="PyTorch build",
         levels=("warn",),
         title="The torch build cannot be read",
         message="torch is installed but its build cannot be read: {error}",
         cause="`torch/version.py` is missing or unreadable, or says another version than "
         "torch's metadata: a half-replaced or damaged install.",
-        fix="chatenv install local  # reinstalls torch",
+        fix="chatenv install local{python_option}  # reinstalls torch",
     ),
     Problem(
         id="torch.rocm-on-nvidia",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="PyTorch build",
         levels=("warn",),
         title="A ROCm (AMD) torch on an NVIDIA machine",
         message="{label}: a build for AMD GPUs on a machine with NVIDIA GPUs",
         cause="The installed torch was built for AMD's ROCm and cannot use NVIDIA GPUs.",
-        fix="chatenv install local --torch {variant}",
+        fix="chatenv install local --torch {variant}{python_option}",
     ),
     Problem(
         id="torch.cpu-build-with-gpu",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="PyTorch build",
         levels=("warn",),
         title="A CPU-only torch on a machine with an NVIDIA GPU",
@@ -428,22 +450,22 @@ PROBLEMS: tuple[Problem, ...] = (
         cause="The CPU build of torch (`+cpu`, or the macOS/Windows wheel from PyPI) has no "
         "CUDA support, so the GPU sits idle. The fix installs the newest CUDA build this "
         "driver and every GPU can run.",
-        fix="chatenv install local --torch {variant}",
+        fix="chatenv install local --torch {variant}{python_option}",
     ),
     Problem(
         id="torch.cpu-build-driver-too-old",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="PyTorch build",
         levels=("warn",),
         title="A CPU-only torch, and no CUDA build runs on this driver",
         message="{label} on a machine with {gpus}: torch will not use them",
         cause="The CPU build is installed and no CUDA build within chatenv's pins runs on this "
         "driver and GPU: the driver is too old (or the GPU too old for current builds).",
-        fix="upgrade the NVIDIA driver, then: chatenv install local",
+        fix="upgrade the NVIDIA driver, then: chatenv install local{python_option}",
     ),
     Problem(
         id="torch.cuda-build-without-gpu",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="PyTorch build",
         levels=("warn",),
         title="A CUDA torch on a machine without a usable GPU",
@@ -451,23 +473,23 @@ PROBLEMS: tuple[Problem, ...] = (
         "gigabytes of CUDA libraries",
         cause="PyPI's Linux torch is a CUDA build: it works on the CPU, but brings several GB "
         "of nvidia-* packages for nothing.",
-        fix="chatenv install local --torch cpu",
+        fix="chatenv install local --torch cpu{python_option}",
     ),
     Problem(
         id="torch.driver-too-old",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="PyTorch build",
-        levels=("fail",),
+        levels=("fail", "warn"),
         title="The driver is too old for this torch build",
         message="{label} needs {needs}; this {driver} cannot run it",
         cause="Each CUDA build of torch needs a minimum driver (CUDA 12.8 builds need 570+, "
         "CUDA 13 builds 580+ on Linux). An older driver makes `torch.cuda.is_available()` "
         "False with a warning.",
-        fix="chatenv install local --torch {variant}",
+        fix="chatenv install local --torch {variant}{python_option}",
     ),
     Problem(
         id="torch.kernels-unknown",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="PyTorch build",
         levels=("skip",),
         title="chatenv does not know this CUDA build's GPU architectures",
@@ -477,28 +499,40 @@ PROBLEMS: tuple[Problem, ...] = (
         fix="chatenv doctor --deep  # asks torch itself",
     ),
     Problem(
-        id="torch.no-kernels",
-        commands=DOCTOR,
+        id="torch.kernels-unknown-target",
+        commands=INSTALL,
         area="PyTorch build",
-        levels=("fail",),
+        levels=("skip",),
+        title="chatenv does not know this CUDA build's GPU architectures (--python)",
+        message="CUDA {cuda} build: chatenv does not know which GPUs it has kernels for",
+        cause="As above, for the interpreter `chatenv install --python` installed into: that "
+        "interpreter's torch is asked directly.",
+        fix="{python_command} -c 'import torch; print(torch.cuda.get_arch_list())'  # asks "
+        "torch itself",
+    ),
+    Problem(
+        id="torch.no-kernels",
+        commands=("doctor", "install"),
+        area="PyTorch build",
+        levels=("fail", "warn"),
         title="torch has no kernels for this GPU",
         message="torch {version} has no kernels for {gpus} (it ships {arches}): CUDA calls fail "
         "with 'no kernel image is available for execution on the device'",
         cause="Newer PyTorch builds drop old GPU architectures (CUDA 12.8+ builds have no "
         "sm_50/sm_60 kernels, CUDA 13 builds no sm_70). `torch.cuda.is_available()` is True, "
         "but the first operation on the GPU fails.",
-        fix="chatenv install local --torch {variant}",
+        fix="chatenv install local --torch {variant}{python_option}",
     ),
     Problem(
         id="torch.no-build-runs",
-        commands=DOCTOR,
+        commands=("doctor", "install"),
         area="PyTorch build",
-        levels=("fail",),
+        levels=("fail", "warn"),
         title="No PyTorch CUDA build has kernels for this GPU",
         message="torch {version} has no kernels for {gpus} (it ships {arches}): CUDA calls fail "
         "with 'no kernel image is available for execution on the device'",
         cause="The GPU is older than every CUDA build of torch within chatenv's pins supports.",
-        fix="chatenv install local --torch cpu  # no PyTorch CUDA build runs here",
+        fix="chatenv install local --torch cpu{python_option}  # no PyTorch CUDA build runs here",
     ),
     # -- doctor: --deep ----------------------------------------------------------------------
     Problem(
@@ -2296,7 +2330,7 @@ PROBLEMS += (
     ),
 )
 
-TORCH_FIX = "chatenv install {profiles} --torch {requested}"
+TORCH_FIX = "chatenv install {profiles} --torch {requested}{python_option}"
 
 PROBLEMS += (
     # -- install: options and the target -----------------------------------------------------
@@ -2559,37 +2593,6 @@ PROBLEMS += (
     ),
     # -- install: verification ---------------------------------------------------------------
     Problem(
-        id="install.verify-missing",
-        commands=INSTALL,
-        area="Verification",
-        levels=("fail",),
-        title="A pinned package is not installed afterwards",
-        message="{name} is not installed",
-        cause="After the installer ran, a package of the profile is still missing.",
-        fix="chatenv install {profiles}",
-    ),
-    Problem(
-        id="install.verify-outside-pins",
-        commands=INSTALL,
-        area="Verification",
-        levels=("fail",),
-        title="A package is outside the pins afterwards",
-        message="{name} {version} is outside the pins ({spec})",
-        cause="An installed package is in a version chatenv has not tested.",
-        fix="chatenv install {profiles} --upgrade",
-    ),
-    Problem(
-        id="install.verify-dependencies",
-        commands=INSTALL,
-        area="Verification",
-        levels=("fail",),
-        title="A broken dependency afterwards",
-        message="{first}{more}",
-        cause="A package of the stack requires another that is missing or in the wrong "
-        "version (what `pip check` would say).",
-        fix="chatenv install {profiles}",
-    ),
-    Problem(
         id="install.verify-no-torch",
         commands=INSTALL,
         area="Verification",
@@ -2628,7 +2631,7 @@ PROBLEMS += (
         title="torch installed with --force",
         message="{label} installed with --force; it may not run on this machine",
         cause="`--force` installed a build chatenv judged unable to run here.",
-        fix="chatenv install {profiles} --torch auto",
+        fix="chatenv install {profiles} --torch auto{python_option}",
     ),
     Problem(
         id="install.verify-cpu-fallback",

@@ -1,19 +1,28 @@
 """Real installed-package files in a temporary folder: dist-info metadata, and torch's
 `torch/version.py`, laid out exactly as pip lays them out in site-packages. Put the folder on a
-path list (or PYTHONPATH) and the code under test finds them as it finds real installs."""
+path list (or PYTHONPATH, or write into a throw-away virtualenv's site-packages) and the code
+under test finds them as it finds real installs; pip can uninstall them (RECORD lists every
+file)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 
 def write_dist(
-    site: Path, name: str, version: str, requires: tuple[str, ...] = (), summary: str = ""
+    site: Path,
+    name: str,
+    version: str,
+    requires: Iterable[str] = (),
+    summary: str = "",
+    files: dict[str, str] | None = None,
 ) -> Path:
     """A `<name>-<version>.dist-info` folder with METADATA (and a long description body, as
-    real ones have) and the INSTALLER/RECORD files pip writes."""
+    real ones have), the INSTALLER file pip writes and a RECORD that lists its files (so pip
+    can uninstall it), plus the files themselves."""
     folder = site / f"{canonicalize_name(name).replace('-', '_')}-{version}.dist-info"
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
@@ -23,7 +32,13 @@ def write_dist(
     body = "\n".join(lines) + "\n\n# " + name + "\n\nRequires-Dist: not-a-header-in-the-body\n"
     (folder / "METADATA").write_text(body, encoding="utf-8")
     (folder / "INSTALLER").write_text("pip\n")
-    (folder / "RECORD").write_text("")
+    record = [f"{folder.name}/METADATA,,", f"{folder.name}/INSTALLER,,", f"{folder.name}/RECORD,,"]
+    for rel, text in (files or {}).items():
+        target = site / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        record.append(f"{rel},,")
+    (folder / "RECORD").write_text("\n".join(record) + "\n")
     return folder
 
 
@@ -41,6 +56,14 @@ xpu: Optional[str] = None
 """
 
 
+NOT_IMPORTABLE = "raise ImportError('this test torch must be read, never imported')\n"
+
+
+def torch_version_py(version: str, cuda: str | None, hip: str | None = None) -> str:
+    """torch/version.py as torch's build writes it."""
+    return TORCH_VERSION_PY.format(version=version, cuda=cuda, hip=hip)
+
+
 def write_torch(
     site: Path,
     version: str = "2.13.0+cu128",
@@ -50,15 +73,13 @@ def write_torch(
 ) -> Path:
     """An installed torch: the package folder with version.py (laid out as the real wheel's) and
     its dist-info. Its __init__ raises, so any code that imports it instead of reading it fails."""
-    package = site / "torch"
-    package.mkdir(parents=True, exist_ok=True)
-    (package / "__init__.py").write_text(
-        "raise ImportError('this test torch must be read, never imported')\n"
+    return write_dist(
+        site,
+        "torch",
+        dist_version or version,
+        requires=("filelock", "typing-extensions>=4.10.0"),
+        files={
+            "torch/__init__.py": NOT_IMPORTABLE,
+            "torch/version.py": torch_version_py(version, cuda, hip),
+        },
     )
-    (package / "version.py").write_text(
-        TORCH_VERSION_PY.format(version=version, cuda=cuda, hip=hip)
-    )
-    write_dist(
-        site, "torch", dist_version or version, requires=("filelock", "typing-extensions>=4.10.0")
-    )
-    return package / "version.py"
