@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from chatenv.api.calls import MalformedResponseError
 from chatenv.keys.mask import mask_url, redact
+from chatenv.problems import CONSTANTS, problem
 from chatenv.system.openai_client import (
     NoApiKeyError,
     OpenAIClientError,
@@ -34,12 +35,7 @@ from chatenv.system.openai_client import (
     is_openai_host,
 )
 
-KEYS_PAGE = "https://platform.openai.com/api-keys"
-BILLING_PAGE = "https://platform.openai.com/settings/organization/billing"
-LIMITS_PAGE = "https://platform.openai.com/settings/organization/limits"
-COUNTRIES_PAGE = "https://platform.openai.com/docs/supported-countries"
-MODELS_PAGE = "https://platform.openai.com/docs/models"
-STATUS_PAGE = "https://status.openai.com"
+KEYS_PAGE = CONSTANTS["KEYS_PAGE"]
 #: longest server message quoted in a summary
 MAX_MESSAGE = 200
 
@@ -140,9 +136,7 @@ def _classify(exc: BaseException, environ: Mapping[str, str] | None) -> ApiFailu
     if isinstance(exc, MalformedResponseError):
         return ApiFailure(
             FailureKind.MALFORMED_RESPONSE,
-            f"the server's answer is not what an OpenAI-compatible API sends: {exc.problem}",
-            "check the base URL: it must be the API root (e.g. https://api.openai.com/v1 or "
-            "http://localhost:11434/v1), not a web page or a proxy's login page",
+            *problem("api.malformed-response").pair(problem=exc.problem),
             status_code=exc.status_code,
             request_id=exc.request_id,
         )
@@ -157,19 +151,15 @@ def _classify(exc: BaseException, environ: Mapping[str, str] | None) -> ApiFailu
         if isinstance(exc, openai.APIResponseValidationError):
             return ApiFailure(
                 FailureKind.MALFORMED_RESPONSE,
-                f"the server's answer did not match the API schema: {_first_line(str(exc))}",
-                "check the base URL points at an OpenAI-compatible API",
+                *problem("api.schema-mismatch").pair(error=_first_line(str(exc))),
                 status_code=exc.status_code,
             )
     if isinstance(exc, (TimeoutError, socket.timeout)):
-        return ApiFailure(FailureKind.TIMEOUT, "the request timed out", _RETRY_FIX, cause="read")
+        return ApiFailure(FailureKind.TIMEOUT, *problem("api.timeout").pair(), cause="read")
     if isinstance(exc, (ConnectionError, ssl.SSLError, socket.gaierror)):
         return _connection(exc, environ)
-    return ApiFailure(
-        FailureKind.UNEXPECTED,
-        f"unexpected {type(exc).__name__}: {_first_line(str(exc))}".rstrip(": "),
-        "run again with --verbose and report it at https://github.com/chatenv/chatenv/issues",
-    )
+    error = f"{type(exc).__name__}: {_first_line(str(exc))}".rstrip(": ")
+    return ApiFailure(FailureKind.UNEXPECTED, *problem("cli.unexpected").pair(error=error))
 
 
 def _client_error(exc: OpenAIClientError) -> ApiFailure:
@@ -185,8 +175,6 @@ def _client_error(exc: OpenAIClientError) -> ApiFailure:
 
 # -- HTTP error answers ------------------------------------------------------------------------
 
-_RETRY_FIX = "try again in a minute; if it persists, check " + STATUS_PAGE
-
 
 def _status(exc: Any) -> ApiFailure:
     status: int = exc.status_code
@@ -196,11 +184,10 @@ def _status(exc: Any) -> ApiFailure:
     message = _server_message(exc)
     said = f": {message}" if message else ""
 
-    def failure(kind: FailureKind, summary: str, fix: str | None, **extra: Any) -> ApiFailure:
+    def failure(kind: FailureKind, text: tuple[str, str | None], **extra: Any) -> ApiFailure:
         return ApiFailure(
             kind,
-            summary,
-            fix,
+            *text,
             status_code=status,
             error_code=code,
             error_type=type_,
@@ -212,72 +199,52 @@ def _status(exc: Any) -> ApiFailure:
         if code and ("organization" in code or "project" in code):
             return failure(
                 FailureKind.ORGANIZATION_MISMATCH,
-                f"the key does not belong to the organization or project sent{said}",
-                "fix or remove OPENAI_ORG_ID / OPENAI_PROJECT_ID, or use a key of that project",
+                problem("api.organization-mismatch").pair(said=said),
             )
-        return failure(
-            FailureKind.INVALID_KEY,
-            f"the API key was rejected (401): it is wrong, revoked or deleted{said}",
-            f"create a new key at {KEYS_PAGE}, then: chatenv configure-key",
-        )
+        return failure(FailureKind.INVALID_KEY, problem("api.invalid-key").pair(said=said))
     if status == 403:
         if code == "unsupported_country_region_territory" or type_ == "request_forbidden":
             return failure(
-                FailureKind.REGION_BLOCKED,
-                f"the API does not serve requests from this country or region (403 {code}){said}",
-                f"OpenAI serves only the locations listed at {COUNTRIES_PAGE}",
+                FailureKind.REGION_BLOCKED, problem("api.region-blocked").pair(code=code, said=said)
             )
         return failure(
-            FailureKind.PERMISSION_DENIED,
-            f"the key is not allowed to do this (403){said}",
-            "give the key the permission it needs (restricted keys: Models and Model "
-            f"capabilities) at {KEYS_PAGE}, or ask your organization's owner for the role",
+            FailureKind.PERMISSION_DENIED, problem("api.permission-denied").pair(said=said)
         )
     if status == 404:
         if code == "model_not_found":
             if message and ("deprecat" in message.lower() or "retired" in message.lower()):
                 return failure(
-                    FailureKind.MODEL_RETIRED,
-                    f"the model has been retired (404 model_not_found){said}",
-                    f"choose a current model ({MODELS_PAGE})",
+                    FailureKind.MODEL_RETIRED, problem("api.model-retired").pair(said=said)
                 )
             return failure(
-                FailureKind.MODEL_NOT_FOUND,
-                f"the model does not exist or this key cannot use it (404 model_not_found){said}",
-                f"choose a model this key can use (GET /v1/models lists them; see {MODELS_PAGE})",
+                FailureKind.MODEL_NOT_FOUND, problem("api.model-not-found").pair(said=said)
             )
         return failure(
-            FailureKind.NOT_FOUND,
-            f"the server has no such endpoint (404 at {_url_of(exc)}){said}",
-            "check the base URL: it usually ends in /v1 (e.g. http://localhost:8000/v1)",
+            FailureKind.NOT_FOUND, problem("api.no-such-endpoint").pair(url=_url_of(exc), said=said)
         )
+    code_text = f" {code}" if code else ""
     if status == 429:
         if code == "insufficient_quota" or type_ == "insufficient_quota":
             return failure(
-                FailureKind.INSUFFICIENT_QUOTA,
-                f"the account has no quota left: billing or credit needed (429 insufficient_quota)"
-                f"{said}",
-                f"add credit or a payment method at {BILLING_PAGE}",
+                FailureKind.INSUFFICIENT_QUOTA, problem("api.insufficient-quota").pair(said=said)
             )
         retry_after = _retry_after(exc)
         wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
         return failure(
             FailureKind.RATE_LIMITED,
-            f"rate limited (429{' ' + code if code else ''}){wait}{said}",
-            f"wait and try again; see your limits at {LIMITS_PAGE}",
+            problem("api.rate-limited").pair(error_code=code_text, wait=wait, said=said),
             retry_after_s=retry_after,
         )
     if status >= 500:
         ref = f" (request id {request_id})" if request_id else ""
+        support = f"; quote request id {request_id} to support" if request_id else ""
         return failure(
             FailureKind.SERVER_ERROR,
-            f"the server failed ({status}){ref}{said}",
-            _RETRY_FIX + (f"; quote request id {request_id} to support" if request_id else ""),
+            problem("api.server-error").pair(status=status, ref=ref, said=said, support=support),
         )
     return failure(
         FailureKind.BAD_REQUEST,
-        f"the server refused the request ({status}{' ' + code if code else ''}){said}",
-        "check the model and base URL; run again with --verbose for details",
+        problem("api.bad-request").pair(status=status, error_code=code_text, said=said),
     )
 
 
@@ -330,17 +297,9 @@ def _timeout(exc: Any) -> ApiFailure:
     connect = any(type(e).__name__ in ("ConnectTimeout", "PoolTimeout") for e in _chain(exc))
     if connect:
         return ApiFailure(
-            FailureKind.TIMEOUT,
-            f"could not connect to {url} in time (connect timeout)",
-            "check the network, a firewall or the proxy (HTTPS_PROXY)",
-            cause="connect",
+            FailureKind.TIMEOUT, *problem("api.connect-timeout").pair(url=url), cause="connect"
         )
-    return ApiFailure(
-        FailureKind.TIMEOUT,
-        f"{url} did not answer in time (read timeout)",
-        _RETRY_FIX,
-        cause="read",
-    )
+    return ApiFailure(FailureKind.TIMEOUT, *problem("api.read-timeout").pair(url=url), cause="read")
 
 
 def _connection(exc: BaseException, environ: Mapping[str, str] | None) -> ApiFailure:
@@ -351,8 +310,8 @@ def _connection(exc: BaseException, environ: Mapping[str, str] | None) -> ApiFai
     chain = list(_chain(exc))
     names = {type(e).__name__ for e in chain}
 
-    def failure(cause: str, summary: str, fix: str) -> ApiFailure:
-        return ApiFailure(FailureKind.CONNECTION, summary, fix, cause=cause)
+    def failure(cause: str, text: tuple[str, str | None]) -> ApiFailure:
+        return ApiFailure(FailureKind.CONNECTION, *text, cause=cause)
 
     for err in chain:
         if isinstance(err, ssl.SSLCertVerificationError):
@@ -360,82 +319,59 @@ def _connection(exc: BaseException, environ: Mapping[str, str] | None) -> ApiFai
             via = f" (through the proxy {proxy[1]})" if proxy else ""
             return failure(
                 "tls-certificate",
-                f"the TLS certificate of {host} is not trusted{via}: {reason}",
-                "behind a TLS-inspecting proxy? point SSL_CERT_FILE at your organization's CA "
-                "bundle: export SSL_CERT_FILE=/path/to/ca-bundle.pem",
+                problem("api.tls-untrusted").pair(host=host, through=via, reason=reason),
             )
     if "ProxyError" in names:
         detail = next(_first_line(str(e)) for e in chain if type(e).__name__ == "ProxyError")
         where = f" {proxy[1]} (from {proxy[0]})" if proxy else ""
         return failure(
-            "proxy",
-            f"the proxy{where} refused to connect to {host}: {detail}",
-            "check the proxy address and its credentials, or bypass it with NO_PROXY",
+            "proxy", problem("api.proxy-refused").pair(proxy_part=where, host=host, detail=detail)
         )
     if "UnsupportedProtocol" in names:
-        return failure(
-            "bad-url",
-            f"the base URL {url} is not an http:// or https:// URL",
-            "set a full URL, e.g. --base-url http://localhost:8000/v1",
-        )
+        return failure("bad-url", problem("api.bad-url").pair(url=url))
     for err in chain:
         if isinstance(err, ssl.SSLError):
             reason = getattr(err, "reason", None) or _first_line(str(err))
-            plain = "WRONG_VERSION_NUMBER" in str(reason).upper()
-            return failure(
-                "tls",
-                f"the TLS handshake with {host} failed: {reason}",
-                "the server does not speak TLS there: use http:// in the base URL"
-                if plain
-                else "check the base URL's port and scheme, and any proxy in between",
-            )
+            if "WRONG_VERSION_NUMBER" in str(reason).upper():
+                return failure(
+                    "tls", problem("api.tls-to-plain-http").pair(host=host, reason=reason)
+                )
+            return failure("tls", problem("api.tls-failed").pair(host=host, reason=reason))
     os_error = next((e for e in chain if isinstance(e, OSError)), None)
     if proxy and os_error is not None:
         # The connection that failed was the one to the proxy, not to the API.
         return failure(
             "proxy",
-            f"cannot reach the proxy {proxy[1]} (from {proxy[0]}): {_os_reason(os_error)}",
-            f"check {proxy[0]}, or add {host} to NO_PROXY",
+            problem("api.proxy-unreachable").pair(
+                proxy=proxy[1], variable=proxy[0], reason=_os_reason(os_error), host=host
+            ),
         )
     for err in chain:
         if isinstance(err, socket.gaierror):
-            return failure(
-                "dns",
-                f"cannot resolve {host} (DNS): {_os_reason(err)}",
-                "check the host name in the base URL and this machine's network/DNS"
-                if not is_openai_host(host)
-                else "check this machine's network/DNS; behind a proxy, set HTTPS_PROXY",
-            )
+            if is_openai_host(host):
+                return failure(
+                    "dns", problem("api.dns-openai").pair(host=host, reason=_os_reason(err))
+                )
+            return failure("dns", problem("api.dns").pair(host=host, reason=_os_reason(err)))
     for err in chain:
         if isinstance(err, ConnectionRefusedError):
-            local = host in ("localhost", "127.0.0.1", "::1", "0.0.0.0")
-            return failure(
-                "refused",
-                f"connection refused by {host}:{port}",
-                "is the local server (vLLM, Ollama, LiteLLM, ...) running on that port?"
-                if local
-                else "check the base URL's host and port, and any firewall",
-            )
+            if host in ("localhost", "127.0.0.1", "::1", "0.0.0.0"):
+                return failure("refused", problem("api.refused-local").pair(host=host, port=port))
+            return failure("refused", problem("api.refused").pair(host=host, port=port))
     if names & {"RemoteProtocolError", "ReadError", "EndOfStream"} or any(
         isinstance(e, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError))
         for e in chain
     ):
-        return failure(
-            "closed",
-            f"{host} closed the connection before the answer was complete",
-            "try again; if it persists, a proxy or the server is cutting the connection",
-        )
+        return failure("closed", problem("api.connection-closed").pair(host=host))
     if os_error is not None and os_error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
         return failure(
             "unreachable",
-            f"{host} is unreachable: {_os_reason(os_error)}",
-            "check this machine's network connection",
+            problem("api.network-unreachable").pair(host=host, reason=_os_reason(os_error)),
         )
     deepest = chain[-1]
+    reason = _first_line(str(deepest)) or type(deepest).__name__
     return failure(
-        "connect",
-        f"cannot connect to {host}:{port}: {_first_line(str(deepest)) or type(deepest).__name__}",
-        "check the network and the base URL",
+        "connect", problem("api.connect-failed").pair(host=host, port=port, reason=reason)
     )
 
 

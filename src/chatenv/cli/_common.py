@@ -11,6 +11,7 @@ import typer
 from chatenv import output
 from chatenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, ChatenvError
 from chatenv.keys.mask import redact
+from chatenv.problems import problem
 from chatenv.results import Report
 
 JSON_HELP = "Print a JSON report (schema documented in docs/json.md) instead of text."
@@ -29,16 +30,14 @@ def cli_errors(*, verbose: bool = False) -> Iterator[None]:
         output.error(exc.message, exc.fix)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        output.error("interrupted")
+        output.error(*problem("cli.interrupted").pair())
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as exc:
         if verbose:
             output.stderr_console().print(redact(traceback.format_exc()), markup=False)
         summary = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        output.error(
-            f"unexpected {type(exc).__name__}: {summary}".rstrip(": "),
-            fix="run again with --verbose and report it at https://github.com/chatenv/chatenv/issues",
-        )
+        error = f"{type(exc).__name__}: {summary}".rstrip(": ")
+        output.error(*problem("cli.unexpected").pair(error=error))
         raise typer.Exit(EXIT_FAILED) from None
 
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chatenv.cli._common import JSON_HELP, VERBOSE_HELP, cli_errors, finish
-from chatenv.errors import EXIT_INTERRUPTED, ChatenvError, UsageError
+from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
+from chatenv.problems import problem
 
 if TYPE_CHECKING:
     from chatenv.keys.configure import ConfigureRequest
@@ -93,7 +94,7 @@ def configure_key(
         if show:
             given = [o for o, v in _write_options(key, base_url, organization, project) if v]
             if given:
-                raise UsageError(f"--show writes nothing; drop {', '.join(given)}")
+                raise problem("key.show-writes-nothing").error(options=", ".join(given))
             finish(command.show(env_file, os.environ), as_json=as_json, verbose=verbose)
         interactive = sys.stdin.isatty()
         try:
@@ -118,7 +119,7 @@ def configure_key(
                 extra=extra,
             )
         except KeyboardInterrupt:  # at a prompt or while verifying: before any write
-            raise Interrupted("interrupted: nothing was written") from None
+            raise problem("key.interrupted").error(Interrupted) from None
     finish(report, as_json=as_json, verbose=verbose)
 
 
@@ -154,7 +155,7 @@ def _request(
     from chatenv.keys.verify import VerifyMode
 
     if not 0 < timeout <= 600:
-        raise UsageError("--timeout must be between 0 and 600 seconds")
+        raise problem("key.timeout-range").error()
     extra: list[CheckResult] = []
     if base_url is not None:
         base_url = key_input.validate_base_url(base_url)
@@ -166,10 +167,7 @@ def _request(
         extra += [warning] if warning else []
 
     if key is not None:
-        output.notice(
-            "--key puts the key in your shell history and in `ps` output; next time pipe it: "
-            + key_input.PIPE_HINT
-        )
+        output.notice(problem("key.key-on-command-line").text())
         raw = key
     else:
         raw = key_input.read_key(sys.stdin, interactive=sys.stdin.isatty(), prompt=_prompt_hidden)

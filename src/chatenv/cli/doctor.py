@@ -47,12 +47,10 @@ def doctor(
     with cli_errors(verbose=verbose):
         from chatenv.doctor.runner import DoctorOptions, build_report
         from chatenv.doctor.sections import SECTIONS
-        from chatenv.errors import UsageError
+        from chatenv.problems import problem
 
         if env_file.is_dir():
-            raise UsageError(
-                f"--env-file {env_file} is a directory", fix="pass the .env file itself"
-            )
+            raise problem("doctor.env-file-is-directory").error(path=env_file)
         if deep and not as_json:
             from chatenv import output
 

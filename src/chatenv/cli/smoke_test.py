@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from chatenv.cli._common import JSON_HELP, VERBOSE_HELP, cli_errors
-from chatenv.errors import UsageError
+from chatenv.problems import problem
 
 
 class ApiMode(str, Enum):
@@ -94,26 +94,16 @@ def smoke_test(
         from chatenv.smoke.runner import SmokeOptions, run
 
         if train and not local:
-            raise UsageError(
-                "--train needs the local stage (it trains the model that stage loads)",
-                fix="drop --no-local",
-            )
+            raise problem("smoke.train-without-local").error()
         if not local and not api:
-            raise UsageError(
-                "nothing to test: --no-local and --no-api switch off every stage",
-                fix="drop one of them",
-            )
+            raise problem("smoke.nothing-to-test").error()
         if api_model is not None and not api_model.strip():
-            raise UsageError(
-                "--api-model is empty", fix="chatenv smoke-test --api-model gpt-4.1-nano"
-            )
+            raise problem("smoke.api-model-empty").error()
         show_progress = not as_json and sys.stderr.isatty()
         local_options = None
         if local:
             if not prompt.strip():
-                raise UsageError(
-                    "--prompt is empty: generation needs at least one token to continue"
-                )
+                raise problem("smoke.prompt-empty").error()
             local_options = LocalOptions(
                 model=hub.model_ref(model),
                 prompt=prompt,

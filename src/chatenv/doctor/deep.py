@@ -19,7 +19,8 @@ from chatenv.doctor import gpu as gpu_section
 from chatenv.doctor import torch_build
 from chatenv.doctor.runner import DoctorOptions
 from chatenv.installed import TorchBuild
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 from chatenv.system.nvml import GpuProbe, ProbeState
 from chatenv.system.proc import ProcResult
 
@@ -96,14 +97,15 @@ class DeepAnswer:
     #: the child crashed, timed out or printed no answer: one line saying which
     failure: str | None = None
     stderr_tail: tuple[str, ...] = ()
+    #: what to do about `failure`
+    failure_fix: str | None = None
 
 
 def parse_answer(done: ProcResult, timeout: float) -> DeepAnswer:
     tail = tuple(line for line in done.stderr.strip().splitlines()[-5:] if line.strip())
     if done.timed_out:
-        return DeepAnswer(
-            failure=f"importing torch did not finish within {timeout:g}s", stderr_tail=tail
-        )
+        failure, fix = problem("deep.timeout").pair(timeout=timeout)
+        return DeepAnswer(failure=failure, stderr_tail=tail, failure_fix=fix)
     for line in reversed(done.stdout.splitlines()):
         if line.startswith(MARKER):
             try:
@@ -113,7 +115,8 @@ def parse_answer(done: ProcResult, timeout: float) -> DeepAnswer:
     why = tail[-1] if tail else f"exit status {done.returncode}"
     if done.returncode < 0:
         why = f"killed by signal {-done.returncode}" + (f": {tail[-1]}" if tail else "")
-    return DeepAnswer(failure=f"the torch child process crashed ({why})", stderr_tail=tail)
+    failure, fix = problem("deep.crashed").pair(why=why)
+    return DeepAnswer(failure=failure, stderr_tail=tail, failure_fix=fix)
 
 
 def run_child(options: DoctorOptions, timeout: float = TIMEOUT_S) -> DeepAnswer:
@@ -130,36 +133,36 @@ def why_no_cuda(
     found: GpuProbe,
     environ: Mapping[str, str],
     answer: Mapping[str, Any],
+    mps: str = "",
 ) -> tuple[str, str, str | None]:
-    """Why `torch.cuda.is_available()` is False: (status, reason, fix)."""
+    """Why `torch.cuda.is_available()` is False: (status, the line saying so, fix). `mps` ends
+    the line (a note that Apple's MPS is available)."""
     if not answer.get("cuda") and not answer.get("hip"):
         if found.has_gpu:
             best = torch_build.suggest_variant(found)
-            return (
-                "warn",
-                "torch is a CPU-only build, and this machine has an NVIDIA GPU",
-                f"chatenv install local --torch {best or 'cpu'}",
-            )
-        return "skip", "torch is a CPU-only build, and there is no NVIDIA GPU here to use", None
+            line, fix = problem("deep.cpu-build-with-gpu").pair(variant=best or "cpu", mps=mps)
+            return "warn", line, fix
+        # not a problem: nothing to use CUDA with
+        return (
+            "skip",
+            "torch.cuda.is_available() is False: torch is a CPU-only build, and there is no "
+            f"NVIDIA GPU here to use{mps}",
+            None,
+        )
     visible = environ.get("CUDA_VISIBLE_DEVICES")
     if (
         visible is not None
         and found.has_gpu
         and not gpu_section.visible_indices(visible, found.gpus)
     ):
-        return (
-            "warn",
-            f"CUDA_VISIBLE_DEVICES={visible!r} hides every GPU",
-            "unset CUDA_VISIBLE_DEVICES",
-        )
+        line, fix = problem("deep.gpus-hidden").pair(visible=visible, mps=mps)
+        return "warn", line, fix
     if found.state in (ProbeState.NO_LIBRARY, ProbeState.NO_DRIVER, ProbeState.NO_DEVICE):
-        return (
-            "warn",
-            "no NVIDIA driver or GPU: this CUDA build of torch runs on the CPU",
-            "chatenv install local --torch cpu  # or install the NVIDIA driver",
-        )
+        line, fix = problem("deep.no-driver").pair(mps=mps)
+        return "warn", line, fix
     if found.state is ProbeState.VERSION_MISMATCH:
-        return "fail", "the NVIDIA driver and its kernel module differ", "sudo reboot"
+        line, fix = problem("deep.version-mismatch").pair(mps=mps)
+        return "fail", line, fix
     cuda = answer.get("cuda")
     if found.driver is not None and isinstance(cuda, str):
         from chatenv.system.nvml import CudaVersion
@@ -169,16 +172,19 @@ def why_no_cuda(
             variant, found.driver.version, found.driver.cuda, sys.platform
         ):
             best = torch_build.suggest_variant(found)
-            return (
-                "fail",
-                f"the driver ({found.driver.version}, CUDA {found.driver.cuda}) is too old for "
-                f"this CUDA {cuda} build",
-                f"chatenv install local --torch {best or 'cpu'}",
+            line, fix = problem("deep.driver-too-old").pair(
+                driver=found.driver.version,
+                driver_cuda=found.driver.cuda,
+                cuda=cuda,
+                variant=best or "cpu",
+                mps=mps,
             )
+            return "fail", line, fix
     said = [w for w in answer.get("warnings", []) if w] + [answer.get("cuda_error") or ""]
     reason = next((s.splitlines()[0] for s in said if s), "torch gives no reason")
     reason = reason.removeprefix("CUDA initialization: ")
-    return "fail", f"CUDA initialisation failed: {reason}", "nvidia-smi  # does the driver answer?"
+    line, fix = problem("deep.cuda-init-failed").pair(reason=reason, mps=mps)
+    return "fail", line, fix
 
 
 def check_deep(
@@ -190,54 +196,47 @@ def check_deep(
     if answer.failure:
         return [
             CheckResult.fail(
-                "deep.import",
-                answer.failure,
-                details=answer.stderr_tail,
-                fix="python -c 'import torch'  # shows the full error",
+                "deep.import", answer.failure, details=answer.stderr_tail, fix=answer.failure_fix
             )
         ]
     data = dict(answer.data)
     if "import_error" in data:
         return [
-            CheckResult.fail(
+            problem("deep.import-error").check(
+                Status.FAIL,
                 "deep.import",
-                f"import torch fails: {str(data['import_error']).splitlines()[0]}",
                 details=answer.stderr_tail,
                 data=data,
-                fix="chatenv install local  # reinstalls torch",
+                error=str(data["import_error"]).splitlines()[0],
             )
         ]
     results: list[CheckResult] = []
-    cpu = "a CPU matmul works" if data.get("cpu_op") else "a CPU matmul FAILED"
     took = float(data.get("import_s") or 0)
-    import_line = f"torch {data.get('version')} imports in {took:.1f} s; {cpu}"
     if data.get("cpu_op"):
+        import_line = f"torch {data.get('version')} imports in {took:.1f} s; a CPU matmul works"
         results.append(CheckResult.ok("deep.import", import_line, data=data))
     else:
         results.append(
-            CheckResult.fail(
+            problem("deep.cpu-op-failed").check(
+                Status.FAIL,
                 "deep.import",
-                import_line,
                 details=[str(data.get("cpu_op_error", ""))],
                 data=data,
-                fix="chatenv install local  # reinstalls torch",
+                version=data.get("version"),
+                seconds=took,
             )
         )
     arch_list = [str(a) for a in data.get("arch_list") or []]
     if not data.get("available"):
-        status, reason, fix = why_no_cuda(build, found, environ, data)
         mps = "; Apple MPS is available" if data.get("mps") else ""
-        make = {
-            "ok": CheckResult.ok,
-            "warn": CheckResult.warn,
-            "fail": CheckResult.fail,
-            "skip": CheckResult.skip,
-        }[status]
+        status, line, fix = why_no_cuda(build, found, environ, data, mps)
+        reason = line.removeprefix("torch.cuda.is_available() is False: ").removesuffix(mps)
         results.append(
-            make(
-                "deep.cuda",
-                f"torch.cuda.is_available() is False: {reason}{mps}",
-                details=[f"torch said: {w}" for w in data.get("warnings", [])],
+            CheckResult(
+                id="deep.cuda",
+                status=Status(status),
+                summary=line,
+                details=tuple(f"torch said: {w}" for w in data.get("warnings", [])),
                 data={"arch_list": arch_list, "reason": reason},
                 fix=fix,
             )
@@ -258,19 +257,26 @@ def check_deep(
         if device.get("error") or not device.get("op_ok"):
             error = str(device.get("error") or "wrong result").splitlines()[0]
             best = torch_build.suggest_variant(found)
-            fix = (
-                f"chatenv install local --torch {best}"
-                if best and "no kernel image" in error
-                else "nvidia-smi  # is the GPU healthy and free?"
-            )
-            results.append(
-                CheckResult.fail(
+            if best and "no kernel image" in error:
+                failed = problem("deep.gpu-no-kernels").check(
+                    Status.FAIL,
                     f"deep.gpu.{index}",
-                    f"cuda:{index} {name}: a 256x256 matmul failed: {error}",
                     data=device,
-                    fix=fix,
+                    index=index,
+                    name=name,
+                    error=error,
+                    variant=best,
                 )
-            )
+            else:
+                failed = problem("deep.gpu-op-failed").check(
+                    Status.FAIL,
+                    f"deep.gpu.{index}",
+                    data=device,
+                    index=index,
+                    name=name,
+                    error=error,
+                )
+            results.append(failed)
         else:
             ms = float(device.get("op_s") or 0) * 1000
             results.append(
@@ -294,8 +300,6 @@ def collect(options: DoctorOptions) -> list[CheckResult]:
         ]
     build = torch_build.torch_for_run(options)
     if build is None:
-        return [
-            CheckResult.skip("deep.import", "torch is not installed", fix="chatenv install local")
-        ]
+        return [problem("torch.not-installed").check(Status.SKIP, "deep.import", python_option="")]
     answer = run_child(options)
     return check_deep(answer, build, gpu_section.gpu_probe(options), options.environ)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatenv.doctor.runner import DoctorOptions
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 
 GIB = 1024**3
 #: Below this, only small models fit (a 7B model in 16-bit is about 15 GB).
@@ -196,37 +197,26 @@ def check_space(facts: DiskFacts) -> CheckResult:
     if facts.measured_at and facts.measured_at != facts.cache_dir:
         details.append(f"not created yet; space measured at {facts.measured_at}")
     if facts.free_bytes is None:
-        return CheckResult.warn(
+        return problem("disk.unmeasurable").check(
+            Status.WARN,
             "disk.space",
-            f"cannot measure free space for {where}",
             details=details,
             data=data,
-            fix=f"export HF_HOME=<a folder on a disk with space>  # now {facts.cache_dir}",
+            where=where,
+            cache_dir=facts.cache_dir,
         )
     summary = f"{_gib(facts.free_bytes)} free for models in {where}"
     if not facts.writable:
-        return CheckResult.warn(
-            "disk.space",
-            f"{summary}, but it is not writable: downloads will fail",
-            details=details,
-            data=data,
-            fix="export HF_HOME=<a folder you can write to>",
+        return problem("disk.not-writable").check(
+            Status.WARN, "disk.space", details=details, data=data, summary=summary
         )
     if facts.free_bytes < FAIL_FREE_BYTES:
-        return CheckResult.fail(
-            "disk.space",
-            f"only {summary}: not enough for even a small model",
-            details=details,
-            data=data,
-            fix="free space (huggingface-cli delete-cache) or export HF_HOME=<a bigger disk>",
+        return problem("disk.almost-full").check(
+            Status.FAIL, "disk.space", details=details, data=data, summary=summary
         )
     if facts.free_bytes < WARN_FREE_BYTES:
-        return CheckResult.warn(
-            "disk.space",
-            f"only {summary}: enough for small models, not for a 7B one (~15 GB)",
-            details=details,
-            data=data,
-            fix="free space (huggingface-cli delete-cache) or export HF_HOME=<a bigger disk>",
+        return problem("disk.low-space").check(
+            Status.WARN, "disk.space", details=details, data=data, summary=summary
         )
     return CheckResult.ok("disk.space", summary, details=details, data=data)
 
@@ -261,12 +251,8 @@ def check_offline(facts: DiskFacts) -> list[CheckResult]:
         models = facts.size.models if facts.size else 0
         if models == 0:
             results.append(
-                CheckResult.warn(
-                    "disk.offline",
-                    f"Hugging Face offline mode is on ({shown}) and the model cache is empty: "
-                    "every model load will fail",
-                    data=data,
-                    fix="unset HF_HUB_OFFLINE TRANSFORMERS_OFFLINE  # or fill the cache first",
+                problem("disk.offline-empty-cache").check(
+                    Status.WARN, "disk.offline", data=data, variables=shown
                 )
             )
         else:
@@ -287,11 +273,12 @@ def check_offline(facts: DiskFacts) -> list[CheckResult]:
         )
     for name, value in facts.ignored_vars.items():
         results.append(
-            CheckResult.warn(
+            problem("disk.legacy-cache-variable").check(
+                Status.WARN,
                 f"disk.legacy.{name}",
-                f"{name}={value} is ignored by current transformers and huggingface_hub",
                 data={"name": name, "value": value},
-                fix=f'export HF_HUB_CACHE="${name}"; unset {name}',
+                name=name,
+                value=value,
             )
         )
     return results

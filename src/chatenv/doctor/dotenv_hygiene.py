@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatenv.doctor.runner import DoctorOptions
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 from chatenv.system.proc import Runner
 
 GIT_TIMEOUT_S = 3.0
-ROTATE = "then rotate the key at https://platform.openai.com/api-keys"
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,14 @@ def check_permissions(facts: DotenvFacts) -> CheckResult:
         who = " and ".join(
             w for w, bits in (("group", 0o070), ("others", 0o007)) if facts.mode & bits
         )
-        return CheckResult.warn(
+        return problem("dotenv.permissions-open").check(
+            Status.WARN,
             "dotenv.permissions",
-            f"{facts.path} is open to {who} (mode {facts.mode:04o}): anyone who can read it has "
-            "the key",
             data=data,
-            fix=f"chmod 600 {shlex.quote(str(facts.path))}",
+            path=facts.path,
+            who=who,
+            mode=facts.mode,
+            quoted_path=shlex.quote(str(facts.path)),
         )
     return CheckResult.ok(
         "dotenv.permissions", f"{facts.path} is private (mode {facts.mode:04o})", data=data
@@ -113,29 +115,32 @@ def check_git(facts: DotenvFacts) -> CheckResult:
             "dotenv.git", f"git status of {facts.path} not checked: {git.reason}", data=data
         )
     if git.state == "tracked":
-        return CheckResult.fail(
+        return problem("dotenv.tracked").check(
+            Status.FAIL,
             "dotenv.git",
-            f"{facts.path} is tracked by git: the key is in the repository's history",
             data=data,
-            fix=(
-                f"git rm --cached {path} && printf '\\n%s\\n' {name} >> {ignore_file} && "
-                f"git commit -m 'Stop tracking .env'  # {ROTATE}"
-            ),
+            path=facts.path,
+            quoted_path=path,
+            name=name,
+            ignore_file=ignore_file,
         )
     if git.past_commit:
-        return CheckResult.fail(
+        return problem("dotenv.in-history").check(
+            Status.FAIL,
             "dotenv.git",
-            f"{facts.path} was committed in the past (commit {git.past_commit}): the key may "
-            "still be in the repository's history",
             data=data,
-            fix=f"rotate the key at https://platform.openai.com/api-keys  # {name} is in history",
+            path=facts.path,
+            commit=git.past_commit,
+            name=name,
         )
     if git.state == "not-ignored":
-        return CheckResult.warn(
+        return problem("dotenv.not-ignored").check(
+            Status.WARN,
             "dotenv.git",
-            f"{facts.path} is not ignored by git: one `git add .` commits the key",
             data=data,
-            fix=f"printf '\\n%s\\n' {name} >> {ignore_file}",
+            path=facts.path,
+            name=name,
+            ignore_file=ignore_file,
         )
     return CheckResult.ok("dotenv.git", f"{facts.path} is ignored by git", data=data)
 

@@ -16,15 +16,24 @@ class FixTarget:
     #: the interpreter the checked packages belong to; None: the one chatenv runs in
     python: str | None = None
 
+    @property
+    def option(self) -> str:
+        """What a chatenv command needs to act on this interpreter: ` --python X`, or nothing
+        (the table of problems writes fixes as `chatenv install local{python_option}`)."""
+        return f" --python {shlex.quote(self.python)}" if self.python else ""
+
+    @property
+    def command(self) -> str:
+        """This interpreter as the first word of a command line: `python` for chatenv's own."""
+        return shlex.quote(self.python) if self.python else "python"
+
     def chatenv_install(self, args: str) -> str:
         """`chatenv install <args>`, into this interpreter."""
-        where = f" --python {shlex.quote(self.python)}" if self.python else ""
-        return f"chatenv install {args}{where}"
+        return f"chatenv install {args}{self.option}"
 
     def pip_install(self, args: str) -> str:
         """`python -m pip install <args>`, with this interpreter's pip."""
-        python = shlex.quote(self.python) if self.python else "python"
-        return f"{python} -m pip install {args}"
+        return f"{self.command} -m pip install {args}"
 
     def ask_torch(self) -> str:
         """How to ask this interpreter's torch itself which GPUs it has kernels for."""

@@ -11,10 +11,12 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chatenv.doctor import platform as platform_section
 from chatenv.doctor.runner import DoctorOptions
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 from chatenv.system.nvml import GpuInfo, GpuProbe, ProbeState, probe
 
 GIB = 1024**3
@@ -75,16 +77,6 @@ def observe(options: DoctorOptions) -> GpuFacts:
     )
 
 
-def _container_fix(container: str | None) -> str | None:
-    if container is None:
-        return None
-    if container == "kubernetes":
-        return "request the GPU in the pod spec (resources.limits: nvidia.com/gpu: 1)"
-    return (
-        "start the container with GPU access: docker run --gpus all ...  (NVIDIA Container Toolkit)"
-    )
-
-
 def check_driver(facts: GpuFacts) -> CheckResult:
     found = facts.probe
     data = {"probe": found.to_json(), "pci_nvidia": facts.pci_nvidia}
@@ -102,29 +94,16 @@ def check_driver(facts: GpuFacts) -> CheckResult:
             data=data,
         )
     if state is ProbeState.VERSION_MISMATCH:
-        return CheckResult.fail(
-            "gpu.driver",
-            "NVIDIA driver/library version mismatch: the driver was upgraded but the old kernel "
-            "module is still loaded, so no CUDA program can start",
-            details=details,
-            data=data,
-            fix="sudo reboot  # loads the upgraded driver's kernel module",
+        return problem("gpu.version-mismatch").check(
+            Status.FAIL, "gpu.driver", details=details, data=data
         )
     if state is ProbeState.NO_PERMISSION:
-        return CheckResult.warn(
-            "gpu.driver",
-            "not allowed to talk to the NVIDIA driver (no permission on /dev/nvidia*)",
-            details=details,
-            data=data,
-            fix="ls -l /dev/nvidia*  # add your user to the group that owns them, log in again",
+        return problem("gpu.no-permission").check(
+            Status.WARN, "gpu.driver", details=details, data=data
         )
     if state is ProbeState.ERROR:
-        return CheckResult.warn(
-            "gpu.driver",
-            f"NVML answered with an error: {found.error or 'unknown'}",
-            details=details,
-            data=data,
-            fix="nvidia-smi  # does the driver itself answer?",
+        return problem("gpu.nvml-error").check(
+            Status.WARN, "gpu.driver", details=details, data=data, error=found.error or "unknown"
         )
     # NO_LIBRARY, NO_DRIVER, NO_DEVICE: is there a GPU this machine is not using?
     if facts.system == "Darwin":
@@ -135,31 +114,10 @@ def check_driver(facts: GpuFacts) -> CheckResult:
             data=data,
         )
     if seen_on_bus:
-        n = facts.pci_nvidia
-        what = {
-            ProbeState.NO_LIBRARY: "but no NVIDIA driver is installed",
-            ProbeState.NO_DRIVER: "but the NVIDIA kernel driver is not loaded",
-            ProbeState.NO_DEVICE: "but the NVIDIA driver reports no GPU",
-        }[state]
-        fix = _container_fix(facts.container) or (
-            "sudo modprobe nvidia  # or reboot; with Secure Boot the module must be signed"
-            if state is ProbeState.NO_DRIVER
-            else "install the NVIDIA driver (Ubuntu: sudo ubuntu-drivers install), then reboot"
-        )
-        return CheckResult.warn(
-            "gpu.driver",
-            f"{n} NVIDIA GPU{'s' if n != 1 else ''} on the PCI bus, {what}",
-            details=details,
-            data=data,
-            fix=fix,
-        )
+        return _unused_gpu(facts, state, details, data)
     if facts.wsl and state is ProbeState.NO_LIBRARY:
-        return CheckResult.skip(
-            "gpu.driver",
-            "WSL without NVIDIA GPU access (no libnvidia-ml in /usr/lib/wsl/lib)",
-            details=details,
-            data=data,
-            fix="install the NVIDIA driver on Windows (not inside WSL), then: wsl --shutdown",
+        return problem("gpu.wsl-without-gpu").check(
+            Status.SKIP, "gpu.driver", details=details, data=data
         )
     if facts.container and state is ProbeState.NO_LIBRARY:
         details.append(
@@ -172,6 +130,44 @@ def check_driver(facts: GpuFacts) -> CheckResult:
         ProbeState.NO_DEVICE: "NVIDIA driver loaded but it reports no GPU: CPU only",
     }[state]
     return CheckResult.skip("gpu.driver", summary, details=details, data=data)
+
+
+def _unused_gpu(
+    facts: GpuFacts, state: ProbeState, details: list[str], data: dict[str, Any]
+) -> CheckResult:
+    """NVIDIA GPUs on the PCI bus that NVML cannot use: why, and what to do about it."""
+    n = facts.pci_nvidia or 0
+    gpus = f"{n} NVIDIA GPU{'s' if n != 1 else ''}"
+    if facts.container == "kubernetes":
+        what = _UNUSED[state]
+        return problem("gpu.pod-without-gpu").check(
+            Status.WARN, "gpu.driver", details=details, data=data, gpus=gpus, what=what
+        )
+    if facts.container is not None:
+        what = _UNUSED[state]
+        return problem("gpu.container-without-gpu").check(
+            Status.WARN, "gpu.driver", details=details, data=data, gpus=gpus, what=what
+        )
+    if state is ProbeState.NO_DRIVER:
+        return problem("gpu.driver-not-loaded").check(
+            Status.WARN, "gpu.driver", details=details, data=data, gpus=gpus
+        )
+    if state is ProbeState.NO_DEVICE:
+        return problem("gpu.driver-sees-no-gpu").check(
+            Status.WARN, "gpu.driver", details=details, data=data, gpus=gpus
+        )
+    return problem("gpu.driver-missing").check(
+        Status.WARN, "gpu.driver", details=details, data=data, gpus=gpus
+    )
+
+
+#: the end of the line for a GPU in a container that NVML cannot use (outside a container each
+#: state is its own problem, with its own words)
+_UNUSED = {
+    ProbeState.NO_LIBRARY: "but no NVIDIA driver is installed",
+    ProbeState.NO_DRIVER: "but the NVIDIA kernel driver is not loaded",
+    ProbeState.NO_DEVICE: "but the NVIDIA driver reports no GPU",
+}
 
 
 def _gib(value: int) -> str:
@@ -202,12 +198,14 @@ def check_gpu(gpu: GpuInfo) -> CheckResult:
         and gpu.mig_pending is not None
         and gpu.mig_enabled != gpu.mig_pending
     ):
-        return CheckResult.warn(
+        return problem("gpu.mig-pending").check(
+            Status.WARN,
             f"gpu.{gpu.index}",
-            f"{summary}; MIG mode change to {'on' if gpu.mig_pending else 'off'} is pending",
             details=details,
             data=data,
-            fix=f"sudo nvidia-smi -i {gpu.index} -r  # reset the GPU to apply it (or reboot)",
+            summary=summary,
+            mode="on" if gpu.mig_pending else "off",
+            index=gpu.index,
         )
     if (
         gpu.memory_total
@@ -215,12 +213,8 @@ def check_gpu(gpu: GpuInfo) -> CheckResult:
         and gpu.memory_free < LOW_FREE_BYTES
         and gpu.memory_free < gpu.memory_total / 10
     ):
-        return CheckResult.warn(
-            f"gpu.{gpu.index}",
-            f"{summary}: other processes hold almost all of its memory",
-            details=details,
-            data=data,
-            fix="nvidia-smi  # lists the processes using GPU memory",
+        return problem("gpu.memory-taken").check(
+            Status.WARN, f"gpu.{gpu.index}", details=details, data=data, summary=summary
         )
     return CheckResult.ok(f"gpu.{gpu.index}", summary, details=details, data=data)
 
@@ -253,12 +247,7 @@ def check_visible_devices(value: str | None, gpus: tuple[GpuInfo, ...]) -> Check
     visible = visible_indices(value, gpus)
     data = {"CUDA_VISIBLE_DEVICES": value, "visible": visible}
     if not visible:
-        return CheckResult.warn(
-            "gpu.visible",
-            f"CUDA_VISIBLE_DEVICES={value!r} hides every GPU from torch and other CUDA programs",
-            data=data,
-            fix="unset CUDA_VISIBLE_DEVICES",
-        )
+        return problem("gpu.all-hidden").check(Status.WARN, "gpu.visible", data=data, value=value)
     return CheckResult.ok(
         "gpu.visible",
         f"CUDA_VISIBLE_DEVICES={value!r}: CUDA programs see {len(visible)} of {len(gpus)} GPUs "

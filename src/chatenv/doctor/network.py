@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from chatenv.doctor.runner import DoctorOptions
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 
 if TYPE_CHECKING:
     import ssl
@@ -161,14 +162,13 @@ def check_proxies(environ: Mapping[str, str], targets: list[str]) -> CheckResult
         if k.isupper() and k.lower() in set_vars and set_vars[k.lower()] != set_vars[k]
     )
     if disagree:
-        pairs = ", ".join(f"{k} and {k.lower()}" for k in disagree)
-        return CheckResult.warn(
+        return problem("network.proxy-case-mismatch").check(
+            Status.WARN,
             "network.proxy",
-            f"{pairs} are set to different proxies: Python uses the lowercase one, curl and "
-            "others may not",
             details=details,
             data=data,
-            fix="export " + " ".join(f'{k}="${k.lower()}"' for k in disagree),
+            pairs=", ".join(f"{k} and {k.lower()}" for k in disagree),
+            exports=" ".join(f'{k}="${k.lower()}"' for k in disagree),
         )
     return CheckResult.ok(
         "network.proxy", "proxy variables in effect: " + ", ".join(details), data=data
@@ -189,12 +189,14 @@ def check_ca_bundles(environ: Mapping[str, str]) -> list[CheckResult]:
         exists = os.path.isdir(value) if want_dir else os.path.isfile(value)
         if not exists:
             results.append(
-                CheckResult.fail(
+                problem("network.ca-missing").check(
+                    Status.FAIL,
                     f"network.ca.{name}",
-                    f"{name}={value}: no such {'folder' if want_dir else 'file'}; "
-                    f"{users} fail every HTTPS request with it",
                     data=data,
-                    fix=f"unset {name}  # or point it at your organisation's CA bundle",
+                    name=name,
+                    value=value,
+                    kind="folder" if want_dir else "file",
+                    users=users,
                 )
             )
             continue
@@ -206,11 +208,13 @@ def check_ca_bundles(environ: Mapping[str, str]) -> list[CheckResult]:
                 count, data["error"] = 0, str(exc)
             if count == 0:
                 results.append(
-                    CheckResult.fail(
+                    problem("network.ca-not-pem").check(
+                        Status.FAIL,
                         f"network.ca.{name}",
-                        f"{name}={value} holds no PEM certificate; {users} fail with it",
                         data=data,
-                        fix=f"unset {name}  # or point it at a PEM file of CA certificates",
+                        name=name,
+                        value=value,
+                        users=users,
                     )
                 )
                 continue
@@ -460,38 +464,57 @@ def check_reach(r: Reach, environ: Mapping[str, str]) -> CheckResult:
         if r.tls_ms is not None:
             timing += f", {r.tls_version} handshake {r.tls_ms:.0f} ms"
         return CheckResult.ok(check_id, f"{t.label} {where} reachable{via}: {timing}", data=data)
-    make = CheckResult.fail if t.required else CheckResult.warn
+    status = Status.FAIL if t.required else Status.WARN
     local = t.host in ("localhost", "127.0.0.1", "::1")
-    fix: str
+    label, error = t.label, r.error
     if r.stage == "tls-verify":
         ca = environ.get("SSL_CERT_FILE")
-        fix = (
-            f"check that {ca} holds the CA that signed {t.host}'s certificate"
-            if ca
-            else "export SSL_CERT_FILE=/path/to/your-organisation-ca.pem  # if a proxy or "
-            "firewall inspects TLS"
+        if ca:
+            return problem("network.tls-untrusted-with-ca").check(
+                status,
+                check_id,
+                data=data,
+                label=label,
+                where=where,
+                via=via,
+                error=error,
+                ca=ca,
+                host=t.host,
+            )
+        return problem("network.tls-untrusted").check(
+            status, check_id, data=data, label=label, where=where, via=via, error=error
         )
-        summary = f"{t.label} {where}{via}: {r.error} (is something intercepting TLS?)"
-    elif r.stage == "dns":
-        fix = (
-            "check the network and DNS (resolvectl status); behind a proxy: "
-            "export HTTPS_PROXY=http://proxy:port"
+    if r.stage == "dns":
+        return problem("network.dns").check(status, check_id, data=data, label=label, error=error)
+    if r.stage == "proxy":
+        return problem("network.proxy-refused").check(
+            status, check_id, data=data, label=label, error=error
         )
-        summary = f"{t.label}: {r.error}"
-    elif r.stage == "proxy":
-        fix = "put the credentials in the proxy URL: export HTTPS_PROXY=http://user:pass@proxy:port"
-        summary = f"{t.label}: {r.error}"
-    elif local:
-        fix = f"start the server at {t.url}" + (f", or unset {t.variable}" if t.variable else "")
-        summary = f"{t.label} {where}: {r.error}"
-    else:
-        fix = (
-            "a firewall may block it; behind a proxy: export HTTPS_PROXY=http://proxy:port"
-            if not r.proxy
-            else f"check the proxy {hide_password(r.proxy)}"
+    if local:
+        return problem("network.local-server-down").check(
+            status,
+            check_id,
+            data=data,
+            label=label,
+            where=where,
+            error=error,
+            url=t.url,
+            or_unset=f", or unset {t.variable}" if t.variable else "",
         )
-        summary = f"{t.label} {where}{via}: {r.error}"
-    return make(check_id, summary, data=data, fix=fix)
+    if r.proxy:
+        return problem("network.unreachable-via-proxy").check(
+            status,
+            check_id,
+            data=data,
+            label=label,
+            where=where,
+            via=via,
+            error=error,
+            proxy=hide_password(r.proxy),
+        )
+    return problem("network.unreachable").check(
+        status, check_id, data=data, label=label, where=where, via=via, error=error
+    )
 
 
 def targets_for(config: OpenAIConfig, environ: Mapping[str, str]) -> list[Target]:

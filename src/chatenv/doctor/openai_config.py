@@ -13,10 +13,8 @@ from urllib.parse import urlsplit
 from chatenv.doctor.runner import DoctorOptions
 from chatenv.keys.config import (
     BASE_URL,
-    DEFAULT_BASE_URL,
     ENV_FILE,
     ENVIRONMENT,
-    KEY,
     LEGACY_NAMES,
     ORG,
     PROJECT,
@@ -24,7 +22,8 @@ from chatenv.keys.config import (
     Setting,
     resolve,
 )
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 
 KNOWN_PREFIXES = ("sk-proj-", "sk-svcacct-", "sk-admin-", "sk-")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
@@ -47,20 +46,21 @@ def check_key(config: OpenAIConfig) -> list[CheckResult]:
     results: list[CheckResult] = []
     if config.env_file_error:
         results.append(
-            CheckResult.fail(
+            problem("openai.env-file-unreadable").check(
+                Status.FAIL,
                 "openai.env-file",
-                f"the .env file cannot be read: {config.env_file_error}",
                 data={"env_file": str(config.env_file)},
-                fix=f"chatenv configure-key --env-file {config.env_file}  # rewrites it",
+                error=config.env_file_error,
+                env_file=config.env_file,
             )
         )
     if config.key is None:
         results.append(
-            CheckResult.warn(
+            problem("openai.no-key").check(
+                Status.WARN,
                 "openai.key",
-                f"no {KEY} in the environment or in {config.env_file}",
                 data={"found": False, "env_file": str(config.env_file)},
-                fix="chatenv configure-key  # any non-empty value works for a local server",
+                env_file=config.env_file,
             )
         )
         return results
@@ -77,34 +77,26 @@ def check_key(config: OpenAIConfig) -> list[CheckResult]:
     base_url = config.effective_base_url
     if raw_shape[:1] in "\"'" or raw_shape[-1:] in "\"'" or any(c.isspace() for c in raw_shape):
         results.append(
-            CheckResult.warn(
-                "openai.key",
-                f"the key from {where} ({masked}) contains quotes or spaces: the API will "
-                "reject it",
-                data=data,
-                fix="chatenv configure-key  # stores it cleanly",
+            problem("openai.key-quoted").check(
+                Status.WARN, "openai.key", data=data, where=where, masked=masked
             )
         )
     elif not raw_shape.startswith(KNOWN_PREFIXES) and is_openai_host(base_url):
         results.append(
-            CheckResult.warn(
-                "openai.key",
-                f"key {masked} from {where} does not start with sk-, as OpenAI keys do "
-                "(used anyway)",
-                data=data,
-                fix="check it at https://platform.openai.com/api-keys",
+            problem("openai.key-shape").check(
+                Status.WARN, "openai.key", data=data, masked=masked, where=where
             )
         )
     else:
         results.append(CheckResult.ok("openai.key", f"key {masked} from {where}", data=data))
     if config.key_conflict:
         results.append(
-            CheckResult.warn(
+            problem("openai.key-conflict").check(
+                Status.WARN,
                 "openai.key-conflict",
-                f"{KEY} is set in the environment and in {config.env_file} to different keys; "
-                f"the environment's ({masked}) wins",
                 data={"winner": ENVIRONMENT},
-                fix=f"unset {KEY}  # to use the .env key; or update .env: chatenv configure-key",
+                env_file=config.env_file,
+                masked=masked,
             )
         )
     return results
@@ -132,20 +124,18 @@ def check_endpoint(config: OpenAIConfig) -> CheckResult:
         "project": config.project.value if config.project else None,
     }
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return CheckResult.fail(
-            "openai.endpoint",
-            f"{BASE_URL}={url!r} is not an http(s) URL",
-            details=details,
-            data=data,
-            fix=f"export {BASE_URL}={DEFAULT_BASE_URL}  # or your server's URL, ending in /v1",
+        return problem("openai.base-url-invalid").check(
+            Status.FAIL, "openai.endpoint", details=details, data=data, url=url
         )
     if parts.scheme == "http" and (parts.hostname or "") not in LOCAL_HOSTS:
-        return CheckResult.warn(
+        return problem("openai.base-url-plain-http").check(
+            Status.WARN,
             "openai.endpoint",
-            f"{url} is plain http to another machine: the key travels unencrypted",
             details=details,
             data=data,
-            fix=f"export {BASE_URL}=https://{parts.netloc}{parts.path}",
+            url=url,
+            netloc=parts.netloc,
+            path=parts.path,
         )
     extras = [
         f"organization {config.organization.value}" if config.organization else "",
@@ -165,20 +155,27 @@ def check_legacy(config: OpenAIConfig) -> list[CheckResult]:
     results = []
     for old, where in config.legacy.items():
         new = LEGACY_NAMES[old]
-        place = "the environment" if where == ENVIRONMENT else str(config.env_file)
-        fix = (
-            f'export {new}="${old}"; unset {old}'
-            if where == ENVIRONMENT
-            else f"rename {old} to {new} in {config.env_file}"
-        )
-        results.append(
-            CheckResult.warn(
+        data = {"name": old, "replacement": new, "source": where}
+        if where == ENVIRONMENT:
+            found = problem("openai.legacy-variable").check(
+                Status.WARN,
                 f"openai.legacy.{old}",
-                f"{old} (in {place}) is a pre-1.0 name the openai client ignores; it reads {new}",
-                data={"name": old, "replacement": new, "source": where},
-                fix=fix,
+                data=data,
+                old=old,
+                new=new,
+                place="the environment",
             )
-        )
+        else:
+            found = problem("openai.legacy-variable-in-file").check(
+                Status.WARN,
+                f"openai.legacy.{old}",
+                data=data,
+                old=old,
+                new=new,
+                place=config.env_file,
+                env_file=config.env_file,
+            )
+        results.append(found)
     return results
 
 

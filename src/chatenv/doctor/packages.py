@@ -31,7 +31,8 @@ from packaging.version import InvalidVersion, Version
 from chatenv.doctor.fixes import HERE, FixTarget
 from chatenv.install.pins import Pin, Pins, load_pins
 from chatenv.installed import BrokenRequirement, Installed, broken_requirements
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 
 if TYPE_CHECKING:
     from chatenv.doctor.runner import DoctorOptions
@@ -82,12 +83,6 @@ def _listing(states: list[PinState]) -> str:
     return ", ".join(f"{s.pin.name} {s.version}" for s in states if s.version is not None)
 
 
-def _fix_for(profile: str, states: list[PinState], target: FixTarget) -> str:
-    if profile == "base":
-        return target.pip_install(" ".join(quote(s.pin.requirement) for s in states))
-    return target.chatenv_install(profile)
-
-
 def check_profile(
     profile: str,
     pins: Pins,
@@ -111,29 +106,45 @@ def check_profile(
     data = {"profile": profile, "packages": [s.to_json() for s in states]}
     results: list[CheckResult] = []
     label = "chatenv's own packages" if profile == "base" else f"{profile} profile"
-    make = CheckResult.fail if required else CheckResult.warn
+    status = Status.FAIL if required else Status.WARN
     missing = [s for s in (states if required else own) if s.state == "missing"]
     if profile != "base" and all(s.state == "missing" for s in own):
         results.append(
-            make(
+            problem("packages.profile-missing").check(
+                status,
                 f"packages.{profile}",
-                f"{label} not installed ({pins.profile(profile).description})",
                 details=[f"{s.pin.requirement}: not installed" for s in states],
                 data=data,
-                fix=target.chatenv_install(profile),
+                description=pins.profile(profile).description,
+                profile=profile,
+                python_option=target.option,
             )
         )
         return results
     if missing:
-        results.append(
-            make(
+        details = [f"{s.pin.requirement}: {s.version or 'not installed'}" for s in states]
+        names = ", ".join(s.pin.name for s in missing)
+        if profile == "base":
+            partial = problem("packages.base-partial").check(
+                status,
                 f"packages.{profile}",
-                f"{label} partly installed: " + ", ".join(s.pin.name for s in missing) + " missing",
-                details=[f"{s.pin.requirement}: {s.version or 'not installed'}" for s in states],
+                details=details,
                 data=data,
-                fix=_fix_for(profile, missing, target),
+                missing=names,
+                python_command=target.command,
+                requirements=_requirements(missing),
             )
-        )
+        else:
+            partial = problem("packages.profile-partial").check(
+                status,
+                f"packages.{profile}",
+                details=details,
+                data=data,
+                missing=names,
+                profile=profile,
+                python_option=target.option,
+            )
+        results.append(partial)
     else:
         results.append(
             CheckResult.ok(
@@ -149,15 +160,37 @@ def check_profile(
         if s.pin.name == "openai" and _is_v0(s.version):
             continue  # check_openai_v0 explains this one
         why = "is outside" if s.state == "outside" else "has a version packaging cannot read for"
-        results.append(
-            CheckResult.fail(
+        if profile == "base":
+            outside = problem("packages.base-outside-pin").check(
+                Status.FAIL,
                 f"packages.pin.{s.pin.name}",
-                f"{s.pin.name} {s.version} {why} chatenv's pin {s.pin.spec}",
                 data=s.to_json(),
-                fix=_fix_for(profile, [s], target),
+                name=s.pin.name,
+                version=s.version,
+                why=why,
+                spec=s.pin.spec,
+                python_command=target.command,
+                requirements=_requirements([s]),
             )
-        )
+        else:
+            outside = problem("packages.outside-pin").check(
+                Status.FAIL,
+                f"packages.pin.{s.pin.name}",
+                data=s.to_json(),
+                name=s.pin.name,
+                version=s.version,
+                why=why,
+                spec=s.pin.spec,
+                profile=profile,
+                python_option=target.option,
+            )
+        results.append(outside)
     return results
+
+
+def _requirements(states: list[PinState]) -> str:
+    """The pins of `states` as shell words for a pip line: 'rich>=13.7' 'typer>=0.12'."""
+    return " ".join(quote(s.pin.requirement) for s in states)
 
 
 def _is_v0(version: str | None) -> bool:
@@ -171,12 +204,13 @@ def check_openai_v0(installed: Installed, *, target: FixTarget = HERE) -> CheckR
     version = installed.version("openai")
     if not _is_v0(version):
         return None
-    return CheckResult.fail(
+    return problem("packages.openai-v0").check(
+        Status.FAIL,
         "packages.openai-v0",
-        f"openai {version} is the pre-1.0 client; chatenv and current examples need openai 1.x+",
         details=[OPENAI_V0],
         data={"version": version},
-        fix=target.chatenv_install("api") + "  # then update v0 calls to the v1 client",
+        version=version,
+        python_option=target.option,
     )
 
 
@@ -212,13 +246,16 @@ def check_requirements(
     first = broken[0].describe()
     more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
     wanted = " ".join(dict.fromkeys(quote(b.pip_requirement()) for b in broken))
-    make = CheckResult.fail if touches_stack else CheckResult.warn
-    return make(
+    return problem("packages.broken-requirements").check(
+        Status.FAIL if touches_stack else Status.WARN,
         "packages.requirements",
-        f"{len(broken)} broken requirement{'s' if len(broken) != 1 else ''}: {first}{more}",
         details=details,
         data=data,
-        fix=target.pip_install(wanted),
+        count=f"{len(broken)} broken requirement{'s' if len(broken) != 1 else ''}",
+        first=first,
+        more=more,
+        python_command=target.command,
+        requirements=wanted,
     )
 
 
@@ -234,13 +271,15 @@ def check_shadowed(installed: Installed, *, target: FixTarget = HERE) -> CheckRe
             f"{extra.version} ({extra.location})"
         )
     names = " ".join(dict.fromkeys(d.name for d in installed.shadowed))
-    return CheckResult.warn(
+    return problem("packages.duplicates").check(
+        Status.WARN,
         "packages.duplicates",
-        f"{len(lines)} distribution{'s are' if len(lines) != 1 else ' is'} installed twice on "
-        "the import path: " + lines[0],
         details=lines,
         data={"duplicates": lines},
-        fix=target.pip_install(f"--force-reinstall {names}"),
+        count=f"{len(lines)} distribution{'s are' if len(lines) != 1 else ' is'}",
+        first=lines[0],
+        python_command=target.command,
+        names=names,
     )
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatenv.doctor.runner import DoctorOptions
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 
 GIB = 1024**3
 #: Below this much RAM, loading even small local models is a struggle.
@@ -126,11 +127,8 @@ def check_platform(facts: PlatformFacts) -> list[CheckResult]:
         data = {"cpus": facts.cpus, "ram_bytes": facts.ram_bytes}
         if facts.ram_bytes < LOW_RAM_BYTES:
             results.append(
-                CheckResult.warn(
-                    "platform.resources",
-                    f"{cpus} CPUs, only {ram}",
-                    data=data,
-                    fix="chatenv install api  # local models want 8 GiB of RAM or more",
+                problem("platform.low-ram").check(
+                    Status.WARN, "platform.resources", data=data, cpus=cpus, ram=ram
                 )
             )
         else:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatenv.doctor import installed as installed_mod
-from chatenv.doctor.fixes import VENV
 from chatenv.doctor.runner import DoctorOptions
 from chatenv.installed import Installed
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 from chatenv.system.proc import Runner
 
 #: Oldest and newest Python minor versions chatenv supports (pyproject's requires-python is the
@@ -150,29 +150,26 @@ def check_version(facts: PythonFacts) -> CheckResult:
     if facts.free_threaded:
         details.append("free-threaded build: some packages have no wheels for it yet")
     if (major, minor) < SUPPORTED[0]:
-        return CheckResult.fail(
+        return problem("python.too-old").check(
+            Status.FAIL,
             "python.version",
-            f"{text} is older than chatenv supports ({_range()})",
             details=details,
             data=data,
-            fix="uv venv --python 3.12 .venv  # or install Python 3.12 from python.org",
+            python=text,
+            supported=_range(),
         )
     if (major, minor) > SUPPORTED[1]:
-        return CheckResult.warn(
+        return problem("python.too-new").check(
+            Status.WARN,
             "python.version",
-            f"{text} is newer than chatenv has tested ({_range()}): "
-            "PyTorch may not ship wheels for it yet",
             details=details,
             data=data,
-            fix="uv venv --python 3.13 .venv  # a Python PyTorch ships wheels for",
+            python=text,
+            supported=_range(),
         )
     if facts.bits != 64:
-        return CheckResult.warn(
-            "python.version",
-            f"{text}: PyTorch ships no 32-bit wheels",
-            details=details,
-            data=data,
-            fix="install a 64-bit Python and make the virtualenv with it",
+        return problem("python.32-bit").check(
+            Status.WARN, "python.version", details=details, data=data, python=text
         )
     return CheckResult.ok(
         "python.version", f"{text}, within the supported {_range()}", details=details, data=data
@@ -194,31 +191,18 @@ def check_environment(facts: PythonFacts) -> CheckResult:
             data=data,
         )
     if facts.kind == "conda-base":
-        return CheckResult.warn(
-            "python.environment",
-            "conda's base environment: installing the LLM stack here can break conda itself",
-            details=details,
-            data=data,
-            fix="conda create -n llm python=3.12 && conda activate llm && pip install chatenv",
+        return problem("python.conda-base").check(
+            Status.WARN, "python.environment", details=details, data=data
         )
     if facts.kind in ("pipx", "uv-tool"):
         tool = "pipx" if facts.kind == "pipx" else "uv tool"
-        return CheckResult.warn(
-            "python.environment",
-            f"chatenv runs in its own {tool} environment: doctor checks that environment, "
-            "not your project's",
-            details=details,
-            data=data,
-            fix=f"{VENV}  # chatenv inside the project's virtualenv",
+        return problem("python.tool-environment").check(
+            Status.WARN, "python.environment", details=details, data=data, tool=tool
         )
     if facts.externally_managed:
         details.append("this Python is externally managed (PEP 668): pip refuses to install here")
-    return CheckResult.warn(
-        "python.environment",
-        f"system interpreter {facts.executable}, not a virtualenv",
-        details=details,
-        data=data,
-        fix=VENV,
+    return problem("python.system-interpreter").check(
+        Status.WARN, "python.environment", details=details, data=data, executable=facts.executable
     )
 
 
@@ -243,12 +227,12 @@ def check_installers(facts: PythonFacts) -> CheckResult:
         details.append(f"uv --version failed: {facts.uv_error}")
     uv = f"uv {facts.uv_version or '(version unknown)'}" if facts.uv_path else None
     if facts.pip_version is None and uv is None:
-        return CheckResult.warn(
+        return problem("python.no-installer").check(
+            Status.WARN,
             "python.installers",
-            "neither pip nor uv is available to install packages",
             details=details,
             data=data,
-            fix=f"{facts.executable} -m ensurepip --upgrade",
+            executable=facts.executable,
         )
     if facts.pip_version is None:
         return CheckResult.ok(
@@ -260,12 +244,14 @@ def check_installers(facts: PythonFacts) -> CheckResult:
         )
     pip = f"pip {facts.pip_version}"
     if _pip_too_old(facts.pip_version):
-        return CheckResult.warn(
+        return problem("python.old-pip").check(
+            Status.WARN,
             "python.installers",
-            f"{pip} is too old for current wheels" + (f"; {uv}" if uv else ""),
             details=details,
             data=data,
-            fix=f"{facts.executable} -m pip install --upgrade pip",
+            pip=pip,
+            uv=f"; {uv}" if uv else "",
+            executable=facts.executable,
         )
     summary = f"{pip}, {uv}" if uv else f"{pip}; uv not found (optional, much faster installs)"
     return CheckResult.ok("python.installers", summary, details=details, data=data)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chatenv.results import CheckResult, Report
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Report, Status
 
 if TYPE_CHECKING:
     from chatenv.doctor.network import Connector
@@ -165,22 +166,24 @@ def _run_one(
 
 def _crashed(section: Section, exc: BaseException) -> CheckResult:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    summary = f"the {section.name} check crashed: {type(exc).__name__}"
-    return CheckResult.fail(
+    error = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return problem("doctor.section-crashed").check(
+        Status.FAIL,
         f"{section.name}.crashed",
-        f"{summary}: {first}" if first else summary,
         section=section.name,
         details=tuple(traceback.format_exception(exc)[-6:]),
-        fix="run `chatenv doctor --verbose` and report the details",
+        name=section.name,
+        error=error,
     )
 
 
 def _timed_out(section: Section) -> CheckResult:
-    return CheckResult.fail(
+    return problem("doctor.section-timeout").check(
+        Status.FAIL,
         f"{section.name}.timeout",
-        f"the {section.name} check did not finish within {section.budget_s:g}s",
         section=section.name,
-        fix="run `chatenv doctor --verbose` again; if it hangs each time, report it",
+        name=section.name,
+        budget=section.budget_s,
     )
 
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from chatenv import torch_builds
 from chatenv.doctor.fixes import HERE, FixTarget
 from chatenv.installed import TorchBuild
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 from chatenv.system.nvml import DriverInfo, GpuProbe, ProbeState
 
 if TYPE_CHECKING:
@@ -48,15 +49,15 @@ def suggest_variant(found: GpuProbe) -> str | None:
     return older[1] if older else None
 
 
-def _install_fix(variant: str, build: TorchBuild, target: FixTarget) -> tuple[str, str]:
-    """The chatenv command, and the plain pip line that does the same."""
+def _pip_line(variant: str, build: TorchBuild, target: FixTarget) -> str:
+    """The plain pip line that does what the fix's `chatenv install local --torch` does."""
     index = (
         torch_builds.CPU_INDEX_URL
         if variant == "cpu"
         else f"https://download.pytorch.org/whl/{variant}"
     )
     pip = target.pip_install(f"--force-reinstall torch=={build.public_version} --index-url {index}")
-    return target.chatenv_install(f"local --torch {variant}"), f"without chatenv: {pip}"
+    return f"without chatenv: {pip}"
 
 
 def _driver_text(driver: DriverInfo) -> str:
@@ -69,30 +70,32 @@ def check_build(
 ) -> CheckResult:
     """Is the installed torch build the right kind for this machine, and can its driver run it?"""
     if build is None:
-        return CheckResult.skip(
-            "torch.build", "torch is not installed", fix=target.chatenv_install("local")
+        return problem("torch.not-installed").check(
+            Status.SKIP, "torch.build", python_option=target.option
         )
     data = {"torch": build.to_json(), "driver": found.driver.to_json() if found.driver else None}
     label = f"torch {build.version} ({build.kind} build)"
     details = [f"read from {build.path}"] if build.path else []
     if build.error:
-        return CheckResult.warn(
+        return problem("torch.unreadable").check(
+            Status.WARN,
             "torch.build",
-            f"torch is installed but its build cannot be read: {build.error}",
             details=details,
             data=data,
-            fix=target.chatenv_install("local") + "  # reinstalls torch",
+            error=build.error,
+            python_option=target.option,
         )
     best = suggest_variant(found)
     if build.hip:
         if found.has_gpu:
-            fix, pip = _install_fix(best or "cpu", build, target)
-            return CheckResult.warn(
+            return problem("torch.rocm-on-nvidia").check(
+                Status.WARN,
                 "torch.build",
-                f"{label}: a build for AMD GPUs on a machine with NVIDIA GPUs",
-                details=[*details, pip],
+                details=[*details, _pip_line(best or "cpu", build, target)],
                 data=data,
-                fix=fix,
+                label=label,
+                variant=best or "cpu",
+                python_option=target.option,
             )
         return CheckResult.ok(
             "torch.build", f"{label}: for AMD GPUs (chatenv checks NVIDIA GPUs only)", data=data
@@ -100,16 +103,27 @@ def check_build(
     if build.cuda is None:
         if found.has_gpu:
             n = len(found.gpus)
-            fix, pip = _install_fix(best or "cpu", build, target)
+            gpus = f"{n} NVIDIA GPU{'s' if n != 1 else ''}"
+            details = [*details, _pip_line(best or "cpu", build, target)]
             if not best:
-                fix = "upgrade the NVIDIA driver, then: " + target.chatenv_install("local")
-            return CheckResult.warn(
+                return problem("torch.cpu-build-driver-too-old").check(
+                    Status.WARN,
+                    "torch.build",
+                    details=details,
+                    data=data,
+                    label=label,
+                    gpus=gpus,
+                    python_option=target.option,
+                )
+            return problem("torch.cpu-build-with-gpu").check(
+                Status.WARN,
                 "torch.build",
-                f"{label} on a machine with {n} NVIDIA GPU{'s' if n != 1 else ''}: "
-                "torch will not use them",
-                details=[*details, pip],
+                details=details,
                 data=data,
-                fix=fix,
+                label=label,
+                gpus=gpus,
+                variant=best,
+                python_option=target.option,
             )
         return CheckResult.ok(
             "torch.build", f"{label}: right for a machine without an NVIDIA GPU", data=data
@@ -123,14 +137,13 @@ def check_build(
             data=data,
         )
     if found.driver is None or not found.has_gpu:
-        fix, pip = _install_fix("cpu", build, target)
-        return CheckResult.warn(
+        return problem("torch.cuda-build-without-gpu").check(
+            Status.WARN,
             "torch.build",
-            f"{label}, but no NVIDIA GPU is usable here: it runs on the CPU and carries "
-            "gigabytes of CUDA libraries",
-            details=[*details, pip],
+            details=[*details, _pip_line("cpu", build, target)],
             data=data,
-            fix=fix,
+            label=label,
+            python_option=target.option,
         )
     variant = torch_builds.variant_for_cuda(build.cuda)
     if variant is not None:
@@ -143,18 +156,21 @@ def check_build(
         runs = found.driver.cuda is None or found.driver.cuda.major >= build.cuda.major
         needs = f"a driver for CUDA {build.cuda.major}.x"
     if not runs:
-        fix, pip = _install_fix(best or "cpu", build, target)
         upgrade = (
             f"or upgrade the NVIDIA driver to {min_driver} or newer"
             if variant
             else "or upgrade the NVIDIA driver"
         )
-        return CheckResult.fail(
+        return problem("torch.driver-too-old").check(
+            Status.FAIL,
             "torch.build",
-            f"{label} needs {needs}; this {_driver_text(found.driver)} cannot run it",
-            details=[*details, pip, upgrade],
+            details=[*details, _pip_line(best or "cpu", build, target), upgrade],
             data=data,
-            fix=fix,
+            label=label,
+            needs=needs,
+            driver=_driver_text(found.driver),
+            variant=best or "cpu",
+            python_option=target.option,
         )
     if variant is None:
         details.append(f"CUDA {build.cuda} is not in chatenv's table of PyTorch builds")
@@ -174,10 +190,12 @@ def check_kernels(
         return None
     variant = torch_builds.variant_for_cuda(build.cuda)
     if variant is None:
-        return CheckResult.skip(
-            "torch.kernels",
-            f"CUDA {build.cuda} build: chatenv does not know which GPUs it has kernels for",
-            fix=target.ask_torch(),
+        if target.python is None:
+            return problem("torch.kernels-unknown").check(
+                Status.SKIP, "torch.kernels", cuda=build.cuda
+            )
+        return problem("torch.kernels-unknown-target").check(
+            Status.SKIP, "torch.kernels", cuda=build.cuda, python_command=target.command
         )
     arches = torch_builds.shipped_arches(
         variant.tag, torch_builds.release_series(build.version), platform.machine()
@@ -208,20 +226,28 @@ def check_kernels(
         details.append(
             "sm_XY kernels run on compute capability X.Y and newer minors of the same major only"
         )
-        if best is not None:
-            fix, pip = _install_fix(best, build, target)
-            details.append(pip)
-        else:
-            fix = (
-                target.chatenv_install("local --torch cpu") + "  # no PyTorch CUDA build runs here"
+        if best is None:
+            return problem("torch.no-build-runs").check(
+                Status.FAIL,
+                "torch.kernels",
+                details=details,
+                data=data,
+                version=build.version,
+                gpus=names,
+                arches=arch_range,
+                python_option=target.option,
             )
-        return CheckResult.fail(
+        details.append(_pip_line(best, build, target))
+        return problem("torch.no-kernels").check(
+            Status.FAIL,
             "torch.kernels",
-            f"torch {build.version} has no kernels for {names} (it ships {arch_range}): "
-            "CUDA calls fail with 'no kernel image is available for execution on the device'",
             details=details,
             data=data,
-            fix=fix,
+            version=build.version,
+            gpus=names,
+            arches=arch_range,
+            variant=best,
+            python_option=target.option,
         )
     sms = sorted({g.sm for g in found.gpus if g.sm})
     return CheckResult.ok(

@@ -21,6 +21,7 @@ from typing import Any
 
 from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
 from chatenv.install.installer import Installer, Step, command
+from chatenv.problems import problem
 from chatenv.system import proc
 
 TAIL_LINES = 15
@@ -91,10 +92,8 @@ def apply_steps(
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_file = log_path.open("a", encoding="utf-8")
     except OSError as exc:
-        raise ChatenvError(
-            f"cannot write the installer log {log_path}: {exc.strerror or exc};"
-            " nothing was changed",
-            fix="--log-file PATH (a writable file)",
+        raise problem("install.log-unwritable").error(
+            path=log_path, reason=exc.strerror or exc
         ) from None
     runs: list[StepRun] = []
     with log_file as log:
@@ -122,27 +121,27 @@ def apply_steps(
                 result = runner(args, log=log, on_line=line, env=_install_env())
             except KeyboardInterrupt:
                 log.write("\n=== interrupted (Ctrl-C)\n")
-                raise InstallInterrupted(
-                    f"interrupted while {installer.kind} was installing ({step.name} step);"
-                    f" the environment is as {installer.kind} left it. Full log: {log_path}",
-                    fix="run the same chatenv install again to finish",
+                raise problem("install.interrupted").error(
+                    InstallInterrupted, installer=installer.kind, step=step.name, log=log_path
                 ) from None
             runs.append(
                 StepRun(step.name, tuple(args), result.returncode, time.monotonic() - started)
             )
             if result.not_found:
-                raise ChatenvError(
-                    f"could not start {installer.kind}: {result.stderr.strip()}",
-                    fix="--installer pip" if installer.kind == "uv" else "--installer uv",
+                raise problem("install.installer-not-started").error(
+                    installer=installer.kind,
+                    error=result.stderr.strip(),
+                    other="pip" if installer.kind == "uv" else "uv",
                 )
             if not result.ok:
                 log.write(f"\n=== {installer.kind} exited with status {result.returncode}\n")
-                raise InstallerFailed(
-                    f"{installer.kind} failed in the {step.name} step (exit status"
-                    f" {result.returncode}); full log: {log_path}",
-                    fix="read the end of the log above, fix its cause, and run the same command",
-                    tail=list(tail),
+                message, fix = problem("install.installer-failed").pair(
+                    installer=installer.kind,
+                    step=step.name,
+                    status=result.returncode,
+                    log=log_path,
                 )
+                raise InstallerFailed(message, fix=fix, tail=list(tail))
     return runs
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chatenv.doctor.fixes import VENV, FixTarget
-from chatenv.errors import ChatenvError, UsageError
+from chatenv.doctor.fixes import FixTarget
+from chatenv.errors import ChatenvError
 from chatenv.install import plan as planning
 from chatenv.install.apply import StepRun, apply_steps, default_log_path
 from chatenv.install.installer import Installer, Step, check_installer_name, pick_installer
@@ -26,7 +26,8 @@ from chatenv.install.target import Interpreter, probe_interpreter
 from chatenv.install.variant import AUTO, Machine, choose, parse_request
 from chatenv.install.verify import check_packages, check_torch
 from chatenv.installed import Installed, broken_requirements, scan
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 from chatenv.system import proc
 from chatenv.system.nvml import GpuProbe, ProbeState
 
@@ -82,20 +83,14 @@ def check_profiles(names: tuple[str, ...]) -> tuple[str, ...]:
     for name in names:
         if name not in USER_PROFILES:
             load_pins().profile(name)  # unknown: raises the usage error with the known names
-            raise UsageError(
-                f"'{name}' is not a profile you install (known: {', '.join(USER_PROFILES)})",
-                fix="chatenv install all",
+            raise problem("install.not-a-user-profile").error(
+                name=name, known=", ".join(USER_PROFILES)
             )
     return tuple(dict.fromkeys(names)) or ("all",)
 
 
 def refuse_system(target: Interpreter) -> None:
-    raise ChatenvError(
-        f"{target.executable} is a system interpreter, not a virtualenv: installing there"
-        " changes the Python every other program uses",
-        fix=f"{VENV} &&"
-        " chatenv install ...  (or --python .venv/bin/python; or --system if you mean it)",
-    )
+    raise problem("install.system-interpreter").error(executable=target.executable)
 
 
 def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
@@ -160,10 +155,7 @@ def _target_series(pin: Pin) -> str:
 
     series = target_series(pin.spec)
     if series is None:  # the pins allow no torch release this table knows
-        raise ChatenvError(
-            f"no torch release chatenv knows is allowed by the pins (torch{pin.spec})",
-            fix="upgrade chatenv",
-        )
+        raise problem("install.no-known-torch-release").error(spec=pin.spec)
     return series
 
 
@@ -225,21 +217,12 @@ def resolution_failure(plan: planning.Plan) -> ChatenvError | None:
         return None
     if res.outcome is Outcome.UNREACHABLE:
         where = ", ".join(res.unreachable) or _index_of(plan, res.step, "the package index")
-        return ChatenvError(
-            f"cannot reach {where} ({res.message}) while planning the {res.step} step;"
-            " nothing was changed",
-            fix="check the network and proxy settings (HTTPS_PROXY), or the installer's index"
-            " configuration, then run again",
+        return problem("install.index-unreachable").error(
+            where=where, reason=res.message, step=res.step
         )
     if res.outcome is Outcome.NO_MATCH:
-        return ChatenvError(
-            f"{res.step} step cannot be resolved: {res.message}; nothing was changed",
-            fix="--torch auto, or check the installer's index configuration",
-        )
-    return ChatenvError(
-        f"planning the {res.step} step failed: {res.message}; nothing was changed",
-        fix="run again with --verbose, or run the command in the plan by hand",
-    )
+        return problem("install.no-match").error(step=res.step, reason=res.message)
+    return problem("install.plan-failed").error(step=res.step, reason=res.message)
 
 
 def _index_of(plan: planning.Plan, step_name: str, default: str) -> str:
@@ -308,18 +291,16 @@ def plan_results(prepared: Prepared) -> list[CheckResult]:
         )
     if torch is not None and torch.choice.forced:
         results.append(
-            CheckResult.warn(
-                "torch-choice",
-                f"--force: installing {torch.choice.variant} although this machine cannot run it",
-                section="plan",
+            problem("install.forced").check(
+                Status.WARN, "torch-choice", section="plan", variant=torch.choice.variant
             )
         )
     gpu = prepared.machine.gpu if prepared.machine else None
     if gpu is not None and gpu.state is ProbeState.OK and any(g.unavailable for g in gpu.gpus):
         details = [f"GPU {g.index}: {u}" for g in gpu.gpus for u in g.unavailable]
         results.append(
-            CheckResult.warn(
-                "gpu-probe", "NVML could not read every GPU field", section="plan", details=details
+            problem("install.gpu-fields-unreadable").check(
+                Status.WARN, "gpu-probe", section="plan", details=details
             )
         )
     error = resolution_failure(plan)

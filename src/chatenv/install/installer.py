@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatenv.errors import ChatenvError, UsageError
 from chatenv.install.target import Interpreter
+from chatenv.problems import problem
 
 INSTALLERS = ("auto", "uv", "pip")
 
@@ -39,9 +39,8 @@ class Installer:
 
 def check_installer_name(requested: str) -> str:
     if requested not in INSTALLERS:
-        raise UsageError(
-            f"unknown installer '{requested}' (known: {', '.join(INSTALLERS)})",
-            fix="--installer auto",
+        raise problem("install.unknown-installer").error(
+            name=requested, known=", ".join(INSTALLERS)
         )
     return requested
 
@@ -54,21 +53,13 @@ def pick_installer(
     uv = which("uv")
     if requested == "uv" or (requested == "auto" and uv):
         if not uv:
-            raise ChatenvError(
-                "uv is not on PATH",
-                fix="install uv (https://docs.astral.sh/uv/getting-started/installation/)"
-                " or use --installer pip",
-            )
+            raise problem("install.uv-missing").error()
         return Installer(
             "uv", (uv, "pip", "install", "--python", target.executable), target.executable
         )
     if not target.has_pip:
         also = "" if requested == "pip" else " and uv is not on PATH"
-        raise ChatenvError(
-            f"pip is not installed in {target.executable}{also}",
-            fix=f"{target.executable} -m ensurepip --upgrade, or install uv"
-            " (https://docs.astral.sh/uv/)",
-        )
+        raise problem("install.no-pip").error(executable=target.executable, also=also)
     return Installer(
         "pip",
         (target.executable, "-m", "pip", "install", "--disable-pip-version-check"),

@@ -11,7 +11,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from chatenv.errors import UsageError
+from chatenv.problems import problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,9 +56,7 @@ class Pins:
             return self.profiles[name]
         except KeyError:
             known = ", ".join(USER_PROFILES)
-            raise UsageError(
-                f"unknown profile '{name}' (known: {known})", fix="chatenv install all"
-            ) from None
+            raise problem("install.unknown-profile").error(name=name, known=known) from None
 
     def pins_for(self, names: list[str] | tuple[str, ...]) -> tuple[Pin, ...]:
         """The pins of several profiles, each package once, in a stable order."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatenv.errors import UsageError
+from chatenv.problems import problem
 from chatenv.system import proc
 
 # Runs inside the target interpreter (any Python >= 3.8): standard library only.
@@ -137,10 +137,7 @@ def probe_interpreter(python: str, runner: proc.Runner = proc.run) -> Interprete
         except (json.JSONDecodeError, IndexError):
             why = "it did not answer like a Python interpreter"
     if why is not None:
-        raise UsageError(
-            f"--python {python} is not a Python interpreter ({why})",
-            fix="--python .venv/bin/python (a virtualenv's interpreter) or leave it out",
-        )
+        raise problem("install.not-an-interpreter").error(python=python, why=why)
     return Interpreter(
         executable=info["executable"] or exe,
         version=info["version"],

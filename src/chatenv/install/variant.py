@@ -17,7 +17,7 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 
 from chatenv import torch_builds as tb
-from chatenv.errors import UsageError
+from chatenv.problems import problem
 from chatenv.system.nvml import GpuInfo, GpuProbe, ProbeState
 
 AUTO = "auto"
@@ -86,7 +86,7 @@ def parse_request(text: str) -> str:
     if value in known_requests():
         return value
     known = ", ".join(known_requests())
-    raise UsageError(f"unknown torch variant '{text}' (known: {known})", fix="--torch auto")
+    raise problem("install.unknown-torch-variant").error(text=text, known=known)
 
 
 # --- helpers that phrase the machine ----------------------------------------------------------
@@ -116,7 +116,7 @@ def _no_gpu_reason(probe: GpuProbe) -> tuple[str, str | None]:
             why = "no permission to query the NVIDIA driver"
         case _:
             why = f"NVML could not read the GPUs{detail}"
-    return why, f"{why}: choosing the CPU build; fix the driver (nvidia-smi) and run again"
+    return why, problem("install.gpu-unusable").text(why=why)
 
 
 def _cpu_index(machine: Machine) -> str | None:
@@ -225,8 +225,9 @@ def _choose_auto(machine: Machine, series: str, spec: SpecifierSet) -> TorchChoi
             continue
         reasons.append(f"{v.tag}: the newest build this driver and every GPU can run")
         return TorchChoice(AUTO, v.tag, series, v.index_url, tuple(reasons))
-    warning = f"no CUDA build of torch {series} runs on this machine: choosing the CPU build"
-    fix = _fallback_fix(machine, series, spec)
+    warning, fix = problem("install.no-cuda-build-runs").pair(
+        series=series, ways=_fallback_fix(machine, series, spec)
+    )
     return _cpu_choice(AUTO, machine, series, reasons, warning=warning, fix=fix)
 
 
@@ -262,28 +263,16 @@ def _choose_explicit(
     assert v is not None  # parse_request only lets known tags through
     reasons = [f"requested with --torch {tag}"]
     if not machine.platform.startswith(("win", "linux")):
+        refusal, fix = problem("install.no-cuda-for-platform").pair(platform=machine.platform)
         return TorchChoice(
-            tag,
-            tag,
-            series,
-            v.index_url,
-            tuple(reasons),
-            refusal=f"PyTorch publishes no CUDA builds for {machine.platform}",
-            fix="--torch auto",
-            final=True,
+            tag, tag, series, v.index_url, tuple(reasons), refusal=refusal, fix=fix, final=True
         )
     if tag not in tb.RELEASES.get(series, {}):
         older = tb.newest_series(spec, shipping=tag)
         if older is None:
+            refusal, fix = problem("install.variant-not-shipped").pair(spec=spec, tag=tag)
             return TorchChoice(
-                tag,
-                tag,
-                series,
-                v.index_url,
-                tuple(reasons),
-                refusal=f"no torch release allowed by the pins ({spec}) ships {tag}",
-                fix="--torch auto",
-                final=True,
+                tag, tag, series, v.index_url, tuple(reasons), refusal=refusal, fix=fix, final=True
             )
         reasons.append(
             f"torch {series} ships no {tag} build; torch {older} is the newest that does"
@@ -293,19 +282,11 @@ def _choose_explicit(
     if not problems:
         reasons.append(f"{tag} runs on this driver and every GPU")
         return TorchChoice(tag, tag, series, v.index_url, tuple(reasons))
-    refusal = f"{tag} cannot run on this machine: " + "; ".join(problems)
     if force:
         reasons.append(f"forced with --force although {tag} " + "; ".join(problems))
         return TorchChoice(tag, tag, series, v.index_url, tuple(reasons), forced=True)
-    return TorchChoice(
-        tag,
-        tag,
-        series,
-        v.index_url,
-        tuple(reasons),
-        refusal=refusal,
-        fix="--torch auto picks a build that runs here, or --force installs it anyway",
-    )
+    refusal, fix = problem("install.variant-cannot-run").pair(tag=tag, problems="; ".join(problems))
+    return TorchChoice(tag, tag, series, v.index_url, tuple(reasons), refusal=refusal, fix=fix)
 
 
 def _machine_problems(v: tb.CudaVariant, series: str, machine: Machine) -> list[str]:

@@ -21,6 +21,7 @@ from chatenv.doctor.fixes import FixTarget
 from chatenv.install.pins import Pins
 from chatenv.install.variant import CPU, Machine, TorchChoice, judge_installed
 from chatenv.installed import BrokenRequirement, Installed, TorchBuild, broken_requirements
+from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 
 SECTION = "verify"
@@ -116,34 +117,61 @@ def check_torch_choice(
 ) -> CheckResult:
     """torch is installed, is the build chatenv chose (or one it keeps), and runs here."""
     rid = "torch.variant"
-    torch_fix = target.chatenv_install(f"{' '.join(profiles)} --torch {choice.requested}")
+    names = " ".join(profiles)
     if build is None:
-        return CheckResult.fail(rid, "torch is not installed", section=SECTION, fix=torch_fix)
+        return problem("install.verify-no-torch").check(
+            Status.FAIL,
+            rid,
+            section=SECTION,
+            profiles=names,
+            requested=choice.requested,
+            python_option=target.option,
+        )
     label = f"torch {build.version} ({build.variant or 'unknown build'})"
     data = {"version": build.version, "variant": build.variant, "chosen": choice.variant}
     if expect_variant is not None and build.variant != expect_variant:
-        return CheckResult.fail(
+        return problem("install.verify-wrong-build").check(
+            Status.FAIL,
             rid,
-            f"{label} is installed, but chatenv chose {expect_variant}",
             section=SECTION,
-            fix=torch_fix,
             data=data,
+            label=label,
+            variant=expect_variant,
+            profiles=names,
+            requested=choice.requested,
+            python_option=target.option,
         )
     verdict = judge_installed(choice.requested, build.variant, build.series, machine)
     if not verdict.keep and not choice.forced:
-        return CheckResult.fail(
-            rid, f"{label}: {verdict.reason}", section=SECTION, fix=torch_fix, data=data
+        return problem("install.verify-cannot-run").check(
+            Status.FAIL,
+            rid,
+            section=SECTION,
+            data=data,
+            label=label,
+            reason=verdict.reason,
+            profiles=names,
+            requested=choice.requested,
+            python_option=target.option,
         )
     if choice.forced:
-        return CheckResult.warn(
+        return problem("install.verify-forced").check(
+            Status.WARN,
             rid,
-            f"{label} installed with --force; it may not run on this machine",
             section=SECTION,
-            fix=target.chatenv_install(f"{' '.join(profiles)} --torch auto"),
             data=data,
+            label=label,
+            profiles=names,
+            python_option=target.option,
         )
     if choice.warning and build.variant == CPU:
-        return CheckResult.warn(
-            rid, f"{label}: {choice.warning}", section=SECTION, fix=choice.fix, data=data
+        return problem("install.verify-cpu-fallback").check(
+            Status.WARN,
+            rid,
+            section=SECTION,
+            data=data,
+            label=label,
+            warning=choice.warning,
+            choice_fix=choice.fix or "",
         )
     return CheckResult.ok(rid, f"{label}: {verdict.reason}", section=SECTION, data=data)

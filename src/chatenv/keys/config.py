@@ -66,23 +66,23 @@ def read_env_file(path: Path) -> dict[str, str]:
     A missing file is empty; a file that cannot be read or decoded raises EnvFileError."""
     from dotenv import dotenv_values
 
+    from chatenv.problems import problem
+
     if not path.exists():
         return {}
     if path.is_dir():
-        raise EnvFileError(
-            f"{path} is a directory, not a .env file", fix="pass the file with --env-file PATH"
-        )
+        raise problem("env-file.is-directory").error(EnvFileError, path=path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise EnvFileError(
-            f"cannot read {path}: {exc.strerror or exc}", fix=f"check the permissions of {path}"
+        raise problem("env-file.unreadable").error(
+            EnvFileError, path=path, reason=exc.strerror or exc
         ) from None
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise EnvFileError(
-            f"{path} is not valid UTF-8 (byte {exc.start})", fix=f"re-save {path} as UTF-8"
+        raise problem("env-file.not-utf8").error(
+            EnvFileError, path=path, position=f"byte {exc.start}"
         ) from None
     # python-dotenv logs a warning per unparsable line; the file is reported on elsewhere.
     logger = logging.getLogger("dotenv.main")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatenv.api.failures import KEYS_PAGE
 from chatenv.errors import ChatenvError
 from chatenv.keys import git, store
 from chatenv.keys.config import (
@@ -34,7 +33,8 @@ from chatenv.keys.config import (
 from chatenv.keys.key_input import check_format
 from chatenv.keys.mask import Secret, mask, mask_url
 from chatenv.keys.verify import VerifyMode, verify
-from chatenv.results import CheckResult, Report
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Report, Status
 from chatenv.system import proc
 from chatenv.system.openai_client import DEFAULT_TIMEOUT_S
 
@@ -105,13 +105,7 @@ def configure(
         "git": _git_json(repo),
     }
     if not save:
-        results.append(
-            CheckResult.skip(
-                "env-file",
-                f"{target.path} not changed: the key failed verification",
-                fix="fix the problem above, or save it regardless: add --save-anyway",
-            )
-        )
+        results.append(problem("key.not-saved").check(Status.SKIP, "env-file", path=target.path))
         return _report(results, data)
 
     outcome = store.update(request.env_file, values)
@@ -120,11 +114,11 @@ def configure(
     results.append(_mode_result(outcome, notify))
     if outcome.target.other_links:
         results.append(
-            CheckResult.warn(
+            problem("key.hard-links").check(
+                Status.WARN,
                 "hard-links",
-                f"{outcome.target.real} had {outcome.target.other_links} other hard link(s); "
-                "they still hold the old contents",
-                fix="remove the other links, or point them at this file with a symlink",
+                path=outcome.target.real,
+                count=outcome.target.other_links,
             )
         )
     if repo.tracked:
@@ -143,27 +137,18 @@ def show(env_file: Path, environ: Mapping[str, str]) -> Report:
     where = {ENVIRONMENT: "the environment", ENV_FILE: str(path)}
     results: list[CheckResult] = []
     if config.env_file_error:
-        results.append(CheckResult.warn("env-file", config.env_file_error, fix=f"check {path}"))
-    if config.key is None:
         results.append(
-            CheckResult.fail(
-                "key",
-                f"no {KEY}: set neither in the environment nor in {path}",
-                fix="chatenv configure-key",
+            problem("key.show-file-unreadable").check(
+                Status.WARN, "env-file", error=config.env_file_error, path=path
             )
         )
+    if config.key is None:
+        results.append(problem("key.show-no-key").check(Status.FAIL, "key", path=path))
     else:
         source = where.get(config.key_source or "", config.key_source or "?")
         results.append(CheckResult.ok("key", f"{KEY}={config.key.masked} from {source}"))
     if config.key_conflict:
-        results.append(
-            CheckResult.warn(
-                "key-conflict",
-                f"{KEY} is set both in the environment and in {path}, to different keys; "
-                "the environment wins for the openai client and load_dotenv()",
-                fix=f"unset {KEY}   (or remove it from your shell profile)",
-            )
-        )
+        results.append(problem("key.show-conflict").check(Status.WARN, "key-conflict", path=path))
     for name, setting, default in (
         (BASE_URL, config.base_url, f"{DEFAULT_BASE_URL} (default)"),
         (ORG, config.organization, "not set (the key's default organization)"),
@@ -177,21 +162,18 @@ def show(env_file: Path, environ: Mapping[str, str]) -> Report:
             results.append(CheckResult.ok(name.lower(), f"{name}={value} from {source}"))
     for legacy, found in config.legacy.items():
         results.append(
-            CheckResult.warn(
+            problem("key.show-legacy-name").check(
+                Status.WARN,
                 "legacy-name",
-                f"{legacy} (from {where.get(found, found)}) is an openai<1.0 name the client "
-                "ignores",
-                fix=f"rename it to {LEGACY_NAMES[legacy]}",
+                legacy=legacy,
+                where=where.get(found, found),
+                new=LEGACY_NAMES[legacy],
             )
         )
     mode = _file_mode(path)
     if mode is not None and mode & 0o077:
         results.append(
-            CheckResult.warn(
-                "permissions",
-                f"{path} is readable by others (mode {mode:04o})",
-                fix=f"chmod 600 {path}",
-            )
+            problem("key.show-permissions").check(Status.WARN, "permissions", path=path, mode=mode)
         )
     data = {
         "env_file": str(path),
@@ -266,21 +248,15 @@ def _display(name: str, value: str) -> str:
 def _tracked_error(path: Path, repo: git.GitStatus) -> ChatenvError:
     root = repo.root or path.parent
     entry = git.ignore_entry(path, root)
-    return ChatenvError(
-        f"{path} is tracked by git: the key would be committed with it (add --force to write "
-        "anyway)",
-        fix=f"git rm --cached {entry.lstrip('/')} && echo '{entry}' >> .gitignore   (in {root}); "
-        f"then rotate every key ever committed in it at {KEYS_PAGE}",
+    return problem("key.file-tracked").error(
+        path=path, path_entry=entry.lstrip("/"), entry=entry, root=root
     )
 
 
 def _tracked_forced(path: Path, repo: git.GitStatus) -> CheckResult:
     entry = git.ignore_entry(path, repo.root or path.parent)
-    return CheckResult.warn(
-        "git",
-        f"{path} is tracked by git and now holds the key (--force): do not commit it",
-        fix=f"git rm --cached {entry.lstrip('/')}, add it to .gitignore, and rotate the key at "
-        f"{KEYS_PAGE} if it was ever pushed",
+    return problem("key.file-tracked-forced").check(
+        Status.WARN, "git", path=path, path_entry=entry.lstrip("/")
     )
 
 
@@ -304,13 +280,7 @@ def _gitignore_results(
     path: Path, repo: git.GitStatus, add: bool | None, run: proc.Runner
 ) -> list[CheckResult]:
     if repo.error:
-        return [
-            CheckResult.warn(
-                "git",
-                f"git could not say whether {path} is ignored: {repo.error}",
-                fix=f"git check-ignore -v {path}",
-            )
-        ]
+        return [problem("key.git-error").check(Status.WARN, "git", path=path, error=repo.error)]
     if not repo.in_work_tree or repo.root is None:
         return []
     if repo.ignored:
@@ -321,10 +291,8 @@ def _gitignore_results(
     gitignore = repo.root / ".gitignore"
     if not add:
         return [
-            CheckResult.warn(
-                "git",
-                f"{path} is not ignored by git: `git add .` would commit the key",
-                fix=f"echo '{entry}' >> {gitignore}   (or run again with --gitignore)",
+            problem("key.file-not-ignored").check(
+                Status.WARN, "git", path=path, entry=entry, gitignore=gitignore
             )
         ]
     try:
@@ -332,21 +300,20 @@ def _gitignore_results(
     except (ChatenvError, OSError, UnicodeDecodeError) as exc:
         reason = exc.message if isinstance(exc, ChatenvError) else str(exc)
         return [
-            CheckResult.warn(
-                "git",
-                f"could not add {entry} to {gitignore}: {reason}",
-                fix=f"echo '{entry}' >> {gitignore}",
+            problem("key.gitignore-failed").check(
+                Status.WARN, "git", entry=entry, gitignore=gitignore, reason=reason
             )
         ]
     after = git.status(path, run)
     if not after.ignored:
         return [
-            CheckResult.warn(
+            problem("key.still-not-ignored").check(
+                Status.WARN,
                 "git",
-                f"added '{entry}' to {gitignore}, but git still does not ignore {path} "
-                "(a later rule re-includes it?)",
-                fix=f"git check-ignore -v --no-index {path}",
                 data={"added": entry},
+                entry=entry,
+                gitignore=gitignore,
+                path=path,
             )
         ]
     return [
@@ -395,12 +362,8 @@ def _overrides(values: Mapping[str, str], environ: Mapping[str, str]) -> list[Ch
         if current and current != value:
             shown = _display(name, current)
             found.append(
-                CheckResult.warn(
-                    "environment",
-                    f"{name} is also set in this shell's environment ({shown}), which overrides "
-                    "the file for the openai client and most tools (load_dotenv() does not "
-                    "override it)",
-                    fix=f"unset {name}   (and remove it from your shell profile)",
+                problem("key.environment-overrides").check(
+                    Status.WARN, "environment", name=name, shown=shown
                 )
             )
     return found

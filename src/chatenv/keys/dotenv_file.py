@@ -132,10 +132,12 @@ def set_values(text: str, values: Mapping[str, str]) -> Edit:
 
 
 def _check_value(name: str, value: str) -> None:
+    from chatenv.problems import problem
+
     if "\n" in value or "\r" in value:
-        raise ValueError(f"the value for {name} contains a line break")
+        raise ValueError(problem("env-file.value-line-break").text(name=name))
     if "${" in value:
-        raise ValueError(f"the value for {name} contains '${{', which python-dotenv expands")
+        raise ValueError(problem("env-file.value-expansion").text(name=name))
 
 
 def _strip(text: str) -> str:

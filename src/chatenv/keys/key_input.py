@@ -12,11 +12,10 @@ from collections.abc import Callable
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from chatenv.api.failures import KEYS_PAGE
-from chatenv.errors import UsageError
 from chatenv.keys.config import DEFAULT_BASE_URL, KEY
 from chatenv.keys.mask import mask, mask_url
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 from chatenv.system.openai_client import is_openai_host
 
 #: far longer than any real key (project keys are ~164 characters, service-account keys ~200)
@@ -25,8 +24,6 @@ MAX_KEY_LENGTH = 1024
 _REFUSED = "'\"\\$`"
 _QUOTES = {"'": "'", '"': '"', "‘": "’", "“": "”"}
 _ASSIGNMENT = re.compile(rf"^(?:export\s+)?{KEY}\s*=\s*", re.ASCII)
-
-PIPE_HINT = 'printf %s "$OPENAI_API_KEY" | chatenv configure-key'
 
 
 def read_key(
@@ -40,15 +37,12 @@ def read_key(
         try:
             return prompt()
         except EOFError:
-            raise UsageError("no key entered", fix="run again and paste the key") from None
+            raise problem("key.none-entered").error() from None
     text = stdin.read(MAX_KEY_LENGTH * 4 + 1)
     if len(text) > MAX_KEY_LENGTH * 4:
-        raise UsageError("the input on stdin is far too long to be a key", fix=PIPE_HINT)
+        raise problem("key.stdin-too-long").error()
     if not text.strip():
-        raise UsageError(
-            "no key on stdin: the input was empty",
-            fix=f"pipe the key in ({PIPE_HINT}), or run in a terminal to be prompted",
-        )
+        raise problem("key.stdin-empty").error()
     return text
 
 
@@ -69,36 +63,21 @@ def normalize(raw: str) -> tuple[str, list[str]]:
 def validate(key: str) -> None:
     """Refuse (UsageError, exit 2) what cannot be a key; the message names the position only."""
     if not key:
-        raise UsageError("the key is empty", fix=f"paste the key, or pipe it: {PIPE_HINT}")
+        raise problem("key.empty").error()
     if len(key) > MAX_KEY_LENGTH:
-        raise UsageError(
-            f"the input is {len(key)} characters long, too long to be an API key",
-            fix="paste only the key",
-        )
+        raise problem("key.too-long").error(length=len(key))
     for index, char in enumerate(key, start=1):
         if char in "\r\n":
-            raise UsageError(
-                f"the key contains a line break (after character {index - 1}): "
-                "more than the key was pasted",
-                fix="paste only the key, on one line",
-            )
+            raise problem("key.line-break").error(position=index - 1)
         if char.isspace():
-            raise UsageError(
-                f"the key contains a space at character {index}: more than the key was pasted",
-                fix="paste only the key (no spaces inside)",
-            )
+            raise problem("key.space").error(position=index)
         if not char.isascii() or not char.isprintable():
             name = unicodedata.name(char, f"U+{ord(char):04X}")
-            raise UsageError(
-                f"the key contains {name} (U+{ord(char):04X}) at character {index}, which no API "
-                "key has (often an invisible character copied from a web page)",
-                fix="copy the key again from the API keys page, or type it in",
+            raise problem("key.invisible-character").error(
+                name=name, codepoint=ord(char), position=index
             )
         if char in _REFUSED:
-            raise UsageError(
-                f"the key contains {char!r} at character {index}, which API keys never have",
-                fix="paste only the key",
-            )
+            raise problem("key.refused-character").error(char=char, position=index)
 
 
 def check_format(key: str, base_url: str | None) -> CheckResult:
@@ -106,12 +85,8 @@ def check_format(key: str, base_url: str | None) -> CheckResult:
     masked = mask(key)
     to_openai = _is_openai(base_url)
     if key.startswith("sk-admin-"):
-        return CheckResult.warn(
-            "key-format",
-            f"{masked} is an Admin API key: it manages the organization (users, projects, "
-            "usage) and cannot list models or make completions",
-            fix=f"create a project key at {KEYS_PAGE}",
-            data={"kind": "admin", "masked": masked},
+        return problem("key.admin-key").check(
+            Status.WARN, "key-format", data={"kind": "admin", "masked": masked}, masked=masked
         )
     for prefix, kind in (
         ("sk-proj-", "project"),
@@ -123,12 +98,8 @@ def check_format(key: str, base_url: str | None) -> CheckResult:
                 "key-format", f"{masked} ({kind} key)", data={"kind": kind, "masked": masked}
             )
     if to_openai:
-        return CheckResult.warn(
-            "key-format",
-            f"{masked} does not look like an OpenAI key (they start with sk-proj-, "
-            "sk-svcacct- or sk-); fine for another OpenAI-compatible server set with --base-url",
-            fix=f"copy the key from {KEYS_PAGE}, or add --base-url for another server",
-            data={"kind": "unknown", "masked": masked},
+        return problem("key.not-openai-shape").check(
+            Status.WARN, "key-format", data={"kind": "unknown", "masked": masked}, masked=masked
         )
     return CheckResult.ok(
         "key-format",
@@ -141,10 +112,7 @@ def validate_base_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(
-            f"--base-url must be an http:// or https:// URL, not {mask_url(url)!r}",
-            fix="e.g. --base-url http://localhost:11434/v1 (Ollama) or http://localhost:8000/v1",
-        )
+        raise problem("key.base-url-invalid").error(url=mask_url(url))
     _check_plain("--base-url", url)
     return url
 
@@ -153,13 +121,11 @@ def validate_id(option: str, value: str, prefix: str) -> tuple[str, CheckResult 
     """An organization or project id; a warning when it lacks the usual prefix."""
     value = value.strip()
     if not value:
-        raise UsageError(f"{option} is empty", fix=f"pass the id, e.g. {option} {prefix}...")
+        raise problem("key.id-empty").error(option=option, prefix=prefix)
     _check_plain(option, value)
     if not value.startswith(prefix):
-        return value, CheckResult.warn(
-            option.lstrip("-"),
-            f"{option} {value} does not start with {prefix!r} like OpenAI's ids",
-            fix="copy the id from https://platform.openai.com/settings",
+        return value, problem("key.id-prefix").check(
+            Status.WARN, option.lstrip("-"), option=option, value=value, prefix=prefix
         )
     return value, None
 
@@ -167,9 +133,8 @@ def validate_id(option: str, value: str, prefix: str) -> tuple[str, CheckResult 
 def _check_plain(option: str, value: str) -> None:
     for index, char in enumerate(value, start=1):
         if char.isspace() or not char.isprintable() or char in _REFUSED:
-            raise UsageError(
-                f"{option} contains {char!r} at character {index}",
-                fix=f"pass {option} without spaces, quotes or line breaks",
+            raise problem("key.option-bad-character").error(
+                option=option, char=char, position=index
             )
 
 

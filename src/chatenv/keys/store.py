@@ -27,6 +27,7 @@ from pathlib import Path
 
 from chatenv.keys.config import EnvFileError
 from chatenv.keys.dotenv_file import Edit, parse, set_values
+from chatenv.problems import problem
 
 #: permissions of a file that holds a secret
 PRIVATE_MODE = 0o600
@@ -71,36 +72,25 @@ def inspect(path: Path) -> EnvTarget:
     symlink = path.is_symlink()
     real = Path(os.path.realpath(path)) if symlink else path
     if symlink and not real.exists():
-        raise EnvFileError(
-            f"{path} is a symbolic link to {real}, which does not exist",
-            fix=f"create {real} first, or remove the link: rm {path}",
-        )
+        raise problem("env-file.dangling-symlink").error(EnvFileError, path=path, target=real)
     if real.is_dir():
-        raise EnvFileError(
-            f"{real} is a directory, not a .env file", fix="pass the file with --env-file PATH"
-        )
+        raise problem("env-file.is-directory").error(EnvFileError, path=real)
     folder = real.parent
     if not folder.is_dir():
-        raise EnvFileError(f"the folder {folder} does not exist", fix=f"mkdir -p {folder}")
+        raise problem("env-file.no-folder").error(EnvFileError, folder=folder)
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise EnvFileError(
-            f"cannot write in the folder {folder} (permission denied)",
-            fix=f"use --env-file in a folder you can write to, or fix the permissions of {folder}",
-        )
+        raise problem("env-file.folder-not-writable").error(EnvFileError, folder=folder)
     if not real.exists():
         return EnvTarget(path, real, exists=False, symlink=symlink)
     info = real.stat()
     if not stat.S_ISREG(info.st_mode):
-        raise EnvFileError(f"{real} is not a regular file", fix="pass a .env file with --env-file")
+        raise problem("env-file.not-regular").error(EnvFileError, path=real)
     mode = stat.S_IMODE(info.st_mode)
     # The owner-write bit is the user's "do not change this file" (root could write anyway).
     if not mode & stat.S_IWUSR or not os.access(real, os.W_OK):
-        raise EnvFileError(
-            f"{real} is read-only (mode {mode:04o})",
-            fix=f"chmod u+w {real}   (if you mean to change it)",
-        )
+        raise problem("env-file.read-only").error(EnvFileError, path=real, mode=mode)
     if not os.access(real, os.R_OK):
-        raise EnvFileError(f"cannot read {real} (permission denied)", fix=f"chmod u+r {real}")
+        raise problem("env-file.not-readable").error(EnvFileError, path=real)
     return EnvTarget(path, real, True, symlink, mode, other_links=max(0, info.st_nlink - 1))
 
 
@@ -111,25 +101,21 @@ def read_text(target: EnvTarget) -> str:
     try:
         raw = target.real.read_bytes()
     except OSError as exc:
-        raise EnvFileError(
-            f"cannot read {target.real}: {exc.strerror or exc}",
-            fix=f"check the permissions of {target.real}",
+        raise problem("env-file.unreadable").error(
+            EnvFileError, path=target.real, reason=exc.strerror or exc
         ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise EnvFileError(
-            f"{target.real} is not valid UTF-8 (line {line}, byte {exc.start})",
-            fix=f"re-save {target.real} as UTF-8",
+        raise problem("env-file.not-utf8").error(
+            EnvFileError, path=target.real, position=f"line {line}, byte {exc.start}"
         ) from None
     bad = parse(text).malformed_lines
     if bad:
         lines = ", ".join(str(n) for n in bad[:5]) + (" ..." if len(bad) > 5 else "")
-        raise EnvFileError(
-            f"{target.real} has lines python-dotenv cannot parse (line {lines}); they would be "
-            "silently ignored by load_dotenv",
-            fix=f"fix or remove line {bad[0]} of {target.real} (KEY=value, # comment)",
+        raise problem("env-file.unparsable-lines").error(
+            EnvFileError, path=target.real, lines=lines, first=bad[0]
         )
     return text
 
@@ -178,12 +164,13 @@ def _write_replace(target: EnvTarget, data: bytes, mode: int, write: Writer) -> 
     try:
         atomic_write(target.real, data, mode=mode, write=write, owner_of=target.real)
     except OSError as exc:
-        full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-        raise EnvFileError(
-            f"could not write {target.real}: {exc.strerror or exc}; the file was not changed",
-            fix="free some disk space and run the command again"
-            if full
-            else f"check the permissions of {target.real.parent}",
+        reason = exc.strerror or exc
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise problem("env-file.write-failed-disk-full").error(
+                EnvFileError, path=target.real, reason=reason
+            ) from None
+        raise problem("env-file.write-failed").error(
+            EnvFileError, path=target.real, reason=reason, folder=target.real.parent
         ) from None
 
 
@@ -267,9 +254,8 @@ def locked(target: Path, *, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise EnvFileError(
-                f"cannot create the lock file {path}: {exc.strerror or exc}",
-                fix=f"check the permissions of {path.parent}",
+            raise problem("env-file.lock-failed").error(
+                EnvFileError, path=path, reason=exc.strerror or exc, folder=path.parent
             ) from None
         if _try_lock(fd):
             try:
@@ -280,9 +266,8 @@ def locked(target: Path, *, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
                 break
         os.close(fd)
         if time.monotonic() > deadline:
-            raise EnvFileError(
-                f"another process has been writing {target} for over {timeout:g} s",
-                fix=f"wait for it to finish; if none is running, remove {path}",
+            raise problem("env-file.locked").error(
+                EnvFileError, path=target, timeout=timeout, lock=path
             )
         time.sleep(0.01)
     try:

@@ -24,7 +24,8 @@ from typing import Any
 from chatenv.api.calls import ModelList, list_models
 from chatenv.api.failures import ApiFailure, FailureKind, classify
 from chatenv.keys.config import OpenAIConfig
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 from chatenv.system.openai_client import DEFAULT_TIMEOUT_S, make_client
 
 #: failures that say nothing about the key itself
@@ -70,9 +71,7 @@ class Verification:
     def result(self, *, saved_anyway: bool = False) -> CheckResult:
         where = self.base_url
         if self.outcome is Outcome.SKIPPED:
-            return CheckResult.skip(
-                "verify", "key not verified (--no-verify)", fix="chatenv smoke-test"
-            )
+            return problem("key.not-verified").check(Status.SKIP, "verify")
         if self.outcome is Outcome.VALID and self.models is not None:
             ms = round(self.models.latency_s * 1000)
             count = len(self.models.model_ids)
@@ -84,27 +83,32 @@ class Verification:
             )
         failure = self.failure
         assert failure is not None
+        reason, api_fix = failure.summary, failure.fix or ""
         if self.outcome is Outcome.VALID:  # rate limited: the key was accepted
-            return CheckResult.warn(
+            return problem("key.accepted-rate-limited").check(
+                Status.WARN,
                 "verify",
-                f"key accepted by {where}, but {failure.summary}",
-                fix=failure.fix,
                 data=self.to_json(),
+                where=where,
+                reason=reason,
+                api_fix=api_fix,
             )
         kept = " (saved anyway)" if saved_anyway else " (not saved)"
         if self.outcome is Outcome.UNVERIFIED and not self.failed:
-            return CheckResult.warn(
-                "verify",
-                f"could not verify the key: {failure.summary}; saved without verification",
-                fix=failure.fix,
-                data=self.to_json(),
+            return problem("key.unverified-saved").check(
+                Status.WARN, "verify", data=self.to_json(), reason=reason, api_fix=api_fix
             )
-        label = "could not verify the key" if self.outcome is Outcome.UNVERIFIED else "key refused"
-        return CheckResult.fail(
-            "verify",
-            f"{label}: {failure.summary}{kept}",
-            fix=failure.fix,
-            data=self.to_json(),
+        if self.outcome is Outcome.UNVERIFIED:
+            return problem("key.unverified").check(
+                Status.FAIL,
+                "verify",
+                data=self.to_json(),
+                reason=reason,
+                kept=kept,
+                api_fix=api_fix,
+            )
+        return problem("key.refused").check(
+            Status.FAIL, "verify", data=self.to_json(), reason=reason, kept=kept, api_fix=api_fix
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatenv.keys.mask import mask_url
+from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.smoke import legacy_api
 from chatenv.smoke.common import Progress, no_progress
@@ -43,7 +44,6 @@ _NOT_CHAT = re.compile(
     r"embed|whisper|tts|dall-e|moderation|transcribe|image|realtime|audio|search|babbage|davinci",
     re.IGNORECASE,
 )
-NO_KEY_FIX = "chatenv configure-key   (or --no-api to test only local generation)"
 
 
 @dataclass(frozen=True)
@@ -117,11 +117,12 @@ def _models(
         failure = classify(exc, environ=options.environ)
         if failure.kind is FailureKind.NOT_FOUND and not _is_openai(base):
             # Some OpenAI-compatible servers have no GET /models; the completion still tells.
-            return CheckResult.warn(
+            return problem("smoke.no-model-list").check(
+                Status.WARN,
                 "api.models",
-                f"{base} does not list models (404 on /models); trying the completion anyway",
                 section=SECTION,
                 data={"failure": failure.to_json(), "base_url": base},
+                base=base,
             )
         return _failed("api.models", failure, base_url=base)
     finally:
@@ -171,12 +172,13 @@ def _completion(
             note = legacy_api.retired_note(model)
         if note:
             answered = " ".join(str(p) for p in (failure.status_code, failure.error_code) if p)
+            summary, fix = problem("smoke.retired-model").pair(model=model, answered=answered)
             return _failed(
                 "api.completion",
                 failure,
-                summary=f"{model} is a retired model (the server answered {answered})",
+                summary=summary,
                 note=note,
-                fix=f"chatenv smoke-test --api-model {DEFAULT_API_MODEL}",
+                fix=fix,
                 model=model,
                 retired=True,
             )
@@ -211,14 +213,14 @@ def _completion(
             if done.finish_reason == "length"
             else f"the reply is empty (finish reason {done.finish_reason})"
         )
-        return CheckResult.warn(
+        return problem("smoke.empty-reply").check(
+            Status.WARN,
             "api.completion",
-            f"{summary}; {reason}",
             section=SECTION,
-            fix=f"the API works; for a reply, use a model that does not reason: "
-            f"--api-model {DEFAULT_API_MODEL}",
             details=details,
             data=data,
+            summary=summary,
+            reason=reason,
         )
     return CheckResult.ok("api.completion", summary, section=SECTION, details=details, data=data)
 
@@ -235,7 +237,7 @@ def _failed(
     from chatenv.api.failures import FailureKind
 
     if failure.kind is FailureKind.NO_KEY:
-        fix = NO_KEY_FIX
+        summary, fix = problem("smoke.no-key").pair()
     if failure.kind is FailureKind.OPENAI_TOO_OLD:
         note = legacy_api.V0_REPLACED
     details = [f"{k}: {v}" for k, v in failure.to_json().items() if v is not None]
@@ -260,21 +262,20 @@ def _config_warnings(config: Any) -> list[CheckResult]:
     for name, where in config.legacy.items():
         current = LEGACY_NAMES[name]
         found.append(
-            CheckResult.warn(
+            problem("smoke.legacy-variable").check(
+                Status.WARN,
                 "api.legacy-variable",
-                f"{name} (in the {where}) is a v0-era name that openai >= 1.0 ignores",
                 section=SECTION,
-                fix=f"rename it to {current}",
                 data={"name": name, "source": where, "replaced_by": current},
+                name=name,
+                where=where,
+                new=current,
             )
         )
     if config.env_file_error:
         found.append(
-            CheckResult.warn(
-                "api.env-file",
-                f"the .env file was not read: {config.env_file_error}",
-                section=SECTION,
-                fix="fix the file, or pass another with --env-file PATH",
+            problem("smoke.env-file-unreadable").check(
+                Status.WARN, "api.env-file", section=SECTION, error=config.env_file_error
             )
         )
     return found

@@ -22,7 +22,7 @@ class StepFailed(ChatenvError):
     """One step of a stage failed; `id` names the step's result."""
 
     def __init__(
-        self, id: str, message: str, *, fix: str | None = None, details: tuple[str, ...] = ()
+        self, id: str, message: str, fix: str | None = None, *, details: tuple[str, ...] = ()
     ) -> None:
         super().__init__(message, fix=fix)
         self.id = id

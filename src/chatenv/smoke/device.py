@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from chatenv.errors import ChatenvError, UsageError
+from chatenv.errors import ChatenvError
+from chatenv.problems import problem
 
 DEVICE_CHOICES = "auto, cpu, cuda, cuda:N or mps"
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda)(?::(\d+))?$")
@@ -47,10 +48,7 @@ def parse_device(text: str) -> DeviceRequest:
     """`auto`, `cpu`, `cuda`, `cuda:N` or `mps`; anything else is a usage error."""
     match = _DEVICE.match(text.strip().lower())
     if not match or (match.group(2) is not None and match.group(1) != "cuda"):
-        raise UsageError(
-            f"--device {text!r} is not a device (expected {DEVICE_CHOICES})",
-            fix="chatenv smoke-test --device auto",
-        )
+        raise problem("smoke.bad-device").error(device=text, choices=DEVICE_CHOICES)
     index = match.group(2)
     return DeviceRequest(match.group(1), int(index) if index is not None else None)
 
@@ -78,10 +76,7 @@ def choose_device(request: DeviceRequest, found: Accelerators) -> str:
         return "mps" if found.mps_available else "cpu"
     if request.kind == "mps":
         if not found.mps_available:
-            raise DeviceUnavailable(
-                "--device mps: torch sees no Apple GPU (MPS) on this machine",
-                fix="chatenv smoke-test --device auto",
-            )
+            raise problem("smoke.no-mps").error(DeviceUnavailable)
         return "mps"
     return _choose_cuda(request, found)
 
@@ -89,23 +84,22 @@ def choose_device(request: DeviceRequest, found: Accelerators) -> str:
 def _choose_cuda(request: DeviceRequest, found: Accelerators) -> str:
     asked = str(request)
     if found.cuda_build is None:
-        raise DeviceUnavailable(
-            f"--device {asked}: torch {found.torch_version} is a CPU-only build",
-            fix="chatenv install local   (installs the CUDA build of torch this machine can run)",
+        raise problem("smoke.cpu-only-torch").error(
+            DeviceUnavailable, device=asked, version=found.torch_version
         )
     if not found.cuda_available or found.cuda_count == 0:
-        raise DeviceUnavailable(
-            f"--device {asked}: torch {found.torch_version} (CUDA {found.cuda_build}) sees no "
-            "usable GPU: no NVIDIA driver, a driver too old for this build, or "
-            "CUDA_VISIBLE_DEVICES hides them",
-            fix="chatenv doctor   (says which, and the fix)",
+        raise problem("smoke.no-usable-gpu").error(
+            DeviceUnavailable, device=asked, version=found.torch_version, cuda=found.cuda_build
         )
     index = request.index or 0
     if index >= found.cuda_count:
         visible = ", ".join(f"cuda:{i}" for i in range(found.cuda_count))
         plural = "s" if found.cuda_count != 1 else ""
-        raise DeviceUnavailable(
-            f"--device {asked}: torch sees {found.cuda_count} GPU{plural} ({visible})",
-            fix=f"chatenv smoke-test --device cuda:{found.cuda_count - 1}",
+        raise problem("smoke.gpu-index").error(
+            DeviceUnavailable,
+            device=asked,
+            gpus=f"{found.cuda_count} GPU{plural}",
+            visible=visible,
+            last=found.cuda_count - 1,
         )
     return f"cuda:{index}"

@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-from chatenv.errors import UsageError
+from chatenv.problems import problem
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
@@ -36,26 +36,17 @@ def model_ref(text: str) -> ModelRef:
     """A local folder, or a hub id; a path that names nothing is a usage error."""
     name = text.strip()
     if not name:
-        raise UsageError("--model is empty", fix="chatenv smoke-test --model gpt2")
+        raise problem("smoke.model-empty").error()
     path = Path(name).expanduser()
     if path.is_dir():
         return ModelRef(name, path)
     if path.is_file():
-        raise UsageError(
-            f"--model {name} is a file; pass the folder that holds config.json and the weights",
-            fix=f"chatenv smoke-test --model {path.parent}",
-        )
+        raise problem("smoke.model-is-file").error(name=name, folder=path.parent)
     if _looks_like_path(name):
-        raise UsageError(
-            f"--model {name}: no such folder",
-            fix="pass an existing model folder, or a Hugging Face model id such as gpt2",
-        )
-    problem = _invalid_repo_id(name)
-    if problem:
-        raise UsageError(
-            f"--model {name!r} is neither a folder nor a Hugging Face model id ({problem})",
-            fix="pass a model id such as gpt2 or openai-community/gpt2, or a local folder",
-        )
+        raise problem("smoke.model-no-folder").error(name=name)
+    reason = _invalid_repo_id(name)
+    if reason:
+        raise problem("smoke.model-bad-id").error(name=name, reason=reason)
     return ModelRef(name)
 
 

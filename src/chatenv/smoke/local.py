@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from chatenv.errors import ChatenvError
+from chatenv.problems import problem
 from chatenv.results import CheckResult
 from chatenv.smoke import hub
 from chatenv.smoke.common import (
@@ -40,7 +41,6 @@ DEFAULT_MODEL = "gpt2"
 DEFAULT_PROMPT = "Hello, I'm a language model,"
 DEFAULT_MAX_NEW_TOKENS = 20
 DTYPES = ("auto", "float32", "float16", "bfloat16")
-INSTALL_FIX = "chatenv install local"
 
 
 @dataclass(frozen=True)
@@ -150,19 +150,18 @@ def import_stack() -> Stack:
         except ImportError as exc:
             if exc.name == name:
                 raise StepFailed(
-                    f"{SECTION}.import", f"{name} is not installed", fix=INSTALL_FIX
+                    f"{SECTION}.import", *problem("smoke.not-installed").pair(name=name)
                 ) from None
             raise StepFailed(
                 f"{SECTION}.import",
-                f"import {name} failed: {one_line(exc)}",
-                fix=INSTALL_FIX,
+                *problem("smoke.import-failed").pair(name=name, error=one_line(exc)),
                 details=trace(exc),
             ) from None
         except Exception as exc:  # a broken install: a missing shared library, an ABI clash
+            error = f"{type(exc).__name__}: {one_line(exc)}"
             raise StepFailed(
                 f"{SECTION}.import",
-                f"import {name} failed: {type(exc).__name__}: {one_line(exc)}",
-                fix=f"{INSTALL_FIX}   (reinstalls a {name} build this machine can run)",
+                *problem("smoke.import-broken").pair(name=name, error=error),
                 details=trace(exc),
             ) from None
     return Stack(torch=modules[0], transformers=modules[1])
@@ -271,36 +270,33 @@ def _is_dir(name: str) -> bool:
 def _not_cached(name: str, answer: hub.HubAnswer) -> StepFailed:
     where = f"the Hugging Face cache ({hub.cache_dir()})"
     download = hub.download_command(name)
-    local = "or pass a local folder: --model PATH"
     if answer.state is hub.HubState.OFFLINE:
         return StepFailed(
             f"{SECTION}.load",
-            f"{name} is not in {where} and HF_HUB_OFFLINE is set, so it cannot be downloaded",
-            fix=f"download it once with HF_HUB_OFFLINE unset: {download}; {local}",
+            *problem("smoke.offline-not-cached").pair(name=name, where=where, download=download),
         )
     if answer.state is hub.HubState.UNREACHABLE:
         return StepFailed(
             f"{SECTION}.load",
-            f"{name} is not in {where} and the hub at {answer.endpoint} cannot be reached "
-            f"({answer.reason})",
-            fix=f"download it once where the hub is reachable: {download}; {local}",
+            *problem("smoke.hub-unreachable").pair(
+                name=name,
+                where=where,
+                endpoint=answer.endpoint,
+                reason=answer.reason,
+                download=download,
+            ),
         )
     if answer.state is hub.HubState.GATED:
         return _gated(name)
     return StepFailed(
         f"{SECTION}.load",
-        f"{name} is not in {where}, and {answer.endpoint} has no model named {name} "
-        "(or it is private)",
-        fix="check the spelling (e.g. gpt2, openai-community/gpt2); for a private model, "
-        "log in first: hf auth login",
+        *problem("smoke.model-not-found").pair(name=name, where=where, endpoint=answer.endpoint),
     )
 
 
 def _gated(name: str) -> StepFailed:
     return StepFailed(
-        f"{SECTION}.load",
-        f"{name} is a gated model: its files need an accepted licence and a token",
-        fix=f"accept the licence at {hub.endpoint()}/{name}, then: hf auth login",
+        f"{SECTION}.load", *problem("smoke.gated-model").pair(name=name, endpoint=hub.endpoint())
     )
 
 
@@ -314,20 +310,18 @@ def _load_failure(ref: hub.ModelRef, exc: BaseException, device: str) -> StepFai
     if is_out_of_memory(exc):
         return StepFailed(
             f"{SECTION}.load",
-            f"out of memory loading {ref.name} on {device}",
-            fix="a smaller --model, --dtype bfloat16 or float16, or --device cpu",
+            *problem("smoke.load-out-of-memory").pair(name=ref.name, device=device),
         )
+    error = f"{type(exc).__name__}: {one_line(exc)}"
     if ref.is_folder:
-        fix = (
-            f"check that {ref.name} holds config.json, the tokenizer files and the weights "
-            "(save_pretrained writes them)"
+        return StepFailed(
+            f"{SECTION}.load",
+            *problem("smoke.folder-load-failed").pair(name=ref.name, error=error),
+            details=trace(exc),
         )
-    else:
-        fix = "run again with --verbose for the details; `chatenv doctor` checks the stack"
     return StepFailed(
         f"{SECTION}.load",
-        f"could not load {ref.name}: {type(exc).__name__}: {one_line(exc)}",
-        fix=fix,
+        *problem("smoke.load-failed").pair(name=ref.name, error=error),
         details=trace(exc),
     )
 
@@ -378,11 +372,7 @@ def generate(loaded: Loaded, options: LocalOptions, torch: Any) -> Generation:
     new_ids = output[0, prompt_tokens:]
     times = clock.token_times
     if not times:
-        raise StepFailed(
-            f"{SECTION}.generate",
-            "generate returned without producing a token",
-            fix="try another --prompt; run with --verbose for the details",
-        )
+        raise StepFailed(f"{SECTION}.generate", *problem("smoke.no-token").pair())
     rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else None
     return Generation(
         prompt=options.prompt,
@@ -400,13 +390,12 @@ def _generate_failure(exc: BaseException, loaded: Loaded) -> StepFailed:
     if is_out_of_memory(exc):
         return StepFailed(
             f"{SECTION}.generate",
-            f"out of memory generating on {loaded.device}",
-            fix="fewer --max-new-tokens, --dtype bfloat16 or float16, or --device cpu",
+            *problem("smoke.generate-out-of-memory").pair(device=loaded.device),
         )
+    error = f"{type(exc).__name__}: {one_line(exc)}"
     return StepFailed(
         f"{SECTION}.generate",
-        f"generation failed on {loaded.device}: {type(exc).__name__}: {one_line(exc)}",
-        fix="run again with --verbose for the details; `chatenv doctor` checks the stack",
+        *problem("smoke.generate-failed").pair(device=loaded.device, error=error),
         details=trace(exc),
     )
 

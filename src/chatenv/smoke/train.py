@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from chatenv.results import CheckResult
+from chatenv.problems import problem
+from chatenv.results import CheckResult, Status
 from chatenv.smoke.common import (
     Progress,
     StepFailed,
@@ -61,11 +62,7 @@ def train_step(
         upcast_from = "float16"
     batch = generation.sequence.to(device)
     if batch.shape[-1] < 2:
-        raise StepFailed(
-            f"{SECTION}.step",
-            "the batch has a single token: a causal-LM loss needs two",
-            fix="raise --max-new-tokens or use a longer --prompt",
-        )
+        raise StepFailed(f"{SECTION}.step", *problem("smoke.train-single-token").pair())
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats(device)
     model.eval()
@@ -106,9 +103,7 @@ def _loss(model: Any, batch: Any, torch: Any) -> float:
         value = float(model(input_ids=batch, labels=batch).loss)
     if not math.isfinite(value):
         raise StepFailed(
-            f"{SECTION}.step",
-            f"the loss is {value}: the model's numbers overflow",
-            fix="--dtype float32 (or bfloat16 on a GPU that has it)",
+            f"{SECTION}.step", *problem("smoke.train-loss-not-finite").pair(value=value)
         )
     return value
 
@@ -116,15 +111,12 @@ def _loss(model: Any, batch: Any, torch: Any) -> float:
 def _failure(exc: BaseException, device: str) -> StepFailed:
     if is_out_of_memory(exc):
         return StepFailed(
-            f"{SECTION}.step",
-            f"out of memory during the training step on {device} (weights, gradients and "
-            "AdamW's state need about 4x the model's size)",
-            fix="a smaller --model, or --device cpu",
+            f"{SECTION}.step", *problem("smoke.train-out-of-memory").pair(device=device)
         )
+    error = f"{type(exc).__name__}: {one_line(exc)}"
     return StepFailed(
         f"{SECTION}.step",
-        f"the training step failed on {device}: {type(exc).__name__}: {one_line(exc)}",
-        fix="run again with --verbose for the details; `chatenv doctor` checks the stack",
+        *problem("smoke.train-failed").pair(device=device, error=error),
         details=trace(exc),
     )
 
@@ -158,14 +150,8 @@ def result(step: TrainStep) -> CheckResult:
         return CheckResult.ok(
             f"{SECTION}.step", summary, section=SECTION, details=details, data=data
         )
-    return CheckResult.fail(
-        f"{SECTION}.step",
-        f"{summary}: the loss did not fall",
-        section=SECTION,
-        details=details,
-        fix="the gradients or the optimizer do not reach the weights on this device; "
-        "try --device cpu to compare, and run `chatenv doctor`",
-        data=data,
+    return problem("smoke.train-loss-did-not-fall").check(
+        Status.FAIL, f"{SECTION}.step", section=SECTION, details=details, data=data, summary=summary
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from chatenv.errors import ChatenvError
 from chatenv.keys.config import OpenAIConfig
+from chatenv.problems import problem
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -34,25 +35,24 @@ class OpenAIClientError(ChatenvError):
 
 class NoApiKeyError(OpenAIClientError):
     def __init__(self) -> None:
-        super().__init__(
-            "no OpenAI API key: OPENAI_API_KEY is in neither the environment nor the .env file",
-            fix="chatenv configure-key",
-        )
+        message, fix = problem("api.no-key").pair()
+        super().__init__(message, fix=fix)
 
 
 class OpenAIMissingError(OpenAIClientError):
     def __init__(self) -> None:
-        super().__init__("the openai package is not installed", fix="chatenv install api")
+        message, fix = problem("api.openai-missing").pair()
+        super().__init__(message, fix=fix)
 
 
 class OpenAITooOldError(OpenAIClientError):
     """openai < 1.0: `import openai` works but there is no `openai.OpenAI` client class."""
 
     def __init__(self, version: str) -> None:
-        super().__init__(
-            f"openai {version} is installed; chatenv needs the v1 client ({OPENAI_REQUIREMENT})",
-            fix=f"pip install '{OPENAI_REQUIREMENT}'   (or: chatenv install api)",
+        message, fix = problem("api.openai-too-old").pair(
+            version=version, requirement=OPENAI_REQUIREMENT
         )
+        super().__init__(message, fix=fix)
         self.version = version
 
 

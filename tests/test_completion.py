@@ -1,0 +1,67 @@
+"""Shell completion (Typer's `--install-completion` / `--show-completion`) works for bash: the
+real script, sourced by a real bash, completes commands, options and choices. docs/
+shell-completion.md describes exactly this."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CHATENV, clean_env
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+
+
+def bash(script: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """`script` in a non-interactive bash whose parent is bash (so chatenv detects bash), with
+    chatenv on PATH and a home of its own."""
+    env = clean_env(HOME=str(home), PATH=f"{CHATENV.parent}:/usr/bin:/bin")
+    return subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def complete(words: str) -> str:
+    """Bash lines that ask the loaded completion function for `words` (the last word is the
+    one being completed) and print the candidates, one per line."""
+    count = len(words.split()) - (0 if words.endswith(" ") else 1)
+    empty = '""' if words.endswith(" ") else ""
+    return (
+        f"COMP_WORDS=({words}{empty}); COMP_CWORD={count}; "
+        "_chatenv_completion chatenv; printf '%s\\n' \"${COMPREPLY[@]}\""
+    )
+
+
+def test_show_completion_prints_a_bash_script_that_completes(tmp_path: Path) -> None:
+    shown = bash("chatenv --show-completion", tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "complete -o default -F _chatenv_completion chatenv" in shown.stdout
+    assert "_CHATENV_COMPLETE=complete_bash" in shown.stdout
+
+    loaded = "source <(chatenv --show-completion); "
+    commands = bash(loaded + complete("chatenv sm"), tmp_path)
+    assert commands.stdout.split() == ["smoke-test"], commands.stderr
+    options = bash(loaded + complete("chatenv doctor --"), tmp_path)
+    wanted = {"--json", "--offline", "--deep", "--env-file", "--strict"}
+    assert wanted <= set(options.stdout.split())
+    choices = bash(loaded + complete("chatenv smoke-test --dtype "), tmp_path)
+    assert choices.stdout.split() == ["auto", "float32", "float16", "bfloat16"]
+
+
+def test_install_completion_writes_the_script_and_sources_it_from_bashrc(tmp_path: Path) -> None:
+    done = bash("chatenv --install-completion", tmp_path)
+    assert done.returncode == 0, done.stderr
+    script = tmp_path / ".bash_completions" / "chatenv.sh"
+    assert script.is_file()
+    assert f"source '{script}'" in (tmp_path / ".bashrc").read_text()
+    # a new shell that reads ~/.bashrc completes
+    fresh = bash(f"source {tmp_path / '.bashrc'}; " + complete("chatenv con"), tmp_path)
+    assert fresh.stdout.split() == ["configure-key"], fresh.stderr
