@@ -501,3 +501,49 @@ def _smoke_text_lines(result: CheckResult) -> list[Text]:
 def _one_line_text(text: str) -> str:
     flat = redact(text).replace("\r\n", "\n").replace("\n", "⏎").replace("\t", " ")
     return flat if len(flat) <= _SHOWN_TEXT else flat[:_SHOWN_TEXT] + "…"
+
+
+# --- CI formats: Markdown and GitHub Actions ---------------------------------------------------
+
+
+def _md_cell(text: str) -> str:
+    return redact(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(report: Report) -> str:
+    """The report as Markdown: what `--format markdown` prints and what goes into
+    $GITHUB_STEP_SUMMARY, a report a user can paste into a bug report."""
+    c = report.counts()
+    title = (
+        f"### chatenv {report.command}: {c['ok']} ok, {c['warn']} warnings, "
+        f"{c['fail']} failed, {c['skip']} skipped"
+    )
+    lines = [title, "", "| | section | check | result | fix |", "|---|---|---|---|---|"]
+    for r in report.results:
+        fix = f"`{_md_cell(r.fix)}`" if r.fix and r.status is not Status.OK else ""
+        lines.append(
+            f"| {MARKS[r.status][0]} | {_md_cell(r.section)} | `{_md_cell(r.id)}` "
+            f"| {_md_cell(r.summary)} | {fix} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(report: Report) -> list[str]:
+    """`::error::` / `::warning::` workflow commands for every failed or warning result."""
+    lines = []
+    for r in report.results:
+        if r.status not in (Status.FAIL, Status.WARN):
+            continue
+        level = "error" if r.status is Status.FAIL else "warning"
+        message = r.summary + (f"\nfix: {r.fix}" if r.fix else "")
+        title = _gh_property(redact(f"chatenv {report.command}: {r.id}"))
+        lines.append(f"::{level} title={title}::{_gh_data(redact(message))}")
+    return lines

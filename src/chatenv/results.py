@@ -109,12 +109,16 @@ class Report:
         return 1 if any(r.status in bad for r in self.results) else 0
 
     def to_json(self) -> dict[str, Any]:
+        import socket
+
         from chatenv import __version__
 
         return {
             "schema": SCHEMA_VERSION,
             "command": self.command,
             "chatenv_version": __version__,
+            # which machine said this: reports from many nodes get merged (docs/ci.md)
+            "host": socket.gethostname(),
             "ok": self.exit_code == 0,
             "exit_code": self.exit_code,
             "counts": self.counts(),
