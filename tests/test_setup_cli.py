@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from tests.conftest import REPO, RunCli, clean_env
 from tests.install.conftest import TORCH_SAFE, create_venv, site_packages, write_dist
 from tests.install.packages import make_wheel, offline_pip_env
 from tests.keys.test_configure_key_cli import run_on_terminal
-from tests.openai_server import TEST_KEY, OpenAIServer
+from tests.openai_server import TEST_KEY, OpenAIServer, Scenario
 
 STAGES = ["doctor", "install", "configure-key", "smoke-test"]
 
@@ -314,3 +316,35 @@ def test_declining_the_install_plan_on_a_terminal_stops_setup_and_changes_nothin
     assert "not installed: you declined the plan; nothing was changed" in screen
     assert "configure-key: not run: install failed" in screen
     assert openai_version(venv) == "0.28.0"
+
+
+def test_ctrl_c_stops_setup_with_exit_130_and_still_prints_the_summary_document(
+    tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    openai_server.set(Scenario.SLOW, slow_s=30)
+    child = subprocess.Popen(
+        [str(Path(sys.executable).with_name("chatenv")), "setup", "api", "--no-local",
+         "--offline", "--json"],
+        cwd=tmp_path,
+        env=api_env(tmp_path, openai_server, OPENAI_API_KEY=TEST_KEY),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert child.stderr is not None
+    seen = ""
+    while "[4/4] chatenv smoke-test" not in seen:
+        line = child.stderr.readline()
+        assert line, f"setup ended before the smoke test: {seen}"
+        seen += line
+    time.sleep(1.0)  # inside the (slow) API call
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 130, seen + err
+    doc = json.loads(out)
+    validate(doc)
+    assert outcomes(doc) == ["ran", "ran", "skipped", "failed"]
+    assert doc["stages"][3]["reason"] == "interrupted"
+    assert doc["error"] == {"message": "interrupted", "fix": None}
+    assert "error: interrupted" in err and "Traceback" not in err

@@ -82,12 +82,14 @@ def render(
     shown: frozenset[str] = frozenset(),
 ) -> None:
     """Print a report to stdout in `fmt` (text, json or markdown); under GitHub Actions, also
-    its annotations and job summary. The one path every command's report takes."""
+    its annotations and job summary. The one path every command's report takes, including a
+    command stopped by an error (`error_report`): as text that is only its one line on stderr,
+    printed already by `error`."""
     if fmt == "json":
         print_json(report.to_json())
     elif fmt == "markdown":
         write_stdout(markdown(report))
-    else:
+    elif report.error is None:
         render_text(report, verbose=verbose, shown=shown)
     github_actions(report, fmt=fmt)
 
@@ -132,16 +134,6 @@ def error_report(command: str, message: str, fix: str | None, exit_code: int) ->
     (its exit code wins) for JSON's `"error"` field."""
     failed = CheckResult.fail("error", message, section="error", fix=fix)
     return Report(command, (failed,), error=CommandError(message, fix, exit_code))
-
-
-def render_error(report: Report, *, fmt: str) -> None:
-    """A stopped command's report: on stdout for json and markdown (the one-line error is on
-    stderr already, which is all text output shows), and to GitHub Actions."""
-    if fmt == "json":
-        print_json(report.to_json())
-    elif fmt == "markdown":
-        write_stdout(markdown(report))
-    github_actions(report, fmt=fmt)
 
 
 def human_lines(
@@ -706,7 +698,7 @@ def _md_smoke(report: Report, level: int) -> list[str]:
 
 # --- GitHub Actions: annotations and the job summary ------------------------------------------
 # Workflow commands are lines the runner reads from the step's output; `github_actions` is
-# called for every report (`render`, `render_error`), and does nothing outside GitHub Actions.
+# called by `render` for every report, and does nothing outside GitHub Actions.
 
 
 def _gh_data(text: str) -> str:

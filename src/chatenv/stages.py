@@ -141,8 +141,9 @@ def stage_result(stage: StageRun) -> CheckResult:
     rid = f"{COMMAND}.{stage.name}"
     took = f" ({stage.elapsed_s:.1f} s)" if stage.elapsed_s is not None else ""
     data = {"stage": stage.name, "outcome": stage.outcome}
-    if stage.outcome == "skipped" or stage.report is None:
-        return CheckResult.skip(rid, f"{stage.name}: {stage.reason or 'not run'}", data=data)
+    if stage.report is None:
+        make = CheckResult.fail if stage.outcome == "failed" else CheckResult.skip
+        return make(rid, f"{stage.name}: {stage.reason or 'not run'}", data=data)
     report = stage.report
     if stage.outcome == "failed":
         failures = [r for r in report.results if r.status is Status.FAIL]

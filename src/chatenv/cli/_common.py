@@ -84,7 +84,7 @@ def unexpected(exc: BaseException) -> tuple[str, str]:
 def _stopped(command: str, fmt: str, message: str, fix: str | None, exit_code: int) -> None:
     output.error(message, fix)
     if command:
-        output.render_error(output.error_report(command, message, fix, exit_code), fmt=fmt)
+        output.render(output.error_report(command, message, fix, exit_code), fmt=fmt)
 
 
 def finish(

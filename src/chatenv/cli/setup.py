@@ -159,9 +159,9 @@ class SetupRun:
         interrupted = False
         steps = (self._doctor, self._install, self._configure_key, self._smoke_test)
         for name, step in zip(STAGES, steps, strict=True):
-            failed = next((s for s in self.stages if s.outcome == "failed"), None)
-            if failed is not None or interrupted:
-                why = "interrupted" if interrupted else f"{failed.name} failed" if failed else ""
+            failed = next((s.name for s in self.stages if s.outcome == "failed"), None)
+            if failed is not None:
+                why = "interrupted" if interrupted else f"{failed} failed"
                 self.stages.append(StageRun(name, "skipped", reason=f"not run: {why}"))
                 continue
             try:
@@ -254,7 +254,12 @@ class SetupRun:
             except typer.Abort:  # end of input at the question
                 return False
         if not self.yes:
-            output.hint("setup: installing without asking (stdin is not a terminal; --yes says so)")
+            why = (
+                "stdin is not a terminal"
+                if not sys.stdin.isatty()
+                else f"--format {self.fmt} shows no plan to confirm"
+            )
+            output.hint(f"setup: installing without asking ({why}; --yes says so)")
         return True
 
     def _configure_key(self) -> StageRun:
