@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from chatenv.keys.mask import redact
-from chatenv.results import CheckResult, Report, Status
+from chatenv.results import CheckResult, CommandError, Report, Status
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -71,25 +71,69 @@ def print_json(document: Any, file: TextIO | None = None) -> None:
         out.write(redact(text) + "\n")
         out.flush()
     except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as Rich does for text. Point stdout at
-        # devnull so the interpreter's final flush does not raise again.
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, out.fileno())
-        raise SystemExit(1) from None
+        _quiet_broken_pipe(out)
 
 
-def render(report: Report, *, as_json: bool = False, verbose: bool = False) -> None:
-    """Print a report: JSON to stdout, or grouped Rich text to stdout."""
-    if as_json:
+def render(
+    report: Report,
+    *,
+    fmt: str = "text",
+    verbose: bool = False,
+    shown: frozenset[str] = frozenset(),
+) -> None:
+    """Print a report to stdout in `fmt` (text, json or markdown); under GitHub Actions, also
+    its annotations and job summary. The one path every command's report takes, including a
+    command stopped by an error (`error_report`): as text that is only its one line on stderr,
+    printed already by `error`."""
+    if fmt == "json":
         print_json(report.to_json())
-        return
+    elif fmt == "markdown":
+        write_stdout(markdown(report))
+    elif report.error is None:
+        render_text(report, verbose=verbose, shown=shown)
+    github_actions(report, fmt=fmt)
+
+
+def render_text(
+    report: Report, *, verbose: bool = False, shown: frozenset[str] = frozenset()
+) -> None:
+    """A report for people: the command's own layout where it has one (below), else grouped
+    results and the summary line."""
+    TEXT_RENDERERS.get(report.command, _render_results)(report, verbose, shown)
+
+
+def _render_results(report: Report, verbose: bool, shown: frozenset[str]) -> None:
     console = stdout_console()
     ascii_only = not _can_encode(console, "✓✗–…")
     for line in human_lines(report.results, verbose=verbose, ascii_only=ascii_only):
         console.print(line, soft_wrap=True)
     console.print(summary_line(report), soft_wrap=True)
+
+
+def write_stdout(text: str) -> None:
+    """Plain text (Markdown) to stdout, redacted; a closed pipe stops quietly as for JSON."""
+    try:
+        sys.stdout.write(redact(text))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe(sys.stdout)
+
+
+def _quiet_broken_pipe(out: TextIO) -> None:
+    # The reader went away (`| head`): stop quietly, as Rich does for text. Point stdout at
+    # devnull so the interpreter's final flush does not raise again.
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, out.fileno())
+    raise SystemExit(1) from None
+
+
+def error_report(command: str, message: str, fix: str | None, exit_code: int) -> Report:
+    """The report of a command that stopped with an error: one failed result, and the error
+    (its exit code wins) for JSON's `"error"` field."""
+    failed = CheckResult.fail("error", message, section="error", fix=fix)
+    return Report(command, (failed,), error=CommandError(message, fix, exit_code))
 
 
 def human_lines(
@@ -278,16 +322,11 @@ def _package_line(row: dict[str, Any], width: int) -> Text:
     return line
 
 
-def render_install(
-    report: Report, *, as_json: bool = False, verbose: bool = False, show_plan: bool = True
-) -> None:
+def _render_install(report: Report, verbose: bool, shown: frozenset[str]) -> None:
     """The install report: the plan (unless already shown), then results that matter."""
-    if as_json:
-        print_json(report.to_json())
-        return
     console = stdout_console()
     plan = report.data.get("plan")
-    if show_plan and plan:
+    if "plan" not in shown and plan:
         for line in install_plan_lines(plan, verbose=verbose):
             console.print(line, soft_wrap=True)
         console.print("")
@@ -398,6 +437,7 @@ SECTION_TITLES: dict[str, str] = {
     "openai": "OpenAI settings",
     "dotenv": ".env file",
     "network": "Network",
+    "setup": "chatenv setup",
 }
 
 
@@ -452,10 +492,7 @@ def smoke_progress(*, enabled: bool) -> Iterator[Callable[[str | None], None]]:
         show(None)
 
 
-def render_smoke(report: Report, *, as_json: bool = False, verbose: bool = False) -> None:
-    if as_json:
-        print_json(report.to_json())
-        return
+def _render_smoke(report: Report, verbose: bool, shown: frozenset[str]) -> None:
     from rich.text import Text
 
     console = stdout_console()
@@ -501,3 +538,342 @@ def _smoke_text_lines(result: CheckResult) -> list[Text]:
 def _one_line_text(text: str) -> str:
     flat = redact(text).replace("\r\n", "\n").replace("\n", "⏎").replace("\t", " ")
     return flat if len(flat) <= _SHOWN_TEXT else flat[:_SHOWN_TEXT] + "…"
+
+
+# --- Markdown: `--format markdown` and the GitHub job summary ----------------------------------
+# A report a user can paste into a bug report: a heading with the counts, one table row per
+# result, the details of what went wrong, and the command's own extras (the install plan, the
+# generated text, setup's stages). Plain strings, no Rich: doctor's fast path renders it too.
+
+_MD_MARKS = {Status.OK: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.SKIP: "➖"}
+
+
+def _md_cell(text: str) -> str:
+    """Text for a table cell: one line, pipes escaped (GitHub's tables honour `\\|` even inside
+    code spans), HTML's `<` neutralised so machine text cannot open a tag."""
+    flat = redact(text).replace("\r", "").replace("\n", " ")
+    return flat.replace("|", "\\|").replace("<", "&lt;")
+
+
+def _md_code(text: str) -> str:
+    """Inline code that survives backticks inside the text (a longer delimiter, CommonMark)."""
+    text = _md_cell(text).replace("&lt;", "<")
+    ticks = "`"
+    while ticks in text:
+        ticks += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _md_fence(text: str, info: str = "") -> list[str]:
+    """A fenced block longer than any backtick run in `text`."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return [fence + info, redact(text).rstrip("\n"), fence]
+
+
+def _counts_text(report: Report) -> str:
+    c = report.counts()
+    warnings = f"{c['warn']} warning{'s' if c['warn'] != 1 else ''}"
+    return f"{c['ok']} ok, {warnings}, {c['fail']} failed, {c['skip']} skipped"
+
+
+def markdown(report: Report, *, level: int = 3) -> str:
+    """The report as Markdown: what `--format markdown` prints and what goes into
+    $GITHUB_STEP_SUMMARY. `level`: the heading level (setup nests its stages one deeper)."""
+    from chatenv import __version__
+
+    mark = _MD_MARKS[Status.FAIL] if report.exit_code else _MD_MARKS[Status.OK]
+    head = "#" * level
+    lines = [f"{head} {mark} chatenv {report.command}: {_counts_text(report)}", ""]
+    meta = f"chatenv {__version__}, exit code {report.exit_code}"
+    elapsed = report.data.get("elapsed_s")
+    if isinstance(elapsed, (int, float)):
+        meta += f", {elapsed:.2f} s"
+    lines += [f"_{meta}_", ""]
+    if report.error is not None:
+        lines.append(f"**error:** {_md_cell(report.error.message)}")
+        if report.error.fix:
+            lines.append(f"<br>**fix:** {_md_code(report.error.fix)}")
+        lines.append("")
+        return "\n".join(lines)
+    if report.results:
+        lines += ["| | section | check | result | fix |", "|---|---|---|---|---|"]
+        for r in report.results:
+            fix = _md_code(r.fix) if r.fix and r.status is not Status.OK else ""
+            lines.append(
+                f"| {_MD_MARKS[r.status]} | {_md_cell(r.section)} | {_md_code(r.id)} "
+                f"| {_md_cell(r.summary)} | {fix} |"
+            )
+        lines.append("")
+    lines += _md_details(report.results)
+    extra = MARKDOWN_EXTRAS.get(report.command)
+    if extra is not None:
+        lines += extra(report, level + 1)
+    kept = [line for i, line in enumerate(lines) if line or (i and lines[i - 1])]
+    return "\n".join(kept).strip("\n") + "\n"
+
+
+def _md_details(results: Iterable[CheckResult]) -> list[str]:
+    """The details of what went wrong, folded: what a maintainer reading a bug report needs."""
+    rows = [
+        (r, d)
+        for r in results
+        if r.status in (Status.FAIL, Status.WARN)
+        for d in r.details
+        if d.strip()
+    ]
+    if not rows:
+        return []
+    lines = ["<details><summary>Details of warnings and failures</summary>", ""]
+    current = None
+    for result, detail in rows:
+        if result.id != current:
+            current = result.id
+            lines.append(f"- {_md_code(result.id)}")
+        lines += [f"  - {_md_code(part)}" for part in detail.splitlines() if part.strip()]
+    lines += ["", "</details>", ""]
+    return lines
+
+
+def _md_install(report: Report, level: int) -> list[str]:
+    plan = report.data.get("plan")
+    if not plan:
+        return []
+    head = "#" * level
+    py = plan["python"]
+    lines = [f"{head} Plan", ""]
+    lines.append(
+        f"Target: {_md_code(py['executable'])} (Python {_md_cell(py['version'])}, "
+        f"{_md_cell(py['kind'])}); profiles: {_md_cell(', '.join(plan['profiles']))}"
+    )
+    installer = plan.get("installer")
+    if installer:
+        lines.append(f"<br>Installer: {_md_code(' '.join(installer['command']))}")
+    torch = plan.get("torch")
+    if torch:
+        choice, installed = torch["choice"], torch.get("installed")
+        if torch["keep"] and installed:
+            what = f"keep {installed['version']} ({installed['variant']})"
+            reasons = [torch["reason"]]
+        else:
+            where = choice["index_url"] or "PyPI"
+            what = f"{choice['variant']} for torch {choice['series']} from {where}"
+            reasons = [*choice["reasons"], torch["reason"]]
+        lines.append(f"<br>PyTorch: {_md_cell(what)}")
+        lines += [f"<br>· {_md_cell(r)}" for r in reasons if r]
+    lines += ["", "| action | package | installed | target |", "|---|---|---|---|"]
+    for row in plan["packages"]:
+        if not row["pinned"] and row["action"] == "keep":
+            continue
+        name = row["name"] + ("" if row["pinned"] else " (dependency)")
+        lines.append(
+            f"| {row['action']} | {_md_cell(name)} | {_md_cell(row.get('installed') or '')} "
+            f"| {_md_cell(row.get('target') or row.get('spec') or '')} |"
+        )
+    lines.append("")
+    for note in plan.get("notes", []):
+        lines.append(f"> note: {_md_cell(note)}")
+    if report.data.get("log"):
+        lines.append(f"Installer log: {_md_code(str(report.data['log']))}")
+    lines.append("")
+    return lines
+
+
+def _md_smoke(report: Report, level: int) -> list[str]:
+    lines: list[str] = []
+    for result in report.results:
+        if result.status is not Status.OK:
+            continue
+        if "text" in result.data:
+            lines += [f"Generated by {_md_code(result.id)} (prompt, then the new tokens):", ""]
+            text = str(result.data.get("prompt", "")) + str(result.data["text"])
+            lines += [*_md_fence(text, "text"), ""]
+        elif "reply" in result.data:
+            lines += [f"Reply to {_md_code(result.id)}:", ""]
+            lines += [*_md_fence(str(result.data["reply"]), "text"), ""]
+    return lines
+
+
+# --- GitHub Actions: annotations and the job summary ------------------------------------------
+# Workflow commands are lines the runner reads from the step's output; `github_actions` is
+# called by `render` for every report, and does nothing outside GitHub Actions.
+
+
+def _gh_data(text: str) -> str:
+    # escaped as @actions/core escapes a command's message: %, CR and LF
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    # a property value (title=...) also escapes the separators `:` and `,`
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(report: Report) -> list[str]:
+    """`::error title=…::…` / `::warning title=…::…` for every failed or warning result (for
+    setup: those of its stages, see `_setup_annotated`)."""
+    lines = []
+    for title, result, level in ANNOTATED.get(report.command, _annotated)(report):
+        message = result.summary + (f"\nfix: {result.fix}" if result.fix else "")
+        lines.append(f"::{level} title={_gh_property(redact(title))}::{_gh_data(redact(message))}")
+    return lines
+
+
+def _annotated(report: Report) -> list[tuple[str, CheckResult, str]]:
+    levels = {Status.FAIL: "error", Status.WARN: "warning"}
+    return [
+        (f"chatenv {report.command}: {r.id}", r, levels[r.status])
+        for r in report.results
+        if r.status in levels
+    ]
+
+
+def github_actions(report: Report, *, fmt: str, environ: Mapping[str, str] | None = None) -> None:
+    """Under GitHub Actions (GITHUB_ACTIONS=true): the annotations, then the Markdown report
+    appended to the job summary. Never fails the command."""
+    import os
+
+    env = os.environ if environ is None else environ
+    if env.get("GITHUB_ACTIONS", "").lower() != "true":
+        return
+    # The runner reads workflow commands from stdout and stderr alike (actions/runner,
+    # src/Runner.Worker/Handlers/ScriptHandler.cs: an OutputManager on each stream), so when
+    # stdout carries a JSON document the annotations go to stderr and the JSON stays parseable.
+    stream = sys.stderr if fmt == "json" else sys.stdout
+    try:
+        lines = github_annotations(report)
+        summary = markdown(report)
+    except Exception as exc:  # the command's own work is done: never fail it for this
+        notice(f"no GitHub Actions annotations or summary: {type(exc).__name__}: {exc}")
+        return
+    if lines:
+        try:
+            stream.write("\n".join(lines) + "\n")
+            stream.flush()
+        except BrokenPipeError:
+            _quiet_broken_pipe(stream)
+    append_step_summary(summary, env.get("GITHUB_STEP_SUMMARY", ""))
+
+
+def append_step_summary(text: str, path: str) -> bool:
+    """Append `text` to the job summary file; a missing or unwritable one is one warning line
+    on stderr, never a failure. Appends only: earlier steps' summaries stay."""
+    if not path:
+        notice("GITHUB_STEP_SUMMARY is not set: no job summary written")
+        return False
+    try:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(redact(text) + "\n")
+    except OSError as exc:
+        notice(f"cannot append to GITHUB_STEP_SUMMARY ({path}): {exc.strerror or exc}")
+        return False
+    return True
+
+
+# --- chatenv setup -------------------------------------------------------------------------
+# Each stage's own report as that command prints it (doctor: only what is not ok, unless
+# --verbose), under a numbered heading, while setup runs; then one summary of every stage.
+# Reads the stages through `report.data["stages"]` (chatenv.stages.StageRun objects).
+
+
+def setup_stage_heading(index: int, total: int, name: str) -> None:
+    from rich.text import Text
+
+    console = stdout_console()
+    console.print(Text(f"[{index}/{total}] chatenv {name}", style="bold reverse"), soft_wrap=True)
+
+
+def setup_stage_skipped(reason: str) -> None:
+    from rich.text import Text
+
+    line = Text("  ")
+    line.append(MARKS[Status.SKIP][0], style=MARKS[Status.SKIP][1])
+    line.append(" skipped: " + redact(reason))
+    console = stdout_console()
+    console.print(line, soft_wrap=True)
+    console.print("")
+
+
+def setup_stage_text(report: Report, *, verbose: bool, shown: frozenset[str]) -> None:
+    """One stage's report in setup's text output: as the command prints it, except doctor,
+    which shows only its warnings and failures (all of it with --verbose)."""
+    if report.error is not None:
+        return  # its one line is on stderr already, and in the summary below
+    console = stdout_console()
+    if report.command == "doctor" and not verbose:
+        problems = [r for r in report.results if r.status in (Status.FAIL, Status.WARN)]
+        ascii_only = not _can_encode(console, "✓✗–…")
+        for line in human_lines(problems, ascii_only=ascii_only):
+            console.print(line, soft_wrap=True)
+        console.print(summary_line(report), soft_wrap=True)
+    else:
+        render_text(report, verbose=verbose, shown=shown)
+    console.print("")
+
+
+def _render_setup(report: Report, verbose: bool, shown: frozenset[str]) -> None:
+    from rich.text import Text
+
+    console = stdout_console()
+    ascii_only = not _can_encode(console, "✓✗–…")
+    for line in human_lines(report.results, verbose=verbose, ascii_only=ascii_only):
+        console.print(line, soft_wrap=True)
+    outcomes = [getattr(stage, "outcome", "") for stage in report.data.get("stages", ())]
+    ran = outcomes.count("ran")
+    text = Text("\n")
+    text.append(f"{ran} ran", style="green" if ran else "")
+    text.append(", ")
+    failed = outcomes.count("failed")
+    text.append(f"{failed} failed", style="red" if failed else "")
+    text.append(f", {outcomes.count('skipped')} skipped", style="dim")
+    elapsed = report.data.get("elapsed_s")
+    if isinstance(elapsed, (int, float)):
+        text.append(f" in {elapsed:.1f} s", style="dim")
+    if report.exit_code == 0:
+        text.append("  ready.", style="bold green")
+    console.print(text, soft_wrap=True)
+
+
+def _md_setup(report: Report, level: int) -> list[str]:
+    lines: list[str] = []
+    for stage in report.data.get("stages", ()):
+        if stage.report is not None:
+            lines += [markdown(stage.report, level=level).rstrip("\n"), ""]
+    return lines
+
+
+def _setup_annotated(report: Report) -> list[tuple[str, CheckResult, str]]:
+    """Each stage's warnings and failures; a doctor failure that setup left to `chatenv
+    install` (a missing or outdated package) is a warning, since install ran after it."""
+    found: list[tuple[str, CheckResult, str]] = []
+    for stage in report.data.get("stages", ()):
+        if stage.report is None:
+            continue
+        deferred = set(stage.not_blocking)
+        for title, result, level in _annotated(stage.report):
+            shown = "warning" if result.id in deferred else level
+            found.append((f"chatenv setup › {title.removeprefix('chatenv ')}", result, shown))
+    return found
+
+
+# --- who renders what ----------------------------------------------------------------------
+# A command with its own text layout, Markdown extras or annotations registers them here; the
+# rest get the common forms. `render` and `markdown` look them up; commands never choose.
+
+TextRenderer = Callable[[Report, bool, frozenset[str]], None]
+
+TEXT_RENDERERS: dict[str, TextRenderer] = {
+    "install": _render_install,
+    "smoke-test": _render_smoke,
+    "setup": _render_setup,
+}
+MARKDOWN_EXTRAS: dict[str, Callable[[Report, int], list[str]]] = {
+    "install": _md_install,
+    "smoke-test": _md_smoke,
+    "setup": _md_setup,
+}
+ANNOTATED: dict[str, Callable[[Report], list[tuple[str, CheckResult, str]]]] = {
+    "setup": _setup_annotated,
+}

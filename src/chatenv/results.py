@@ -88,6 +88,19 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class CommandError:
+    """How a command stopped when it could not finish its report: chatenv's one line, the fix
+    and the exit code (1; 2 for bad input; 130 for Ctrl-C)."""
+
+    message: str
+    fix: str | None
+    exit_code: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"message": self.message, "fix": self.fix}
+
+
+@dataclass(frozen=True)
 class Report:
     """What a command hands to the renderer: its results and any command-level data."""
 
@@ -95,6 +108,8 @@ class Report:
     results: tuple[CheckResult, ...]
     strict: bool = False
     data: Mapping[str, Any] = field(default_factory=dict)
+    #: set when the command stopped with an error instead of finishing (its exit code wins)
+    error: CommandError | None = None
 
     def counts(self) -> dict[str, int]:
         counts = {s.value: 0 for s in Status}
@@ -104,23 +119,33 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0 when nothing failed; 1 when something did (or, under --strict, warned)."""
+        """0 when nothing failed; 1 when something did (or, under --strict, warned); the
+        error's own code when the command stopped with one."""
+        if self.error is not None:
+            return self.error.exit_code
         bad = {Status.FAIL, Status.WARN} if self.strict else {Status.FAIL}
         return 1 if any(r.status in bad for r in self.results) else 0
 
     def to_json(self) -> dict[str, Any]:
+        import socket
+
         from chatenv import __version__
 
-        return {
+        document = {
             "schema": SCHEMA_VERSION,
             "command": self.command,
             "chatenv_version": __version__,
+            # which machine said this: reports from many nodes get merged (docs/ci.md)
+            "host": socket.gethostname(),
             "ok": self.exit_code == 0,
             "exit_code": self.exit_code,
             "counts": self.counts(),
             "results": [r.to_json() for r in self.results],
             **_jsonable(self.data),
         }
+        if self.error is not None:
+            document["error"] = self.error.to_json()
+        return document
 
 
 def _jsonable(value: Any) -> Any:

@@ -29,9 +29,9 @@ SECTIONS = [
 
 
 def _schema() -> dict[str, Any]:
-    text = (REPO / "docs" / "json.md").read_text()
-    block = text.split("<!-- schema: doctor -->", 1)[1].split("```json", 1)[1].split("```", 1)[0]
-    return dict(json.loads(block))
+    from chatenv.schemas import schema_text
+
+    return dict(json.loads(schema_text("doctor")))
 
 
 def _env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
@@ -240,6 +240,8 @@ def _typer_params(argv: list[str]) -> dict[str, Any]:
         ["--verbose", "--env-file", "conf/.env.local"],
         ["--env-file=some where/.env", "--offline"],
         ["--json", "--json"],
+        ["--format", "markdown", "--offline"],
+        ["--format=json", "--strict"],
     ],
 )
 def test_fast_path_reads_the_options_as_typer_does(argv: list[str]) -> None:
@@ -253,7 +255,18 @@ def test_fast_path_reads_the_options_as_typer_does(argv: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["-h"], ["--env-file"], ["--env-file", "--json"], ["--bogus"], ["-vx"], ["x"]],
+    [
+        ["--help"],
+        ["-h"],
+        ["--env-file"],
+        ["--env-file", "--json"],
+        ["--bogus"],
+        ["-vx"],
+        ["x"],
+        ["--format"],
+        ["--format", "yaml"],
+        ["--format=html"],
+    ],
 )
 def test_fast_path_leaves_everything_else_to_typer(argv: list[str]) -> None:
     from chatenv.cli.doctor import fast_args
@@ -265,11 +278,11 @@ def test_fast_path_knows_every_doctor_option() -> None:
     from typer.main import get_command
 
     from chatenv.cli import app
-    from chatenv.cli.doctor import FLAGS
+    from chatenv.cli.doctor import FLAGS, VALUE_OPTIONS
 
     command = get_command(app).commands["doctor"]  # type: ignore[attr-defined]
     names = {o for p in command.params for o in p.opts if o not in ("--help", "-h")}
-    assert names == {*FLAGS, "--env-file"}
+    assert names == {*FLAGS, *VALUE_OPTIONS}
 
 
 def _imported_after(argv: list[str], modules: tuple[str, ...]) -> dict[str, bool]:

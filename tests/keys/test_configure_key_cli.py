@@ -497,13 +497,19 @@ def test_a_full_disk_during_the_write_leaves_the_original(configure: Run, tmp_pa
 
 
 def run_on_terminal(
-    args: list[str], cwd: Path, env: dict[str, str], steps: list[tuple[str, bytes]]
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    steps: list[tuple[str, bytes]],
+    program: list[str] | None = None,
 ) -> tuple[int, str]:
-    """Run chatenv on a pseudo-terminal; for each (text, reply) wait for text, then type."""
+    """Run chatenv (or `program`, e.g. another venv's `python -m chatenv`) on a
+    pseudo-terminal; for each (text, reply) wait for text, then type."""
+    argv = [*(program or [str(CHATENV)]), *args]
     pid, fd = pty.fork()
     if pid == 0:  # the child: become chatenv at once
         os.chdir(cwd)
-        os.execve(str(CHATENV), [str(CHATENV), *args], env)
+        os.execve(argv[0], argv, env)
     seen = b""
     deadline = time.monotonic() + 60
 

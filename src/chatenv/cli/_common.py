@@ -1,47 +1,99 @@
-"""What every command shares: turning chatenv's errors into one line and an exit code."""
+"""What every command shares: the output format options, turning chatenv's errors into one
+line and an exit code, and `finish`, the one way a command's report is printed."""
 
 from __future__ import annotations
 
 import contextlib
 import traceback
 from collections.abc import Iterator
+from enum import Enum
 
 import typer
 
 from chatenv import output
-from chatenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, ChatenvError
+from chatenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, ChatenvError, UsageError
 from chatenv.keys.mask import redact
 from chatenv.problems import problem
 from chatenv.results import Report
 
-JSON_HELP = "Print a JSON report (schema documented in docs/json.md) instead of text."
+JSON_HELP = "Same as --format json: one JSON document on stdout (docs/json.md)."
+FORMAT_HELP = (
+    "text: for people (default); json: one document for scripts (docs/json.md, `chatenv schema`);"
+    " markdown: a report to paste into an issue or a CI summary."
+)
 VERBOSE_HELP = "Show details for every item, and tracebacks for unexpected errors."
 
 
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def output_format(fmt: Format | str | None, as_json: bool) -> str:
+    """The format a command prints: `--format`, or json for `--json` (an alias)."""
+    chosen = Format(fmt).value if fmt is not None else None
+    if as_json and chosen not in (None, "json"):
+        raise UsageError(
+            f"--json means --format json, and --format {chosen} was given too",
+            fix="keep one of them",
+        )
+    return "json" if as_json else chosen or "text"
+
+
 @contextlib.contextmanager
-def cli_errors(*, verbose: bool = False) -> Iterator[None]:
-    """Known failures become `error: <message>` + `fix: <fix>` on stderr and their exit code;
-    Ctrl-C exits 130; anything unexpected is one line too (the traceback only with --verbose)."""
+def cli_errors(
+    command: str = "",
+    *,
+    fmt: Format | str | None = None,
+    as_json: bool = False,
+    verbose: bool = False,
+) -> Iterator[str]:
+    """Yields the output format. Known failures become `error: <message>` + `fix: <fix>` on
+    stderr and their exit code; Ctrl-C exits 130; anything unexpected is one line too (the
+    traceback only with --verbose). With --format json or markdown the failure is also a
+    report on stdout (`"error"` in the JSON), so a script always gets a document."""
+    chosen = "text"
     try:
-        yield
+        chosen = output_format(fmt, as_json)
+        yield chosen
     except typer.Exit:
         raise
     except ChatenvError as exc:
-        output.error(exc.message, exc.fix)
+        _stopped(command, chosen, exc.message, exc.fix, exc.exit_code)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        output.error(*problem("cli.interrupted").pair())
+        _stopped(command, chosen, *problem("cli.interrupted").pair(), EXIT_INTERRUPTED)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as exc:
         if verbose:
             output.stderr_console().print(redact(traceback.format_exc()), markup=False)
-        summary = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        error = f"{type(exc).__name__}: {summary}".rstrip(": ")
-        output.error(*problem("cli.unexpected").pair(error=error))
+        message, fix = unexpected(exc)
+        _stopped(command, chosen, message, fix, EXIT_FAILED)
         raise typer.Exit(EXIT_FAILED) from None
 
 
-def finish(report: Report, *, as_json: bool, verbose: bool) -> None:
-    """Render a command's report and exit with its code."""
-    output.render(report, as_json=as_json, verbose=verbose)
+def unexpected(exc: BaseException) -> tuple[str, str]:
+    """The one line (and the fix) for an exception chatenv did not expect."""
+    summary = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    message, fix = problem("cli.unexpected").pair(
+        error=f"{type(exc).__name__}: {summary}".rstrip(": ")
+    )
+    assert fix is not None
+    return message, fix
+
+
+def _stopped(command: str, fmt: str, message: str, fix: str | None, exit_code: int) -> None:
+    output.error(message, fix)
+    if command:
+        output.render(output.error_report(command, message, fix, exit_code), fmt=fmt)
+
+
+def finish(
+    report: Report, *, fmt: str = "text", verbose: bool = False, shown: frozenset[str] = frozenset()
+) -> None:
+    """Print a command's report in the chosen format (plus the GitHub Actions extras when run
+    there) and exit with its code. `shown`: parts the command already printed (the install
+    plan, before the installer ran)."""
+    output.render(report, fmt=fmt, verbose=verbose, shown=shown)
     raise typer.Exit(report.exit_code)

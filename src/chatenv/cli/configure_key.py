@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatenv.cli._common import JSON_HELP, VERBOSE_HELP, cli_errors, finish
+from chatenv.cli._common import FORMAT_HELP, JSON_HELP, VERBOSE_HELP, Format, cli_errors, finish
 from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
 from chatenv.problems import problem
 
 if TYPE_CHECKING:
     from chatenv.keys.configure import ConfigureRequest
-    from chatenv.results import CheckResult
+    from chatenv.results import CheckResult, Report
 
 PROMPT = "OpenAI API key (input hidden): "
 
@@ -81,46 +81,83 @@ def configure_key(
         bool,
         typer.Option("--show", help="Print where the key comes from now (masked); write nothing."),
     ] = False,
+    fmt: Annotated[Format | None, typer.Option("--format", help=FORMAT_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
 ) -> None:
     """Store the OpenAI API key in a .env file: read without echo (a hidden prompt, or stdin
     when piped), verified against the API, written atomically with mode 0600, every other line
     kept. Exit 0 when saved, 1 when verification or the file refused it, 2 for bad input."""
-    with cli_errors(verbose=verbose):
-        from chatenv import output
+    with cli_errors("configure-key", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
         from chatenv.keys import configure as command
 
         if show:
             given = [o for o, v in _write_options(key, base_url, organization, project) if v]
             if given:
                 raise problem("key.show-writes-nothing").error(options=", ".join(given))
-            finish(command.show(env_file, os.environ), as_json=as_json, verbose=verbose)
-        interactive = sys.stdin.isatty()
-        try:
-            request, extra = _request(
-                env_file=env_file,
-                key=key,
-                base_url=base_url,
-                organization=organization,
-                project=project,
-                verify=verify,
-                save_anyway=save_anyway,
-                timeout=timeout,
-                gitignore=gitignore,
-                force=force,
-            )
-            report = command.configure(
-                request,
-                environ=os.environ,
-                ask=_ask if interactive else None,
-                notify=output.notice,
-                progress=output.hint,
-                extra=extra,
-            )
-        except KeyboardInterrupt:  # at a prompt or while verifying: before any write
-            raise problem("key.interrupted").error(Interrupted) from None
-    finish(report, as_json=as_json, verbose=verbose)
+            finish(command.show(env_file, os.environ), fmt=chosen, verbose=verbose)
+        report = run_configure(
+            env_file=env_file,
+            key=key,
+            base_url=base_url,
+            organization=organization,
+            project=project,
+            verify=verify,
+            save_anyway=save_anyway,
+            timeout=timeout,
+            gitignore=gitignore,
+            force=force,
+            interactive=sys.stdin.isatty(),
+        )
+    finish(report, fmt=chosen, verbose=verbose)
+
+
+def run_configure(
+    *,
+    env_file: Path,
+    key: str | None = None,
+    piped: str | None = None,
+    base_url: str | None = None,
+    organization: str | None = None,
+    project: str | None = None,
+    verify: bool | None = None,
+    save_anyway: bool = False,
+    timeout: float = 10.0,
+    gitignore: bool | None = None,
+    force: bool = False,
+    interactive: bool,
+) -> Report:
+    """Read the key (`--key`, text already read from a pipe, the hidden prompt when
+    `interactive`, else stdin), check it, verify it, store it. Questions (the .gitignore offer)
+    only when `interactive`; otherwise the defaults, and a warning naming the flag."""
+    from chatenv import output
+    from chatenv.keys import configure as command
+
+    try:
+        request, extra = _request(
+            env_file=env_file,
+            key=key,
+            piped=piped,
+            base_url=base_url,
+            organization=organization,
+            project=project,
+            verify=verify,
+            save_anyway=save_anyway,
+            timeout=timeout,
+            gitignore=gitignore,
+            force=force,
+            interactive=interactive,
+        )
+        return command.configure(
+            request,
+            environ=os.environ,
+            ask=_ask if interactive else None,
+            notify=output.notice,
+            progress=output.hint,
+            extra=extra,
+        )
+    except KeyboardInterrupt:  # at a prompt or while verifying: before any write
+        raise problem("key.interrupted").error(Interrupted) from None
 
 
 def _write_options(
@@ -138,6 +175,7 @@ def _request(
     *,
     env_file: Path,
     key: str | None,
+    piped: str | None,
     base_url: str | None,
     organization: str | None,
     project: str | None,
@@ -146,6 +184,7 @@ def _request(
     timeout: float,
     gitignore: bool | None,
     force: bool,
+    interactive: bool,
 ) -> tuple[ConfigureRequest, tuple[CheckResult, ...]]:
     """Check the options, then read the key (last, so a bad option costs no typing)."""
     from chatenv import output
@@ -169,8 +208,10 @@ def _request(
     if key is not None:
         output.notice(problem("key.key-on-command-line").text())
         raw = key
+    elif piped is not None:
+        raw = piped
     else:
-        raw = key_input.read_key(sys.stdin, interactive=sys.stdin.isatty(), prompt=_prompt_hidden)
+        raw = key_input.read_key(sys.stdin, interactive=interactive, prompt=_prompt_hidden)
     cleaned, notes = key_input.normalize(raw)
     key_input.validate(cleaned)
     secret = Secret(cleaned)  # registered: from here on it is masked in every output

@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatenv.cli._common import JSON_HELP, VERBOSE_HELP, cli_errors, finish
+from chatenv.cli._common import FORMAT_HELP, JSON_HELP, VERBOSE_HELP, Format, cli_errors, finish
+
+if TYPE_CHECKING:
+    from chatenv.results import Report
 
 ENV_FILE_HELP = "The .env file to inspect (default: ./.env)."
 
@@ -23,9 +26,12 @@ FLAGS: dict[str, str] = {
     "--offline": "offline",
     "--deep": "deep",
 }
+#: doctor's options that take a value, and the parameter each sets
+VALUE_OPTIONS: dict[str, str] = {"--env-file": "env_file", "--format": "fmt"}
 
 
 def doctor(
+    fmt: Annotated[Format | None, typer.Option("--format", help=FORMAT_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
     strict: Annotated[
@@ -44,24 +50,34 @@ def doctor(
 ) -> None:
     """Check this machine: OS, Python, packages, GPU and driver, torch build, disk, OpenAI key,
     network. Exit 0 when nothing failed, 1 when something did, 2 for usage errors."""
-    with cli_errors(verbose=verbose):
-        from chatenv.doctor.runner import DoctorOptions, build_report
-        from chatenv.doctor.sections import SECTIONS
-        from chatenv.problems import problem
+    with cli_errors("doctor", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
+        report = run_doctor(
+            env_file=env_file, offline=offline, deep=deep, strict=strict, hints=chosen == "text"
+        )
+    finish(report, fmt=chosen, verbose=verbose)
 
-        if env_file.is_dir():
-            raise problem("doctor.env-file-is-directory").error(path=env_file)
-        if deep and not as_json:
-            from chatenv import output
 
-            output.hint("--deep: importing torch in a subprocess (this takes a few seconds)")
-        options = DoctorOptions(env_file=env_file, offline=offline, deep=deep, strict=strict)
-        report = build_report(SECTIONS, options)
-    finish(report, as_json=as_json, verbose=verbose)
+def run_doctor(
+    *, env_file: Path, offline: bool = False, deep: bool = False, strict: bool = False, hints: bool
+) -> Report:
+    """doctor's report (what `chatenv doctor` and setup's first stage print)."""
+    from chatenv.doctor.runner import DoctorOptions, build_report
+    from chatenv.doctor.sections import SECTIONS
+    from chatenv.problems import problem
+
+    if env_file.is_dir():
+        raise problem("doctor.env-file-is-directory").error(path=env_file)
+    if deep and hints:
+        from chatenv import output
+
+        output.hint("--deep: importing torch in a subprocess (this takes a few seconds)")
+    options = DoctorOptions(env_file=env_file, offline=offline, deep=deep, strict=strict)
+    return build_report(SECTIONS, options)
 
 
 def fast_args(argv: Sequence[str]) -> dict[str, object] | None:
-    """doctor's options from a command line made only of its own flags and `--env-file PATH`,
+    """doctor's options from a command line made only of its own flags, `--env-file PATH` and
+    `--format FORMAT`,
     or None for anything else (help, an unknown option, a missing value), which Typer then
     parses and, if need be, rejects with its usual message.
 
@@ -73,14 +89,21 @@ def fast_args(argv: Sequence[str]) -> dict[str, object] | None:
     args = list(argv)
     while args:
         arg = args.pop(0)
+        name, eq, value = arg.partition("=")
         if arg in FLAGS:
             kwargs[FLAGS[arg]] = True
-        elif arg.startswith("--env-file="):
-            kwargs["env_file"] = Path(arg.partition("=")[2])
-        elif arg == "--env-file" and args and not args[0].startswith("-"):
-            kwargs["env_file"] = Path(args.pop(0))
+        elif name in VALUE_OPTIONS and eq:
+            kwargs[VALUE_OPTIONS[name]] = value
+        elif arg in VALUE_OPTIONS and args and not args[0].startswith("-"):
+            kwargs[VALUE_OPTIONS[arg]] = args.pop(0)
         else:
             return None
+    if "env_file" in kwargs:
+        kwargs["env_file"] = Path(str(kwargs["env_file"]))
+    if "fmt" in kwargs:
+        if kwargs["fmt"] not in {f.value for f in Format}:
+            return None  # Typer says which values it takes
+        kwargs["fmt"] = Format(kwargs["fmt"])
     return kwargs
 
 

@@ -10,8 +10,12 @@ from typing import Annotated
 
 import typer
 
-from chatenv.cli._common import JSON_HELP, VERBOSE_HELP, cli_errors
+from chatenv.cli._common import FORMAT_HELP, JSON_HELP, VERBOSE_HELP, Format, cli_errors, finish
 from chatenv.problems import problem
+from chatenv.results import Report
+
+DEFAULT_MODEL = "gpt2"
+DEFAULT_PROMPT = "Hello, I'm a language model,"
 
 
 class ApiMode(str, Enum):
@@ -38,10 +42,10 @@ def smoke_test(
     ] = False,
     model: Annotated[
         str, typer.Option("--model", "-m", help="Hugging Face model id or local folder.")
-    ] = "gpt2",
+    ] = DEFAULT_MODEL,
     prompt: Annotated[
         str, typer.Option("--prompt", help="The prompt to continue.")
-    ] = "Hello, I'm a language model,",
+    ] = DEFAULT_PROMPT,
     max_new_tokens: Annotated[
         int, typer.Option("--max-new-tokens", min=1, max=4096, help="Tokens to generate.")
     ] = 20,
@@ -79,50 +83,83 @@ def smoke_test(
             "--timeout", min=0.1, help="Seconds to wait for the network (hub, API) per request."
         ),
     ] = 10.0,
+    fmt: Annotated[Format | None, typer.Option("--format", help=FORMAT_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
 ) -> None:
     """Prove the environment works: generate with a local model and complete with the API.
 
     Exit 0 when every stage asked for passed, 1 when one failed, 2 for usage errors."""
-    with cli_errors(verbose=verbose):
-        from chatenv import output
-        from chatenv.smoke import hub
-        from chatenv.smoke.api_stage import ApiOptions
-        from chatenv.smoke.device import parse_device
-        from chatenv.smoke.local import LocalOptions
-        from chatenv.smoke.runner import SmokeOptions, run
+    with cli_errors("smoke-test", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
+        report = run_smoke(
+            local=local,
+            train=train,
+            model=model,
+            prompt=prompt,
+            max_new_tokens=max_new_tokens,
+            device=device,
+            dtype=dtype.value,
+            api=api,
+            api_model=api_model,
+            api_mode=api_mode.value,
+            env_file=env_file,
+            timeout=timeout,
+            show_progress=chosen == "text" and sys.stderr.isatty(),
+        )
+    finish(report, fmt=chosen, verbose=verbose)
 
-        if train and not local:
-            raise problem("smoke.train-without-local").error()
-        if not local and not api:
-            raise problem("smoke.nothing-to-test").error()
-        if api_model is not None and not api_model.strip():
-            raise problem("smoke.api-model-empty").error()
-        show_progress = not as_json and sys.stderr.isatty()
-        local_options = None
-        if local:
-            if not prompt.strip():
-                raise problem("smoke.prompt-empty").error()
-            local_options = LocalOptions(
-                model=hub.model_ref(model),
-                prompt=prompt,
-                max_new_tokens=max_new_tokens,
-                device=parse_device(device),
-                dtype=dtype.value,
-                hub_timeout_s=timeout,
-                download_bars=show_progress,
-            )
-        api_options = None
-        if api:
-            api_options = ApiOptions(
-                env_file=env_file,
-                model=api_model.strip() if api_model else None,
-                mode=api_mode.value,
-                timeout_s=timeout,
-            )
-        options = SmokeOptions(local=local_options, train=train, api=api_options)
-        with output.smoke_progress(enabled=show_progress) as progress:
-            report = run(options, progress)
-        output.render_smoke(report, as_json=as_json, verbose=verbose)
-    raise typer.Exit(report.exit_code)
+
+def run_smoke(
+    *,
+    local: bool = True,
+    train: bool = False,
+    model: str = DEFAULT_MODEL,
+    prompt: str = DEFAULT_PROMPT,
+    max_new_tokens: int = 20,
+    device: str = "auto",
+    dtype: str = "auto",
+    api: bool = True,
+    api_model: str | None = None,
+    api_mode: str = "chat",
+    env_file: Path = Path(".env"),
+    timeout: float = 10.0,
+    show_progress: bool = False,
+) -> Report:
+    """Check the options, then run the stages asked for (progress on stderr if asked)."""
+    from chatenv import output
+    from chatenv.smoke import hub
+    from chatenv.smoke.api_stage import ApiOptions
+    from chatenv.smoke.device import parse_device
+    from chatenv.smoke.local import LocalOptions
+    from chatenv.smoke.runner import SmokeOptions, run
+
+    if train and not local:
+        raise problem("smoke.train-without-local").error()
+    if not local and not api:
+        raise problem("smoke.nothing-to-test").error()
+    if api_model is not None and not api_model.strip():
+        raise problem("smoke.api-model-empty").error()
+    local_options = None
+    if local:
+        if not prompt.strip():
+            raise problem("smoke.prompt-empty").error()
+        local_options = LocalOptions(
+            model=hub.model_ref(model),
+            prompt=prompt,
+            max_new_tokens=max_new_tokens,
+            device=parse_device(device),
+            dtype=dtype,
+            hub_timeout_s=timeout,
+            download_bars=show_progress,
+        )
+    api_options = None
+    if api:
+        api_options = ApiOptions(
+            env_file=env_file,
+            model=api_model.strip() if api_model else None,
+            mode=api_mode,
+            timeout_s=timeout,
+        )
+    options = SmokeOptions(local=local_options, train=train, api=api_options)
+    with output.smoke_progress(enabled=show_progress) as progress:
+        return run(options, progress)

@@ -6,9 +6,10 @@ No message here ever contains the key: problems are described by position and ch
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -38,9 +39,10 @@ def read_key(
             return prompt()
         except EOFError:
             raise problem("key.none-entered").error() from None
-    text = stdin.read(MAX_KEY_LENGTH * 4 + 1)
-    if len(text) > MAX_KEY_LENGTH * 4:
-        raise problem("key.stdin-too-long").error()
+    wait_s = stdin_wait_s()
+    text = piped_now(stdin, wait_s=wait_s, settle_s=2.0)
+    if text is None:
+        raise problem("key.stdin-silent").error(wait_s=f"{wait_s:g}")
     if not text.strip():
         raise problem("key.stdin-empty").error()
     return text
@@ -140,3 +142,72 @@ def _check_plain(option: str, value: str) -> None:
 
 def _is_openai(base_url: str | None) -> bool:
     return is_openai_host(urlsplit(base_url or DEFAULT_BASE_URL).hostname)
+
+
+# -- what is on stdin, for commands that may or may not be handed a key (`chatenv setup`) -----
+
+
+def stdin_kind(stdin: TextIO) -> str:
+    """ "terminal"; "pipe" (a pipe, file or socket: something may be piped in); or "none"
+    (closed, /dev/null or another device: nothing will come)."""
+    import os
+    import stat
+
+    try:
+        if stdin.isatty():
+            return "terminal"
+        mode = os.fstat(stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return "none"
+    if stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode):
+        return "pipe"
+    return "none"
+
+
+#: how long configure-key waits for the first byte of a piped key (a password manager asking
+#: for its passphrase first takes a while); never forever
+STDIN_WAIT_VARIABLE = "CHATENV_STDIN_TIMEOUT"
+STDIN_WAIT_S = 30.0
+
+
+def stdin_wait_s(environ: Mapping[str, str] | None = None) -> float:
+    import os
+
+    value = (os.environ if environ is None else environ).get(STDIN_WAIT_VARIABLE, "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return STDIN_WAIT_S
+    return seconds if 0 <= seconds <= 3600 else STDIN_WAIT_S
+
+
+def piped_now(stdin: TextIO, *, wait_s: float = 0.0, settle_s: float = 0.2) -> str | None:
+    """What is piped on stdin, never waiting without bound: the first byte for up to `wait_s`
+    (None when none came: a pipe nobody writes to), then more while it keeps arriving (gaps
+    under `settle_s`), up to end of input; "" for an empty input. Where select() cannot watch
+    stdin (Windows pipes, a stream without a descriptor), reads to end of input."""
+    import os
+    import select
+
+    limit = MAX_KEY_LENGTH * 4
+    try:
+        fd = stdin.fileno()
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            ready, _, _ = select.select([fd], [], [], settle_s if chunks else wait_s)
+            if not ready:
+                if not chunks:
+                    return None
+                break
+            data = os.read(fd, 4096)
+            if not data:
+                break
+            chunks.append(data)
+            total += len(data)
+        text = b"".join(chunks).decode("utf-8", errors="replace")
+    except (OSError, ValueError, io.UnsupportedOperation):
+        text = stdin.read(limit + 1)
+    if len(text) > limit:
+        raise problem("key.stdin-too-long").error()
+    return text

@@ -1384,6 +1384,19 @@ PROBLEMS += (
         fix=f"pipe the key in ({PIPE}), or run in a terminal to be prompted",
     ),
     Problem(
+        id="key.stdin-silent",
+        commands=KEY,
+        area="The key you give",
+        levels=("usage",),
+        title="Nothing arrived on stdin",
+        message="nothing arrived on stdin within {wait_s} s (it is a pipe nobody writes to)",
+        cause="stdin is an open pipe that never delivered anything (a CI step or a wrapper that "
+        "keeps stdin open). chatenv waits CHATENV_STDIN_TIMEOUT seconds (30 by default, so a "
+        "password manager can answer), then stops rather than hang.",
+        fix=f"pipe the key in ({PIPE}), or run in a terminal to be prompted; a slow key source "
+        "can have longer: CHATENV_STDIN_TIMEOUT=120",
+    ),
+    Problem(
         id="key.empty",
         commands=KEY,
         area="The key you give",

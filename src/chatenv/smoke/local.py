@@ -241,13 +241,17 @@ def _from_pretrained(
     if local_only:
         progress(f"loading the tokenizer of {name}")
     started = time.perf_counter()
-    tokenizer = transformers.AutoTokenizer.from_pretrained(name, local_files_only=local_only)
+    # trust_remote_code=False, said explicitly: left unset, transformers *asks* on stdin before
+    # running a model's own code (stdout polluted, a 15 s wait); chatenv never waits for input.
+    tokenizer = transformers.AutoTokenizer.from_pretrained(
+        name, local_files_only=local_only, trust_remote_code=False
+    )
     tokenizer_s = time.perf_counter() - started
     if local_only:
         progress(f"loading the weights of {name}")
     started = time.perf_counter()
     model = transformers.AutoModelForCausalLM.from_pretrained(
-        name, local_files_only=local_only, **kwargs
+        name, local_files_only=local_only, trust_remote_code=False, **kwargs
     )
     synchronize(stack.torch, device)
     weights_s = time.perf_counter() - started
@@ -307,6 +311,14 @@ def _is_gated(exc: BaseException) -> bool:
 def _load_failure(ref: hub.ModelRef, exc: BaseException, device: str) -> StepFailed:
     if _is_gated(exc):
         return _gated(ref.name)
+    if "trust_remote_code" in str(exc):
+        return StepFailed(
+            f"{SECTION}.load",
+            f"{ref.name} needs its own Python code from the model repository "
+            "(trust_remote_code), which the smoke test does not run",
+            fix="pick a model transformers supports natively (e.g. --model gpt2)",
+            details=trace(exc),
+        )
     if is_out_of_memory(exc):
         return StepFailed(
             f"{SECTION}.load",
