@@ -22,7 +22,7 @@ from chatenv.results import Status
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "chatenv"
 PAGE = REPO / "docs" / "troubleshooting.md"
-COMMANDS = {"doctor", "install", "configure-key", "smoke-test"}
+COMMANDS = {"doctor", "install", "configure-key", "smoke-test", "setup", "schema"}
 #: which templates each way of using an entry fills in
 METHOD_FIELDS = {
     "text": "message",

@@ -28,7 +28,8 @@ from chatenv.cli._common import (
 )
 from chatenv.cli.install import TORCH_HELP
 from chatenv.cli.smoke_test import DEFAULT_MODEL
-from chatenv.errors import EXIT_INTERRUPTED, ChatenvError, UsageError
+from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
+from chatenv.problems import problem
 
 if TYPE_CHECKING:
     from chatenv.install.plan import Plan
@@ -127,10 +128,9 @@ def _selection(profiles: list[str], *, local: bool, api: bool, torch: str, model
     selection = select(check_profiles(tuple(profiles)), local=local, api=api)
     parse_request(torch)
     if not selection.local and not selection.api:
-        raise UsageError(
-            f"nothing to smoke-test: {', '.join(selection.profiles)} with "
-            f"{'--no-local' if not local else '--no-api'} leaves no stage",
-            fix="drop --no-local or --no-api, or choose another profile",
+        raise problem("setup.nothing-to-smoke-test").error(
+            profiles=", ".join(selection.profiles),
+            option="--no-local" if not local else "--no-api",
         )
     if selection.local:
         hub.model_ref(model)
@@ -168,7 +168,7 @@ class SetupRun:
                 self.stages.append(step())
             except KeyboardInterrupt:
                 interrupted = True
-                output.error("interrupted")
+                output.error(problem("cli.interrupted").text())
                 self.stages.append(StageRun(name, "failed", reason="interrupted"))
         return build_report(
             self.stages,
@@ -344,12 +344,7 @@ class SetupRun:
             report, already = body()
             shown = already or frozenset()
         except Declined:
-            report = output.error_report(
-                name,
-                "not installed: you declined the plan; nothing was changed",
-                "chatenv setup --yes   (or chatenv install, which does not ask)",
-                1,
-            )
+            report = output.error_report(name, *problem("setup.install-declined").pair(), 1)
         except ChatenvError as exc:
             if exc.exit_code == EXIT_INTERRUPTED:
                 raise KeyboardInterrupt from None
