@@ -803,9 +803,23 @@ PROBLEMS: tuple[Problem, ...] = (
         title="No OPENAI_API_KEY",
         message="no OPENAI_API_KEY in the environment or in {env_file}",
         cause="Neither the environment nor the `.env` file sets OPENAI_API_KEY, so the openai "
-        "client will refuse to start. A local OpenAI-compatible server still wants a non-empty "
-        "value.",
-        fix="chatenv configure-key  # any non-empty value works for a local server",
+        "client will refuse to start. configure-key asks for the key (make one on the API keys "
+        "page), checks it with the API and stores it in `.env`.",
+        fix="chatenv configure-key  # a key from {KEYS_PAGE}",
+    ),
+    Problem(
+        id="openai.no-key-server",
+        commands=DOCTOR,
+        area="OpenAI settings",
+        levels=("warn",),
+        title="No OPENAI_API_KEY, with an OpenAI-compatible server",
+        message="no OPENAI_API_KEY in the environment or in {env_file}",
+        cause="`OPENAI_BASE_URL` points at a server other than OpenAI's (vLLM, Ollama, LiteLLM, "
+        "Azure OpenAI, ...), and no key is set. The openai client refuses to start without one "
+        "even when the server checks none; a server that does check wants its own key, not an "
+        "OpenAI one ([OpenAI-compatible servers](openai-compatible.md) lists each server's).",
+        fix="chatenv configure-key  # the key your server expects; any non-empty value if it "
+        "checks none",
     ),
     Problem(
         id="openai.key-quoted",
