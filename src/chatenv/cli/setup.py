@@ -103,7 +103,9 @@ def setup(
     (before anything ran), 130 on Ctrl-C."""
     with cli_errors("setup", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
         run = SetupRun(
-            selection=_selection(profiles or [], local=local, api=api, torch=torch, model=model),
+            selection=_selection(
+                profiles or [], local=local, api=api, torch=torch, model=model, env_file=env_file
+            ),
             torch=torch,
             system=system,
             env_file=env_file,
@@ -118,7 +120,9 @@ def setup(
     finish(report, fmt=chosen, verbose=verbose)
 
 
-def _selection(profiles: list[str], *, local: bool, api: bool, torch: str, model: str) -> Selection:
+def _selection(
+    profiles: list[str], *, local: bool, api: bool, torch: str, model: str, env_file: Path
+) -> Selection:
     """Bad options are refused before any stage runs (exit 2), by the commands' own checks."""
     from chatenv.install.command import check_profiles
     from chatenv.install.variant import parse_request
@@ -134,6 +138,8 @@ def _selection(profiles: list[str], *, local: bool, api: bool, torch: str, model
         )
     if selection.local:
         hub.model_ref(model)
+    if env_file.is_dir():
+        raise problem("doctor.env-file-is-directory").error(path=env_file)
     return selection
 
 

@@ -96,7 +96,7 @@ PROBLEMS: tuple[Problem, ...] = (
     # -- doctor: how it runs ---------------------------------------------------------------
     Problem(
         id="doctor.env-file-is-directory",
-        commands=DOCTOR,
+        commands=("doctor", "setup"),
         area="Running doctor",
         levels=("usage",),
         title="--env-file names a folder",
