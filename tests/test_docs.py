@@ -1,6 +1,6 @@
-"""The docs cannot drift from the CLI: every option `chatenv <command> --help` shows is in the
-command's page with its default, every exit code its help names is in the page's table, and
-every relative link in README.md and docs/ leads somewhere."""
+"""The docs cannot drift from the CLI: every command has a page, every option and argument
+`chatenv <command> --help` shows is in the page with its default, every exit code its help
+names is in the page's table, and every relative link in README.md and docs/ leads somewhere."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from chatenv.problems import by_id
 from tests.conftest import REPO, RunCli, clean_env
 
 DOCS = REPO / "docs"
-COMMANDS = ("doctor", "install", "configure-key", "smoke-test")
+COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup", "schema")
+#: the exit codes each command's help must name (schema has no failure of its own: 0 or 2)
+NAMED_CODES = {command: {"0", "1", "2"} for command in COMMANDS} | {"schema": {"0", "2"}}
 _FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
 
 
@@ -57,15 +59,38 @@ def params(command: str) -> list[Any]:
     return list(group.commands[command].params)
 
 
+def test_every_command_of_the_cli_has_a_page() -> None:
+    group: Any = typer.main.get_command(app)
+    assert set(group.commands) == set(COMMANDS)
+    assert [c for c in COMMANDS if not (DOCS / f"{c}.md").is_file()] == []
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_option_in_help_is_in_the_commands_page(command: str, run_cli: RunCli) -> None:
     done = run_cli(command, "--help", env=clean_env(COLUMNS="250"))
     assert done.returncode == 0, done.stderr
     flags = help_flags(done.stdout)
-    assert len(flags) >= 6  # the parse found the options
+    declared = {
+        flag
+        for param in params(command)
+        if param.param_type_name == "option"
+        for flag in (*param.opts, *param.secondary_opts)
+    }
+    assert set(flags) == declared  # the parse found every option, and only options
     options = section((DOCS / f"{command}.md").read_text(encoding="utf-8"), "Options")
     missing = [f for f in flags if f"`{f}`" not in options and f"`{f} " not in options]
     assert missing == [], f"docs/{command}.md's Options table lacks {missing}"
+
+
+@pytest.mark.parametrize(
+    "command", [c for c in COMMANDS if any(p.param_type_name == "argument" for p in params(c))]
+)
+def test_every_argument_is_in_the_options_table(command: str) -> None:
+    options = section((DOCS / f"{command}.md").read_text(encoding="utf-8"), "Options")
+    rows = [line for line in options.splitlines() if line.startswith("|")]
+    for param in params(command):
+        if param.param_type_name == "argument":
+            assert any(re.match(rf"\|\s*`{param.metavar}\b", row) for row in rows), param.metavar
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -90,7 +115,7 @@ def test_every_exit_code_in_help_is_in_the_exit_codes_table(command: str, run_cl
     sentence = re.search(r"Exit (\d+.*?)(?:\.|$)", said)
     assert sentence, "the help names its exit codes"
     codes = set(re.findall(r"\b(\d{1,3})\b", sentence.group(1)))
-    assert {"0", "1", "2"} <= codes
+    assert NAMED_CODES[command] <= codes
     table = section((DOCS / f"{command}.md").read_text(encoding="utf-8"), "Exit codes")
     missing = [c for c in sorted(codes) if not re.search(rf"^\|\s*{c}\s*\|", table, re.M)]
     assert missing == []
@@ -135,6 +160,10 @@ def test_the_docs_index_links_every_page_and_the_readme_links_the_index() -> Non
     pages = {p.name for p in DOCS.glob("*.md") if p.name != "README.md"}
     assert pages <= linked, f"docs/README.md does not link {sorted(pages - linked)}"
     assert "troubleshooting" in index
-    readme_links = set(_links(REPO / "README.md"))
+    readme_links = {link.partition("#")[0] for link in _links(REPO / "README.md")}
     for page in ("docs/README.md", "docs/getting-started.md", "docs/troubleshooting.md"):
         assert page in readme_links
+    # every command: in the index's table of commands, and linked from its README section
+    table = section(index, "The commands")
+    assert [c for c in COMMANDS if f"`chatenv {c}`" not in table] == []
+    assert [c for c in COMMANDS if f"docs/{c}.md" not in readme_links] == []

@@ -22,7 +22,7 @@ from chatenv.results import Status
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "chatenv"
 PAGE = REPO / "docs" / "troubleshooting.md"
-COMMANDS = {"doctor", "install", "configure-key", "smoke-test"}
+COMMANDS = {"doctor", "install", "configure-key", "smoke-test", "setup", "schema"}
 #: which templates each way of using an entry fills in
 METHOD_FIELDS = {
     "text": "message",
@@ -235,3 +235,59 @@ def test_check_option_reports_a_stale_page_with_the_command_that_fixes_it(tmp_pa
     assert run("--write", str(stale)).returncode == 0
     assert run("--check", str(stale)).returncode == 0
     assert stale.read_text(encoding="utf-8") == render()
+
+
+#: calls that build a problem's line: the exception types, a failed step, an error report,
+#: and failed or warning results
+_MESSAGE_CALLS = {"UsageError", "ChatenvError", "StepFailed", "error_report", "CommandError"}
+_RESULT_CALLS = {"fail", "warn"}
+_NOTICES = {"notice", "error"}
+#: functions allowed to compose a line from literals: setup's summary line for a stage wraps
+#: that stage's own (table) message as "install (3.2 s): <message>"
+_COMPOSERS = {"src/chatenv/stages.py:stage_result"}
+
+
+def _is_text(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.JoinedStr) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, str)
+    )
+
+
+def _literal_lines(path: Path) -> Iterator[str]:
+    """Calls in `path` that write a problem's message or fix as a literal (or f-string)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        where = f"{path.relative_to(REPO)}:{function.name}"
+        if where in _COMPOSERS:
+            continue
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            owner = getattr(getattr(func, "value", None), "id", None)
+            message: ast.expr | None = None
+            if name in _MESSAGE_CALLS and node.args:
+                index = 1 if name in ("StepFailed", "error_report") else 0
+                message = node.args[index] if len(node.args) > index else None
+            elif name in _RESULT_CALLS and owner == "CheckResult" and len(node.args) > 1:
+                message = node.args[1]
+            elif name in _NOTICES and node.args and (owner == "output" or name == "notice"):
+                message = node.args[0]
+            fixes = [k.value for k in node.keywords if k.arg == "fix"]
+            if _is_text(message) or any(_is_text(f) for f in fixes):
+                yield f"{where} line {node.lineno}"
+
+
+def test_no_failure_warning_or_error_is_worded_outside_the_table() -> None:
+    """The table's rule, checked: messages and fixes come from problem("id"), so the
+    troubleshooting page lists every one of them."""
+    found = [
+        line
+        for path in sorted(SRC.rglob("*.py"))
+        if "problems" not in path.relative_to(SRC).parts
+        for line in _literal_lines(path)
+    ]
+    assert found == []

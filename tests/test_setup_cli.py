@@ -63,6 +63,8 @@ def api_env(tmp_path: Path, server: OpenAIServer, **extra: str) -> dict[str, str
         (["local", "--torch", "cu999"], "error: unknown torch variant 'cu999'"),
         (["local", "--no-local"], "error: nothing to smoke-test: local with --no-local"),
         (["--json", "--format", "markdown"], "error: --json means --format json"),
+        (["--env-file", "."], "error: --env-file . is a directory"),
+        (["local", "--model", "./no-such-model"], "error: --model ./no-such-model"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2_before_any_stage(

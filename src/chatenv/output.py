@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from chatenv.keys.mask import redact
+from chatenv.problems import problem
 from chatenv.results import CheckResult, CommandError, Report, Status
 
 if TYPE_CHECKING:
@@ -746,7 +747,8 @@ def github_actions(report: Report, *, fmt: str, environ: Mapping[str, str] | Non
         lines = github_annotations(report)
         summary = markdown(report)
     except Exception as exc:  # the command's own work is done: never fail it for this
-        notice(f"no GitHub Actions annotations or summary: {type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        notice(problem("github.output-failed").text(error=error))
         return
     if lines:
         try:
@@ -761,13 +763,14 @@ def append_step_summary(text: str, path: str) -> bool:
     """Append `text` to the job summary file; a missing or unwritable one is one warning line
     on stderr, never a failure. Appends only: earlier steps' summaries stay."""
     if not path:
-        notice("GITHUB_STEP_SUMMARY is not set: no job summary written")
+        notice(problem("github.summary-unset").text())
         return False
     try:
         with open(path, "a", encoding="utf-8") as summary:
             summary.write(redact(text) + "\n")
     except OSError as exc:
-        notice(f"cannot append to GITHUB_STEP_SUMMARY ({path}): {exc.strerror or exc}")
+        reason = exc.strerror or str(exc)
+        notice(problem("github.summary-unwritable").text(path=path, reason=reason))
         return False
     return True
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatenv.errors import EXIT_INTERRUPTED
+from chatenv.problems import problem
 from chatenv.results import CheckResult, CommandError, Report, Status
 
 COMMAND = "setup"
@@ -86,16 +88,10 @@ def select(profiles: Sequence[str], *, local: bool, api: bool) -> Selection:
     return Selection(chosen, local=local and wants_local, api=reason is None, no_api_reason=reason)
 
 
-#: the one line a non-interactive setup prints instead of asking for the key
-KEY_HINT = (
-    'set OPENAI_API_KEY, pipe the key in (printf %s "$KEY" | chatenv setup), or run on a '
-    "terminal to be asked; --no-api sets up local models only"
-)
-
-
 def key_stage(selection: Selection, *, key_source: str | None, stdin: str, yes: bool) -> str | None:
     """None: run configure-key; else why it is skipped. `stdin` is "terminal", "pipe" (with
-    something in it) or "none"; `key_source` where OPENAI_API_KEY comes from now, if set."""
+    something in it) or "none"; `key_source` where OPENAI_API_KEY comes from now, if set.
+    Skipped for want of a key, the reason carries what to set instead (one line, no waiting)."""
     if not selection.api:
         return selection.no_api_reason or "the API is not being set up"
     if key_source is not None:
@@ -104,9 +100,9 @@ def key_stage(selection: Selection, *, key_source: str | None, stdin: str, yes: 
         return None
     if stdin == "terminal" and not yes:
         return None
-    if stdin == "terminal":
-        return f"no OPENAI_API_KEY, and --yes asks nothing: {KEY_HINT}"
-    return f"no OPENAI_API_KEY, and stdin is not a terminal: {KEY_HINT}"
+    no_prompt = "--yes asks nothing" if stdin == "terminal" else "stdin is not a terminal"
+    message, fix = problem("setup.key-not-asked").pair(no_prompt=no_prompt)
+    return f"{message}: {fix}"
 
 
 # -- what happened -----------------------------------------------------------------------------
@@ -211,5 +207,7 @@ def build_report(
             "stopped_at": stopped,
             "stages": list(stages),
         },
-        error=CommandError("interrupted", None, 130) if interrupted else None,
+        error=CommandError(*problem("cli.interrupted").pair(), EXIT_INTERRUPTED)
+        if interrupted
+        else None,
     )

@@ -31,10 +31,26 @@ def test_key_from_the_env_file_is_shown_masked_with_its_source(tmp_path: Path) -
     assert KEY not in _all_text(results)
 
 
-def test_no_key_warns_with_configure_key(tmp_path: Path) -> None:
-    key = _check({}, tmp_path / ".env")["openai.key"]
-    assert key.status is Status.WARN and key.fix is not None
-    assert key.fix.startswith("chatenv configure-key")
+def test_no_key_for_openai_warns_with_configure_key_and_the_keys_page(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("OPENAI_BASE_URL=https://api.openai.com/v1\n")
+    for environ in ({}, {"OPENAI_BASE_URL": "https://eu.api.openai.com/v1"}):
+        key = _check(environ, env_file)["openai.key"]
+        assert key.status is Status.WARN
+        assert key.summary == f"no OPENAI_API_KEY in the environment or in {env_file}"
+        assert key.fix == "chatenv configure-key  # a key from https://platform.openai.com/api-keys"
+
+
+def test_no_key_for_another_server_says_any_value_works_only_there(tmp_path: Path) -> None:
+    for base_url in ("http://localhost:11434/v1", "https://my-resource.openai.azure.com/openai/v1"):
+        key = _check({"OPENAI_BASE_URL": base_url}, tmp_path / ".env")["openai.key"]
+        assert key.status is Status.WARN
+        assert key.fix == (
+            "chatenv configure-key  # the key your server expects; any non-empty value if it "
+            "checks none"
+        )
+    openai = _check({}, tmp_path / ".env")["openai.key"]
+    assert openai.fix is not None and "any non-empty value" not in openai.fix
 
 
 def test_environment_and_file_disagreeing_warns_and_the_environment_wins(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from enum import Enum
 import typer
 
 from chatenv import output
-from chatenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, ChatenvError, UsageError
+from chatenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, ChatenvError
 from chatenv.keys.mask import redact
 from chatenv.problems import problem
 from chatenv.results import Report
@@ -34,10 +34,7 @@ def output_format(fmt: Format | str | None, as_json: bool) -> str:
     """The format a command prints: `--format`, or json for `--json` (an alias)."""
     chosen = Format(fmt).value if fmt is not None else None
     if as_json and chosen not in (None, "json"):
-        raise UsageError(
-            f"--json means --format json, and --format {chosen} was given too",
-            fix="keep one of them",
-        )
+        raise problem("cli.format-conflict").error(chosen=chosen)
     return "json" if as_json else chosen or "text"
 
 

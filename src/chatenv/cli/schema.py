@@ -20,8 +20,8 @@ def schema(
     ],
 ) -> None:
     """Print the JSON Schema (draft 2020-12) that COMMAND's --json output follows, e.g. to
-    validate CI output: chatenv schema doctor > doctor.schema.json. Exit 2 for an unknown
-    command."""
+    validate CI output: chatenv schema doctor > doctor.schema.json. Exit 0 with the schema on
+    stdout, 2 for an unknown command."""
     with cli_errors():
         from chatenv import output
         from chatenv.schemas import schema_text

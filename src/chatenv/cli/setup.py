@@ -28,7 +28,8 @@ from chatenv.cli._common import (
 )
 from chatenv.cli.install import TORCH_HELP
 from chatenv.cli.smoke_test import DEFAULT_MODEL
-from chatenv.errors import EXIT_INTERRUPTED, ChatenvError, UsageError
+from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
+from chatenv.problems import problem
 
 if TYPE_CHECKING:
     from chatenv.install.plan import Plan
@@ -102,7 +103,9 @@ def setup(
     (before anything ran), 130 on Ctrl-C."""
     with cli_errors("setup", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
         run = SetupRun(
-            selection=_selection(profiles or [], local=local, api=api, torch=torch, model=model),
+            selection=_selection(
+                profiles or [], local=local, api=api, torch=torch, model=model, env_file=env_file
+            ),
             torch=torch,
             system=system,
             env_file=env_file,
@@ -117,7 +120,9 @@ def setup(
     finish(report, fmt=chosen, verbose=verbose)
 
 
-def _selection(profiles: list[str], *, local: bool, api: bool, torch: str, model: str) -> Selection:
+def _selection(
+    profiles: list[str], *, local: bool, api: bool, torch: str, model: str, env_file: Path
+) -> Selection:
     """Bad options are refused before any stage runs (exit 2), by the commands' own checks."""
     from chatenv.install.command import check_profiles
     from chatenv.install.variant import parse_request
@@ -127,13 +132,14 @@ def _selection(profiles: list[str], *, local: bool, api: bool, torch: str, model
     selection = select(check_profiles(tuple(profiles)), local=local, api=api)
     parse_request(torch)
     if not selection.local and not selection.api:
-        raise UsageError(
-            f"nothing to smoke-test: {', '.join(selection.profiles)} with "
-            f"{'--no-local' if not local else '--no-api'} leaves no stage",
-            fix="drop --no-local or --no-api, or choose another profile",
+        raise problem("setup.nothing-to-smoke-test").error(
+            profiles=", ".join(selection.profiles),
+            option="--no-local" if not local else "--no-api",
         )
     if selection.local:
         hub.model_ref(model)
+    if env_file.is_dir():
+        raise problem("doctor.env-file-is-directory").error(path=env_file)
     return selection
 
 
@@ -168,7 +174,7 @@ class SetupRun:
                 self.stages.append(step())
             except KeyboardInterrupt:
                 interrupted = True
-                output.error("interrupted")
+                output.error(problem("cli.interrupted").text())
                 self.stages.append(StageRun(name, "failed", reason="interrupted"))
         return build_report(
             self.stages,
@@ -344,12 +350,7 @@ class SetupRun:
             report, already = body()
             shown = already or frozenset()
         except Declined:
-            report = output.error_report(
-                name,
-                "not installed: you declined the plan; nothing was changed",
-                "chatenv setup --yes   (or chatenv install, which does not ask)",
-                1,
-            )
+            report = output.error_report(name, *problem("setup.install-declined").pair(), 1)
         except ChatenvError as exc:
             if exc.exit_code == EXIT_INTERRUPTED:
                 raise KeyboardInterrupt from None

@@ -55,14 +55,20 @@ def check_key(config: OpenAIConfig) -> list[CheckResult]:
             )
         )
     if config.key is None:
-        results.append(
-            problem("openai.no-key").check(
-                Status.WARN,
-                "openai.key",
-                data={"found": False, "env_file": str(config.env_file)},
-                env_file=config.env_file,
+        # the fix differs: a key from OpenAI's page, or whatever the other server expects
+        missing = {"found": False, "env_file": str(config.env_file)}
+        if is_openai_host(config.effective_base_url):
+            results.append(
+                problem("openai.no-key").check(
+                    Status.WARN, "openai.key", data=missing, env_file=config.env_file
+                )
             )
-        )
+        else:
+            results.append(
+                problem("openai.no-key-server").check(
+                    Status.WARN, "openai.key", data=missing, env_file=config.env_file
+                )
+            )
         return results
     masked = config.key.masked
     raw_shape = config.key.reveal()  # only its shape is examined; it is never printed

@@ -13,7 +13,7 @@ from chatenv.problems import CONSTANTS, LEVELS, Problem, by_id
 
 #: the page's chapters, in order, and which ids (by the part before the first dot) go in each
 CHAPTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Any command", ("cli",)),
+    ("Any command", ("cli", "github")),
     (
         "chatenv doctor",
         (
@@ -35,9 +35,11 @@ CHAPTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("The .env file", ("env-file",)),
     ("chatenv smoke-test", ("smoke",)),
     ("The OpenAI API", ("api",)),
+    ("chatenv setup", ("setup",)),
+    ("chatenv schema", ("schema",)),
 )
 
-ALL_COMMANDS = ("doctor", "install", "configure-key", "smoke-test")
+ALL_COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup", "schema")
 
 LEVEL_WORDS: dict[str, str] = {
     "fail": "failure",
@@ -66,6 +68,7 @@ OPTIONAL: dict[str, str] = {
 #: values with a fixed set of words
 CHOICES: dict[str, str] = {
     "kept": " (not saved | saved anyway)",
+    "no_prompt": "<stdin is not a terminal | --yes asks nothing>",
 }
 
 HEADER = """\
@@ -91,8 +94,14 @@ part that only appears sometimes. Each entry's id is its link:
   (130 for Ctrl-C).
 - **usage error**: a bad option or input; one line on stderr, exit 2, nothing changed.
 
-The fix is printed under every problem (`fix: ...`); `--verbose` adds the details chatenv
-gathered, and `--json` carries the same message and fix in each result's `summary` and `fix`.
+The fix is printed under the problem (`fix: ...`); `--verbose` adds the details chatenv
+gathered. `--format json` (`--json`) carries the same message and fix in each result's
+`summary` and `fix` (an error in its `error` field, see [json.md](json.md)), and `--format
+markdown` and GitHub Actions annotations show them too.
+
+`chatenv setup` runs the other commands' own code, so it reports their problems exactly as
+they do, under each stage's heading, and its summary repeats the one that stopped it; the few
+problems of its own are under [chatenv setup](#chatenv-setup).
 """
 
 

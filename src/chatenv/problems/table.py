@@ -8,15 +8,19 @@ Keep a problem's message byte for byte what a user sees: people search the page 
 
 from __future__ import annotations
 
-from chatenv.problems import Problem
+from chatenv.problems import CONSTANTS, Problem
 
-ALL = ("doctor", "install", "configure-key", "smoke-test")
+ALL = ("doctor", "install", "configure-key", "smoke-test", "setup", "schema")
+#: the commands that print a report (every one but `schema`): --format, GitHub Actions output
+REPORTING = ("doctor", "install", "configure-key", "smoke-test", "setup")
 DOCTOR = ("doctor",)
 INSTALL = ("install",)
 KEY = ("configure-key",)
 SMOKE = ("smoke-test",)
 API = ("configure-key", "smoke-test")
 ENV_FILE = ("doctor", "configure-key", "smoke-test")
+SETUP = ("setup",)
+SCHEMA = ("schema",)
 
 PROBLEMS: tuple[Problem, ...] = (
     # -- every command ---------------------------------------------------------------------
@@ -41,10 +45,58 @@ PROBLEMS: tuple[Problem, ...] = (
         cause="Ctrl-C (SIGINT) stopped the command; it exits 130. `install` and `configure-key` "
         "say what state they left things in (see their own entries).",
     ),
+    Problem(
+        id="cli.format-conflict",
+        commands=REPORTING,
+        area="Any command",
+        levels=("usage",),
+        title="--json and another --format",
+        message="--json means --format json, and --format {chosen} was given too",
+        cause="`--json` is short for `--format json`; given with `--format text` or "
+        "`--format markdown` the two ask for different outputs.",
+        fix="keep one of them",
+    ),
+    # -- every command: GitHub Actions output ------------------------------------------------
+    Problem(
+        id="github.summary-unset",
+        commands=REPORTING,
+        area="GitHub Actions",
+        levels=("warn",),
+        title="GITHUB_ACTIONS is set but GITHUB_STEP_SUMMARY is not",
+        message="GITHUB_STEP_SUMMARY is not set: no job summary written",
+        cause="With `GITHUB_ACTIONS=true` chatenv appends its Markdown report to the file "
+        "`$GITHUB_STEP_SUMMARY` names. The runner sets both; this one is missing when a step "
+        "runs chatenv inside a container without passing the variable (`docker run -e "
+        'GITHUB_STEP_SUMMARY -v "$GITHUB_STEP_SUMMARY:$GITHUB_STEP_SUMMARY"`), or outside '
+        "GitHub with `GITHUB_ACTIONS` set by hand. The command's own result is unaffected; "
+        "annotations are still printed.",
+    ),
+    Problem(
+        id="github.summary-unwritable",
+        commands=REPORTING,
+        area="GitHub Actions",
+        levels=("warn",),
+        title="The job summary file cannot be written",
+        message="cannot append to GITHUB_STEP_SUMMARY ({path}): {reason}",
+        cause="The file `$GITHUB_STEP_SUMMARY` names is in a folder that does not exist here, "
+        "or is not writable (a container that did not mount it, a read-only filesystem). The "
+        "command's own result is unaffected; annotations are still printed.",
+    ),
+    Problem(
+        id="github.output-failed",
+        commands=REPORTING,
+        area="GitHub Actions",
+        levels=("warn",),
+        title="The annotations or the job summary could not be made",
+        message="no GitHub Actions annotations or summary: {error}",
+        cause="Something unexpected went wrong while turning the report into workflow "
+        "annotations and Markdown: a bug. The command's own output and exit code are "
+        f"unaffected; please report the line at {CONSTANTS['ISSUES_PAGE']}.",
+    ),
     # -- doctor: how it runs ---------------------------------------------------------------
     Problem(
         id="doctor.env-file-is-directory",
-        commands=DOCTOR,
+        commands=("doctor", "setup"),
         area="Running doctor",
         levels=("usage",),
         title="--env-file names a folder",
@@ -751,9 +803,23 @@ PROBLEMS: tuple[Problem, ...] = (
         title="No OPENAI_API_KEY",
         message="no OPENAI_API_KEY in the environment or in {env_file}",
         cause="Neither the environment nor the `.env` file sets OPENAI_API_KEY, so the openai "
-        "client will refuse to start. A local OpenAI-compatible server still wants a non-empty "
-        "value.",
-        fix="chatenv configure-key  # any non-empty value works for a local server",
+        "client will refuse to start. configure-key asks for the key (make one on the API keys "
+        "page), checks it with the API and stores it in `.env`.",
+        fix="chatenv configure-key  # a key from {KEYS_PAGE}",
+    ),
+    Problem(
+        id="openai.no-key-server",
+        commands=DOCTOR,
+        area="OpenAI settings",
+        levels=("warn",),
+        title="No OPENAI_API_KEY, with an OpenAI-compatible server",
+        message="no OPENAI_API_KEY in the environment or in {env_file}",
+        cause="`OPENAI_BASE_URL` points at a server other than OpenAI's (vLLM, Ollama, LiteLLM, "
+        "Azure OpenAI, ...), and no key is set. The openai client refuses to start without one "
+        "even when the server checks none; a server that does check wants its own key, not an "
+        "OpenAI one ([OpenAI-compatible servers](openai-compatible.md) lists each server's).",
+        fix="chatenv configure-key  # the key your server expects; any non-empty value if it "
+        "checks none",
     ),
     Problem(
         id="openai.key-quoted",
@@ -2156,6 +2222,20 @@ PROBLEMS += (
         "first: hf auth login",
     ),
     Problem(
+        id="smoke.remote-code",
+        commands=SMOKE,
+        area="Local generation",
+        levels=("fail",),
+        title="A model that ships its own code",
+        message="{name} needs its own Python code from the model repository "
+        "(trust_remote_code), which the smoke test does not run",
+        cause="Some models are not built into transformers: their repository carries Python "
+        "code that `trust_remote_code=True` would download and run. The smoke test never runs "
+        "code from a model repository (and never waits at transformers' own y/N question about "
+        "it), so it refuses these models at once.",
+        fix="pick a model transformers supports natively (e.g. --model gpt2)",
+    ),
+    Problem(
         id="smoke.load-out-of-memory",
         commands=SMOKE,
         area="Local generation",
@@ -2656,5 +2736,65 @@ PROBLEMS += (
         cause="`--torch auto` fell back to the CPU build (see the entries under Choosing the "
         "PyTorch build); the warning and its fix are repeated under the installed torch.",
         fix="{choice_fix}",
+    ),
+)
+
+PROBLEMS += (
+    # -- setup -------------------------------------------------------------------------------
+    # setup runs the four commands' own code: it reports their problems as they do. These are
+    # the few it adds: its options, and the two questions it would ask.
+    Problem(
+        id="setup.nothing-to-smoke-test",
+        commands=SETUP,
+        area="Options",
+        levels=("usage",),
+        title="The profile and --no-local/--no-api leave nothing to test",
+        message="nothing to smoke-test: {profiles} with {option} leaves no stage",
+        cause="The smoke test follows the profiles (`local` tests local generation, `api` the "
+        "API); `--no-local` or `--no-api` removed the only one the profiles asked for. setup "
+        "refuses before any stage runs.",
+        fix="drop --no-local or --no-api, or choose another profile",
+    ),
+    Problem(
+        id="setup.install-declined",
+        commands=SETUP,
+        area="The install stage",
+        levels=("error",),
+        title="You answered no to the install plan",
+        message="not installed: you declined the plan; nothing was changed",
+        cause="On a terminal, setup shows install's plan and asks before changing anything; "
+        "answering no (or ending input at the question) stops setup there. The later stages "
+        "do not run.",
+        fix="chatenv setup --yes   (or chatenv install, which does not ask)",
+    ),
+    Problem(
+        id="setup.key-not-asked",
+        commands=SETUP,
+        area="The configure-key stage",
+        levels=("skip",),
+        title="No key, and nobody to ask for it",
+        message="no OPENAI_API_KEY, and {no_prompt}",
+        cause="The API is being set up and `OPENAI_API_KEY` is in neither the environment nor "
+        "the `.env` file, but setup may not ask for it: stdin is not a terminal (CI, a pipe "
+        "with nothing in it), or `--yes` said to ask nothing. configure-key is skipped (the "
+        "line shows the fix after a colon) and the API smoke test then fails for want of a "
+        "key, unless `--no-api`.",
+        fix='set OPENAI_API_KEY, pipe the key in (printf %s "$KEY" | chatenv setup), or run on '
+        "a terminal to be asked; --no-api sets up local models only",
+    ),
+)
+
+PROBLEMS += (
+    # -- schema ------------------------------------------------------------------------------
+    Problem(
+        id="schema.unknown-command",
+        commands=SCHEMA,
+        area="chatenv schema",
+        levels=("usage",),
+        title="No schema for that command",
+        message="no JSON schema for {command!r} (known: {known})",
+        cause="`chatenv schema` prints the schema of a command's `--json` document; only "
+        "doctor, install, configure-key, smoke-test and setup print one.",
+        fix="chatenv schema doctor",
     ),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from chatenv.errors import UsageError
+from chatenv.problems import problem
 
 #: the commands whose --json document has a schema, in the order `chatenv --help` lists them
 COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup")
@@ -22,8 +22,5 @@ def file_name(command: str) -> str:
 def schema_text(command: str) -> str:
     """The schema of `command`'s JSON document, as shipped."""
     if command not in COMMANDS:
-        raise UsageError(
-            f"no JSON schema for {command!r} (known: {', '.join(COMMANDS)})",
-            fix="chatenv schema doctor",
-        )
+        raise problem("schema.unknown-command").error(command=command, known=", ".join(COMMANDS))
     return resources.files(__package__).joinpath(file_name(command)).read_text(encoding="utf-8")

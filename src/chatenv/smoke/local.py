@@ -314,9 +314,7 @@ def _load_failure(ref: hub.ModelRef, exc: BaseException, device: str) -> StepFai
     if "trust_remote_code" in str(exc):
         return StepFailed(
             f"{SECTION}.load",
-            f"{ref.name} needs its own Python code from the model repository "
-            "(trust_remote_code), which the smoke test does not run",
-            fix="pick a model transformers supports natively (e.g. --model gpt2)",
+            *problem("smoke.remote-code").pair(name=ref.name),
             details=trace(exc),
         )
     if is_out_of_memory(exc):
