@@ -308,12 +308,13 @@ def _imported_after(argv: list[str], modules: tuple[str, ...]) -> dict[str, bool
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def test_doctor_json_loads_neither_pydantic_nor_rich_nor_pynvml_on_a_cpu_box() -> None:
+def test_doctor_json_loads_neither_typer_pydantic_rich_nor_pynvml_on_a_cpu_box() -> None:
     """What keeps `chatenv doctor --offline --json` fast (benchmarks/bench_doctor.py)."""
     from chatenv.system.nvml import _library_loadable
 
-    loaded = _imported_after(["doctor", "--offline", "--json"], ("pydantic", "rich", "pynvml"))
-    assert loaded["pydantic"] is False and loaded["rich"] is False
+    modules = ("typer", "click", "pydantic", "rich", "pynvml")
+    loaded = _imported_after(["doctor", "--offline", "--json"], modules)
+    assert not any(loaded[m] for m in ("typer", "click", "pydantic", "rich")), loaded
     if not _library_loadable():
         assert loaded["pynvml"] is False
 
@@ -322,3 +323,12 @@ def test_help_does_not_load_richs_markdown_renderer() -> None:
     """Plain help: Typer's Rich help costs ~140 ms of imports (rich.markdown, markdown_it)."""
     loaded = _imported_after(["--help"], ("rich.markdown", "markdown_it", "importlib.metadata"))
     assert loaded == {"rich.markdown": False, "markdown_it": False, "importlib.metadata": False}
+
+
+def test_doctor_text_report_skips_typer_but_other_commands_use_it() -> None:
+    """The fast path is doctor's alone: the text report needs Rich, not Typer; `--help` and
+    every other command still go through the Typer app."""
+    text = _imported_after(["doctor", "--offline"], ("typer", "rich"))
+    assert text == {"typer": False, "rich": True}
+    assert _imported_after(["doctor", "--help"], ("typer",)) == {"typer": True}
+    assert _imported_after(["schema", "doctor"], ("typer",)) == {"typer": True}

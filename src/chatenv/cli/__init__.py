@@ -1,57 +1,33 @@
-"""The Typer app. Each command lives in its own module here and only parses options, calls the
-library, hands the results to `chatenv.output` and picks the exit code.
+"""chatenv's command line. `main` is the console script.
 
-Nothing heavy is imported at this level: `chatenv --help` must stay fast and must not import
-torch, transformers or openai.
+`chatenv doctor` with only its own flags (what users and CI nodes run most) is parsed by
+`doctor_fast` without importing Typer: Typer and the pydantic coercion it brings cost ~80 ms
+and ~150 ms of a run that is otherwise ~0.25 s on a 2-core machine (`python -X importtime`,
+benchmarks/bench_doctor.py). Everything else goes to the Typer app in `chatenv.cli.typer_app`.
 """
 
 from __future__ import annotations
 
-import typer
-
-from chatenv.cli import configure_key, doctor, install, schema, setup, smoke_test
-
-app = typer.Typer(
-    name="chatenv",
-    help="Take this machine to a verified LLM development environment, and prove it works.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    # Plain help and usage errors: Typer's Rich help imports rich.markdown, markdown_it and
-    # rich.traceback, ~140 ms of a ~290 ms `chatenv --help` on a 2-core machine.
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version_callback(value: bool) -> None:
-    if value:
-        from chatenv import __version__
-
-        typer.echo(f"chatenv {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
-    ),
-) -> None:
-    """Take this machine to a verified LLM development environment, and prove it works."""
-
-
-app.command("doctor")(doctor.doctor)
-app.command("install")(install.install)
-app.command("configure-key")(configure_key.configure_key)
-app.command("smoke-test")(smoke_test.smoke_test)
-app.command("setup")(setup.setup)
-app.command("schema")(schema.schema)
+from typing import Any
 
 
 def main() -> None:
     import sys
 
-    # `chatenv doctor [flags]`: skip Typer's option coercion (see cli/doctor.py, fast_args).
-    if sys.argv[1:2] == ["doctor"] and doctor.run_fast(sys.argv[2:]):
-        return
+    if sys.argv[1:2] == ["doctor"]:
+        from chatenv.cli.doctor_fast import run_fast
+
+        if run_fast(sys.argv[2:]):
+            return
+    from chatenv.cli.typer_app import app
+
     app(prog_name="chatenv")
+
+
+def __getattr__(name: str) -> Any:
+    """`from chatenv.cli import app` still works, without paying for Typer on import."""
+    if name == "app":
+        from chatenv.cli.typer_app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,8 +8,6 @@ import traceback
 from collections.abc import Iterator
 from enum import Enum
 
-import typer
-
 from chatenv import output
 from chatenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, ChatenvError
 from chatenv.keys.mask import redact
@@ -54,20 +52,20 @@ def cli_errors(
     try:
         chosen = output_format(fmt, as_json)
         yield chosen
-    except typer.Exit:
+    except SystemExit:
         raise
     except ChatenvError as exc:
         _stopped(command, chosen, exc.message, exc.fix, exc.exit_code)
-        raise typer.Exit(exc.exit_code) from None
+        raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         _stopped(command, chosen, *problem("cli.interrupted").pair(), EXIT_INTERRUPTED)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise SystemExit(EXIT_INTERRUPTED) from None
     except Exception as exc:
         if verbose:
             output.stderr_console().print(redact(traceback.format_exc()), markup=False)
         message, fix = unexpected(exc)
         _stopped(command, chosen, message, fix, EXIT_FAILED)
-        raise typer.Exit(EXIT_FAILED) from None
+        raise SystemExit(EXIT_FAILED) from None
 
 
 def unexpected(exc: BaseException) -> tuple[str, str]:
@@ -93,4 +91,4 @@ def finish(
     there) and exit with its code. `shown`: parts the command already printed (the install
     plan, before the installer ran)."""
     output.render(report, fmt=fmt, verbose=verbose, shown=shown)
-    raise typer.Exit(report.exit_code)
+    raise SystemExit(report.exit_code)

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from chatenv.cli._common import FORMAT_HELP, JSON_HELP, VERBOSE_HELP, Format, cli_errors, finish
+from chatenv.cli._common import FORMAT_HELP, JSON_HELP, VERBOSE_HELP, Format
+from chatenv.cli.doctor_fast import FLAGS, VALUE_OPTIONS, fast_args, run_command, run_doctor
 
-if TYPE_CHECKING:
-    from chatenv.results import Report
+# setup and the tests reach these through this module, the command's home
+__all__ = ["FLAGS", "VALUE_OPTIONS", "doctor", "fast_args", "run_doctor"]
 
 ENV_FILE_HELP = "The .env file to inspect (default: ./.env)."
-
-#: doctor's flags and the parameter each sets (`fast_args` reads them; a test checks that this
-#: table and the Typer options below name the same options).
-FLAGS: dict[str, str] = {
-    "--json": "as_json",
-    "--verbose": "verbose",
-    "-v": "verbose",
-    "--strict": "strict",
-    "--offline": "offline",
-    "--deep": "deep",
-}
-#: doctor's options that take a value, and the parameter each sets
-VALUE_OPTIONS: dict[str, str] = {"--env-file": "env_file", "--format": "fmt"}
 
 
 def doctor(
@@ -50,71 +36,12 @@ def doctor(
 ) -> None:
     """Check this machine: OS, Python, packages, GPU and driver, torch build, disk, OpenAI key,
     network. Exit 0 when nothing failed, 1 when something did, 2 for usage errors."""
-    with cli_errors("doctor", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
-        report = run_doctor(
-            env_file=env_file, offline=offline, deep=deep, strict=strict, hints=chosen == "text"
-        )
-    finish(report, fmt=chosen, verbose=verbose)
-
-
-def run_doctor(
-    *, env_file: Path, offline: bool = False, deep: bool = False, strict: bool = False, hints: bool
-) -> Report:
-    """doctor's report (what `chatenv doctor` and setup's first stage print)."""
-    from chatenv.doctor.runner import DoctorOptions, build_report
-    from chatenv.doctor.sections import SECTIONS
-    from chatenv.problems import problem
-
-    if env_file.is_dir():
-        raise problem("doctor.env-file-is-directory").error(path=env_file)
-    if deep and hints:
-        from chatenv import output
-
-        output.hint("--deep: importing torch in a subprocess (this takes a few seconds)")
-    options = DoctorOptions(env_file=env_file, offline=offline, deep=deep, strict=strict)
-    return build_report(SECTIONS, options)
-
-
-def fast_args(argv: Sequence[str]) -> dict[str, object] | None:
-    """doctor's options from a command line made only of its own flags, `--env-file PATH` and
-    `--format FORMAT`,
-    or None for anything else (help, an unknown option, a missing value), which Typer then
-    parses and, if need be, rejects with its usual message.
-
-    Why: the Typer installed with chatenv coerces every non-flag option through a pydantic
-    TypeAdapter, and importing pydantic for `--env-file` costs ~150 ms and 14 MB, a third of
-    `chatenv doctor`'s run time on a 2-core machine (python -X importtime). The command every
-    user runs first, and CI runs on every node, should not pay that for one path."""
-    kwargs: dict[str, object] = {}
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        name, eq, value = arg.partition("=")
-        if arg in FLAGS:
-            kwargs[FLAGS[arg]] = True
-        elif name in VALUE_OPTIONS and eq:
-            kwargs[VALUE_OPTIONS[name]] = value
-        elif arg in VALUE_OPTIONS and args and not args[0].startswith("-"):
-            kwargs[VALUE_OPTIONS[arg]] = args.pop(0)
-        else:
-            return None
-    if "env_file" in kwargs:
-        kwargs["env_file"] = Path(str(kwargs["env_file"]))
-    if "fmt" in kwargs:
-        if kwargs["fmt"] not in {f.value for f in Format}:
-            return None  # Typer says which values it takes
-        kwargs["fmt"] = Format(kwargs["fmt"])
-    return kwargs
-
-
-def run_fast(argv: Sequence[str]) -> bool:
-    """Run doctor without Typer's parsing when `fast_args` can read the command line. Returns
-    False (having done nothing) when it cannot. Exits the process when it ran."""
-    kwargs = fast_args(argv)
-    if kwargs is None:
-        return False
-    try:
-        doctor(**kwargs)  # type: ignore[arg-type]
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    return True
+    run_command(
+        fmt=fmt,
+        as_json=as_json,
+        verbose=verbose,
+        strict=strict,
+        offline=offline,
+        deep=deep,
+        env_file=env_file,
+    )

@@ -356,7 +356,7 @@ class SetupRun:
                 raise KeyboardInterrupt from None
             output.error(exc.message, exc.fix)
             report = output.error_report(name, exc.message, exc.fix, exc.exit_code)
-        except (KeyboardInterrupt, typer.Exit):
+        except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
             message, fix = unexpected(exc)
