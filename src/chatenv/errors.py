@@ -5,6 +5,8 @@ The CLI layer (`chatenv.cli`) is the only place that turns them into output.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -26,3 +28,15 @@ class UsageError(ChatenvError):
     """Bad command-line input: exit 2, like click's own usage errors."""
 
     exit_code = EXIT_USAGE
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, then its causes and contexts (each once: a cycle ends the walk). What
+    failed deep inside a library (a refused connection under the openai client's APIConnectionError,
+    a GatedRepoError under transformers' OSError) is found here."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

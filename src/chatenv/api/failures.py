@@ -18,13 +18,14 @@ import socket
 import ssl
 import sys
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
 from chatenv.api.calls import MalformedResponseError
+from chatenv.errors import exception_chain
 from chatenv.keys.mask import mask_url, redact
 from chatenv.problems import CONSTANTS, problem
 from chatenv.system.openai_client import (
@@ -294,7 +295,8 @@ def _duration(text: str) -> float | None:
 
 def _timeout(exc: Any) -> ApiFailure:
     url = _url_of(exc)
-    connect = any(type(e).__name__ in ("ConnectTimeout", "PoolTimeout") for e in _chain(exc))
+    names = {type(e).__name__ for e in exception_chain(exc)}
+    connect = bool(names & {"ConnectTimeout", "PoolTimeout"})
     if connect:
         return ApiFailure(
             FailureKind.TIMEOUT, *problem("api.connect-timeout").pair(url=url), cause="connect"
@@ -307,7 +309,7 @@ def _connection(exc: BaseException, environ: Mapping[str, str] | None) -> ApiFai
     url = _url_of(exc)
     host, port = _host_port(url)
     proxy = _proxy_for(url, environ)
-    chain = list(_chain(exc))
+    chain = list(exception_chain(exc))
     names = {type(e).__name__ for e in chain}
 
     def failure(cause: str, text: tuple[str, str | None]) -> ApiFailure:
@@ -373,15 +375,6 @@ def _connection(exc: BaseException, environ: Mapping[str, str] | None) -> ApiFai
     return failure(
         "connect", problem("api.connect-failed").pair(host=host, port=port, reason=reason)
     )
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
 
 
 def _url_of(exc: BaseException) -> str:

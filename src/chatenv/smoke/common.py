@@ -4,10 +4,10 @@ exceptions and for the device."""
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from chatenv.errors import ChatenvError
+from chatenv.errors import ChatenvError, exception_chain
 
 #: a phase for the progress display ("loading weights"), or None to hide it (e.g. before
 #: huggingface_hub draws its own download bars)
@@ -40,20 +40,10 @@ def trace(exc: BaseException) -> tuple[str, ...]:
     return tuple(line.rstrip() for line in traceback.format_exception(exc)[-8:])
 
 
-def chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and its causes / contexts."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def is_out_of_memory(exc: BaseException) -> bool:
     return any(
         type(e).__name__ == "OutOfMemoryError" or "out of memory" in str(e).lower()
-        for e in chain(exc)
+        for e in exception_chain(exc)
     )
 
 

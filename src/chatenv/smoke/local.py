@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatenv.errors import ChatenvError
+from chatenv.errors import ChatenvError, exception_chain
 from chatenv.problems import problem
 from chatenv.results import CheckResult
 from chatenv.smoke import hub
 from chatenv.smoke.common import (
     Progress,
     StepFailed,
-    chain,
     is_out_of_memory,
     mib,
     no_progress,
@@ -305,7 +304,7 @@ def _gated(name: str) -> StepFailed:
 
 
 def _is_gated(exc: BaseException) -> bool:
-    return any(type(e).__name__ == "GatedRepoError" for e in chain(exc))
+    return any(type(e).__name__ == "GatedRepoError" for e in exception_chain(exc))
 
 
 def _load_failure(ref: hub.ModelRef, exc: BaseException, device: str) -> StepFailed:
