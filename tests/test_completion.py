@@ -65,3 +65,19 @@ def test_install_completion_writes_the_script_and_sources_it_from_bashrc(tmp_pat
     # a new shell that reads ~/.bashrc completes
     fresh = bash(f"source {tmp_path / '.bashrc'}; " + complete("chatenv con"), tmp_path)
     assert fresh.stdout.split() == ["configure-key"], fresh.stderr
+
+
+def test_arguments_and_choices_complete(tmp_path: Path) -> None:
+    """Profiles, torch builds and schema commands complete from the lists the code uses."""
+    from chatenv.install.variant import known_requests
+
+    loaded = "source <(chatenv --show-completion); "
+    profiles = bash(loaded + complete("chatenv install "), tmp_path)
+    assert profiles.stdout.split() == ["api", "local", "all"], profiles.stderr
+    setup = bash(loaded + complete("chatenv setup lo"), tmp_path)
+    assert setup.stdout.split() == ["local"], setup.stderr
+    builds = bash(loaded + complete("chatenv install local --torch cu"), tmp_path)
+    assert builds.stdout.split() == [v for v in known_requests() if v.startswith("cu")]
+    assert len(builds.stdout.split()) >= 2
+    schema = bash(loaded + complete("chatenv schema s"), tmp_path)
+    assert schema.stdout.split() == ["smoke-test", "setup"], schema.stderr

@@ -92,3 +92,28 @@ def finish(
     plan, before the installer ran)."""
     output.render(report, fmt=fmt, verbose=verbose, shown=shown)
     raise SystemExit(report.exit_code)
+
+
+# Shell completion (Typer's `autocompletion=`): each runs only when the shell asks, so the
+# imports stay inside and `chatenv --help` does not pay for them.
+
+
+def complete_profiles(incomplete: str) -> list[str]:
+    """PROFILE of install and setup: api, local, all."""
+    from chatenv.install.pins import USER_PROFILES
+
+    return [p for p in USER_PROFILES if p.startswith(incomplete)]
+
+
+def complete_torch(incomplete: str) -> list[str]:
+    """--torch of install and setup: auto, cpu and the CUDA variants chatenv knows."""
+    from chatenv.install.variant import known_requests
+
+    return [v for v in known_requests() if v.startswith(incomplete)]
+
+
+def complete_schema_commands(incomplete: str) -> list[str]:
+    """COMMAND of `chatenv schema`: the commands with a --json document."""
+    from chatenv.schemas import COMMANDS
+
+    return [c for c in COMMANDS if c.startswith(incomplete)]

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chatenv.cli._common import FORMAT_HELP, JSON_HELP, VERBOSE_HELP, Format, cli_errors, finish
+from chatenv.cli._common import (
+    FORMAT_HELP,
+    JSON_HELP,
+    VERBOSE_HELP,
+    Format,
+    cli_errors,
+    complete_profiles,
+    complete_torch,
+    finish,
+)
 
 if TYPE_CHECKING:
     from chatenv.install.command import InstallOptions
@@ -31,9 +40,12 @@ def install(
             metavar="PROFILE",
             help="api (OpenAI client), local (torch, transformers, ...), all. Default: all.",
             show_default=False,
+            autocompletion=complete_profiles,
         ),
     ] = None,
-    torch: Annotated[str, typer.Option("--torch", help=TORCH_HELP)] = "auto",
+    torch: Annotated[
+        str, typer.Option("--torch", help=TORCH_HELP, autocompletion=complete_torch)
+    ] = "auto",
     installer: Annotated[
         str,
         typer.Option("--installer", help="auto: uv when it is on PATH, else pip; or uv; or pip."),

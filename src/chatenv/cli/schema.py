@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from chatenv.cli._common import cli_errors
+from chatenv.cli._common import cli_errors, complete_schema_commands
 
 
 def schema(
@@ -16,6 +16,7 @@ def schema(
             metavar="COMMAND",
             help="doctor, install, configure-key, smoke-test or setup.",
             show_default=False,
+            autocompletion=complete_schema_commands,
         ),
     ],
 ) -> None:

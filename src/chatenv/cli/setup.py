@@ -23,6 +23,8 @@ from chatenv.cli._common import (
     VERBOSE_HELP,
     Format,
     cli_errors,
+    complete_profiles,
+    complete_torch,
     finish,
     unexpected,
 )
@@ -46,9 +48,12 @@ def setup(
             metavar="PROFILE",
             help="What to set up: api, local or all (default). Installed, then smoke-tested.",
             show_default=False,
+            autocompletion=complete_profiles,
         ),
     ] = None,
-    torch: Annotated[str, typer.Option("--torch", help=TORCH_HELP)] = "auto",
+    torch: Annotated[
+        str, typer.Option("--torch", help=TORCH_HELP, autocompletion=complete_torch)
+    ] = "auto",
     system: Annotated[
         bool,
         typer.Option("--system", help="Allow installing into a system interpreter (no venv)."),
