@@ -6,6 +6,7 @@ port, or the fake hub on 127.0.0.1 (tests/smoke/fake_hub.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -324,3 +325,43 @@ def test_on_a_terminal_progress_goes_to_stderr_and_the_report_shows_marks_timing
     assert code == 0
     assert terminal == ""  # --json: no progress, even on a terminal
     assert json.loads(stdout)["ok"] is True
+
+
+@pytest.mark.parametrize("hub_env", ["offline", "closed-port"])
+def test_an_uncached_model_the_hub_cannot_supply_fails_before_importing_torch(
+    hub_env: str, tmp_path: Path
+) -> None:
+    """Saying "not cached, hub unreachable" needs no torch: it comes in about a second, not
+    after the seconds an import of torch and transformers takes."""
+    if hub_env == "offline":
+        env = _env(tmp_path, HF_HUB_OFFLINE="1")
+    else:
+        env = _env(tmp_path, HF_ENDPOINT=f"http://127.0.0.1:{closed_port()}")
+    probe = (
+        "import sys, json, io, contextlib\n"
+        "sys.argv = ['chatenv', 'smoke-test', '--no-api', '--model', 'gpt2', '--json']\n"
+        "from chatenv.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as exc:\n"
+        "        code = exc.code\n"
+        "doc = json.loads(out.getvalue())\n"
+        "print(json.dumps({'code': code, 'torch': 'torch' in sys.modules,\n"
+        "    'transformers': 'transformers' in sys.modules, 'results': doc['results']}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (seen["code"], seen["torch"], seen["transformers"]) == (1, False, False)
+    [load] = seen["results"]
+    assert (load["id"], load["status"]) == ("local.load", "fail")
+    assert "gpt2 is not in the Hugging Face cache" in load["summary"]

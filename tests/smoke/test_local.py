@@ -139,3 +139,53 @@ def test_a_folder_without_weights_fails_the_load_step_with_the_folder_fix(
     assert result.fix is not None
     assert "config.json, the tokenizer files and the weights" in result.fix
     assert result.details  # the traceback, for --verbose
+
+
+UNCACHED = "chatenv-tests/never-cached-gpt2"
+
+
+def test_an_uncached_hub_id_the_hub_cannot_supply_stops_before_torch_is_imported() -> None:
+    asked: list[str] = []
+
+    def unreachable(repo_id: str, *, timeout: float) -> hub.HubAnswer:
+        asked.append(repo_id)
+        return hub.HubAnswer(hub.HubState.UNREACHABLE, "http://127.0.0.1:9", "connection refused")
+
+    phases: list[str | None] = []
+    run = run_local(LocalOptions(model=hub.model_ref(UNCACHED)), phases.append, unreachable)
+    assert asked == [UNCACHED]
+    assert run.stack is None and run.loaded is None
+    assert "importing torch and transformers" not in phases
+    assert phases[0] == f"asking {hub.endpoint()} for {UNCACHED}"
+    [result] = run.results
+    assert (result.id, result.status) == ("local.load", Status.FAIL)
+    assert result.summary.startswith(f"{UNCACHED} is not in the Hugging Face cache")
+    assert "cannot be reached (connection refused)" in result.summary
+
+
+def test_the_hub_is_asked_once_when_it_can_supply_the_model() -> None:
+    """The answer had before the imports is the one `load` gets: one request, not two."""
+    from chatenv.smoke.local import _probe_first
+
+    asked: list[str] = []
+
+    def available(repo_id: str, *, timeout: float) -> hub.HubAnswer:
+        asked.append(repo_id)
+        return hub.HubAnswer(hub.HubState.AVAILABLE, "http://127.0.0.1:9")
+
+    again = _probe_first(LocalOptions(model=hub.model_ref(UNCACHED)), lambda _: None, available)
+    assert asked == [UNCACHED]
+    assert again(UNCACHED, timeout=1).state is hub.HubState.AVAILABLE
+    assert asked == [UNCACHED]
+
+
+def test_only_a_hub_id_without_its_config_in_the_cache_is_surely_not_cached(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    from tests.tiny_model import put_in_hub_cache
+
+    cache = tmp_path / "hf-home" / "hub"
+    assert hub.surely_not_cached("tiny/gpt2", cache)
+    put_in_hub_cache(tiny_model, tmp_path / "hf-home", "tiny/gpt2")
+    assert not hub.surely_not_cached("tiny/gpt2", cache)
+    assert hub.surely_not_cached("tiny/other", cache)

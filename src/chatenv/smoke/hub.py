@@ -118,6 +118,21 @@ def cache_dir() -> str:
     return str(constants.HF_HUB_CACHE)
 
 
+def surely_not_cached(repo_id: str, cache: str | Path | None = None) -> bool:
+    """True when the hub cache has no config.json for `repo_id` at `main` (what
+    `from_pretrained(..., local_files_only=True)` looks up first), so loading needs the hub.
+    False when it has one, and when this cannot tell (huggingface_hub missing or failing): then
+    the load itself decides. Reads the cache folder only (`cache`: huggingface_hub's, by
+    default): no torch, no network."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(repo_id, "config.json", cache_dir=cache)
+    except Exception:
+        return False
+    return not isinstance(found, str)
+
+
 def probe(repo_id: str, *, timeout: float, endpoint_url: str | None = None) -> HubAnswer:
     """One request for the model's metadata (no retries), through huggingface_hub's own session,
     so proxies, HF_ENDPOINT and the token are the ones the download will use."""

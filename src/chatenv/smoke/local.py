@@ -119,6 +119,7 @@ def run_local(
 ) -> LocalRun:
     run = LocalRun()
     try:
+        probe = _probe_first(options, progress, probe)
         progress("importing torch and transformers")
         run.stack = import_stack()
         torch = run.stack.torch
@@ -138,6 +139,30 @@ def run_local(
     finally:
         progress(None)
     return run
+
+
+def _probe_first(options: LocalOptions, progress: Progress, probe: hub.HubProbe) -> hub.HubProbe:
+    """A hub id that is surely not cached needs the hub: ask it before paying seconds for
+    importing torch and transformers, and stop there when it cannot supply the model. Returns
+    the probe for `load` (the answer already had, when there was one: one request, not two)."""
+    ref = options.model
+    if ref.is_folder or not _stack_present() or not hub.surely_not_cached(ref.name):
+        return probe  # (a missing torch is import_stack's to report: its fix comes first)
+    progress(f"asking {hub.endpoint()} for {ref.name}")
+    answer = probe(ref.name, timeout=options.hub_timeout_s)
+    if answer.state is not hub.HubState.AVAILABLE:
+        raise _not_cached(ref.name, answer)
+
+    def known(repo_id: str, *, timeout: float) -> hub.HubAnswer:
+        return answer
+
+    return known
+
+
+def _stack_present() -> bool:
+    from importlib.util import find_spec
+
+    return all(find_spec(name) is not None for name in ("torch", "transformers"))
 
 
 def import_stack() -> Stack:
