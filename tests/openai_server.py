@@ -42,6 +42,9 @@ TEST_KEY = "sk-proj-" + "chatenvTestKey0123456789" * 3 + "Zq9w"
 MODELS = ("gpt-4o-mini", "gpt-4.1-nano", "text-embedding-3-small")
 #: models the server answers as retired, with the real API's wording
 RETIRED = ("text-davinci-003", "gpt-3.5-turbo-0301")
+#: completions-only models: chat completions answers them 404 "not a chat model", as the real
+#: API does (they are not listed: the server has no /v1/completions)
+COMPLETIONS_ONLY = ("gpt-3.5-turbo-instruct", "davinci-002", "babbage-002")
 REPLY = "Hello from the chatenv test server, a small OpenAI-compatible API on localhost."
 CREATED = 1_715_367_049
 
@@ -60,6 +63,10 @@ class Scenario(str, Enum):
     REGION = "region"
     #: 404 model_not_found for every model
     MODEL_NOT_FOUND = "model-not-found"
+    #: 404 for the model, as vLLM words it: no `model_not_found` code, type NotFoundError
+    VLLM_MODEL_NOT_FOUND = "vllm-model-not-found"
+    #: 404 for a model that is not pulled, as Ollama's OpenAI layer words it
+    OLLAMA_MODEL_NOT_FOUND = "ollama-model-not-found"
     #: 429 insufficient_quota
     QUOTA = "quota"
     #: 429 rate_limit_exceeded, with x-ratelimit-* and retry-after headers
@@ -203,6 +210,8 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "chatenv-test-openai/1"
+    #: the parsed body of the request being answered (for scenarios that quote it)
+    body: Any = None
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet in test output
         return
@@ -228,6 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
         auth = headers.get("authorization", "")
         key = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
         openai._record(Recorded(method, path, headers, body, key))
+        self.body = body
 
         if not key:
             return self._error(401, _MISSING_KEY, "invalid_request_error", None)
@@ -265,6 +275,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, _missing("model"), "invalid_request_error", None, "model")
         if not isinstance(messages, list) or not messages:
             return self._error(400, _missing("messages"), "invalid_request_error", None)
+        if model in COMPLETIONS_ONLY:
+            return self._error(404, _NOT_CHAT, "invalid_request_error", None, "model")
         if model not in MODELS:
             return self._model_error(model)
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
@@ -391,6 +403,22 @@ class _Handler(BaseHTTPRequestHandler):
             if self.path.startswith("/v1/models/"):
                 model = self.path[len("/v1/models/") :]
             self._model_error(model or "gpt-4o-mini")
+        elif scenario is Scenario.VLLM_MODEL_NOT_FOUND:
+            message = f"The model `{_asked_model(self.body)}` does not exist."
+            self._json(
+                404,
+                {
+                    "error": {
+                        "message": message,
+                        "type": "NotFoundError",
+                        "param": None,
+                        "code": 404,
+                    }
+                },
+            )
+        elif scenario is Scenario.OLLAMA_MODEL_NOT_FOUND:
+            message = f'model "{_asked_model(self.body)}" not found, try pulling it first'
+            self._error(404, message, "not_found_error", None)
         elif scenario is Scenario.QUOTA:
             self._error(429, _QUOTA, "insufficient_quota", "insufficient_quota")
         elif scenario is Scenario.RATE_LIMIT:
@@ -533,6 +561,11 @@ def _request_id() -> str:
     return "req_" + secrets.token_hex(16)
 
 
+def _asked_model(body: Any) -> str:
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else ""
+
+
 def _model(model_id: str) -> dict[str, Any]:
     owner = "openai" if model_id.startswith("gpt-4o") else "system"
     return {"id": model_id, "object": "model", "created": CREATED, "owned_by": owner}
@@ -579,6 +612,10 @@ _BAD_JSON = (
     "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was "
     "not valid JSON. If you have trouble figuring out how to fix this, please contact us through "
     "our help center at help.openai.com.)"
+)
+_NOT_CHAT = (
+    "This is not a chat model and thus not supported in the v1/chat/completions endpoint. "
+    "Did you mean to use v1/completions?"
 )
 _MISMATCHED_ORG = "OpenAI-Organization header should match organization for API key"
 _MISMATCH_CODE = "mismatched_organization"

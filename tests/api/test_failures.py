@@ -140,6 +140,44 @@ def test_an_unknown_model_and_a_retired_model_are_different_failures(
     assert lookup.kind is FailureKind.MODEL_NOT_FOUND
 
 
+@pytest.mark.parametrize(
+    ("scenario", "quoted"),
+    [
+        (Scenario.VLLM_MODEL_NOT_FOUND, "The model `llama-9b` does not exist."),
+        (Scenario.OLLAMA_MODEL_NOT_FOUND, 'model "llama-9b" not found, try pulling it first'),
+    ],
+)
+def test_a_plain_404_naming_the_model_is_a_missing_model_not_a_missing_endpoint(
+    openai_server: OpenAIServer, make_config: MakeConfig, scenario: Scenario, quoted: str
+) -> None:
+    """vLLM and Ollama send no `model_not_found` code; their message names the model."""
+    openai_server.set(scenario, paths=("/v1/chat/completions",))
+    failure = failure_of(make_config(), lambda client: chat_completion(client, "llama-9b", "hi", 8))
+    assert (failure.kind, failure.status_code, failure.error_code) == (
+        FailureKind.MODEL_NOT_FOUND,
+        404,
+        None if scenario is Scenario.OLLAMA_MODEL_NOT_FOUND else "404",
+    )
+    assert failure.summary == (
+        f"the model does not exist or this key cannot use it (404): {quoted}"
+    )
+    assert "ollama pull" in (failure.fix or "")
+
+
+def test_a_completions_only_model_asked_for_a_chat_completion_is_not_a_chat_model(
+    make_config: MakeConfig,
+) -> None:
+    failure = failure_of(
+        make_config(), lambda client: chat_completion(client, "gpt-3.5-turbo-instruct", "hi", 8)
+    )
+    assert failure.kind is FailureKind.NOT_A_CHAT_MODEL
+    assert failure.summary.startswith(
+        "the model is not a chat model: it takes only the legacy completions endpoint (404): "
+        "This is not a chat model"
+    )
+    assert "--api-model gpt-4.1-nano" in (failure.fix or "")
+
+
 def test_a_base_url_without_v1_is_an_endpoint_not_found(
     openai_server: OpenAIServer, make_config: MakeConfig
 ) -> None:

@@ -214,6 +214,28 @@ def test_a_retired_model_is_named_with_what_replaced_it(
     assert "OpenAI().chat.completions.create(" in done.stdout
 
 
+def test_a_model_ollama_has_not_pulled_and_a_completions_only_model_say_what_they_are(
+    run_cli: RunCli, openai_server: OpenAIServer
+) -> None:
+    openai_server.set(Scenario.OLLAMA_MODEL_NOT_FOUND, paths=("/v1/chat/completions",))
+    pulled = run_cli(*API_ONLY, "--api-model", "llama3.2:1b", env=_env(openai_server))
+    assert pulled.returncode == 1
+    assert (
+        "✗ the model does not exist or this key cannot use it (404): "
+        'model "llama3.2:1b" not found, try pulling it first' in pulled.stdout
+    )
+    assert "on Ollama: ollama pull MODEL" in pulled.stdout
+    assert "no such endpoint" not in pulled.stdout
+
+    openai_server.set(Scenario.OK)
+    legacy = run_cli(*API_ONLY, "--api-model", "gpt-3.5-turbo-instruct", env=_env(openai_server))
+    assert legacy.returncode == 1
+    assert "✗ the model is not a chat model: it takes only the legacy completions endpoint" in (
+        legacy.stdout
+    )
+    assert "fix: choose a chat model: --api-model gpt-4.1-nano" in legacy.stdout
+
+
 def test_openai_before_1_0_is_told_what_replaced_the_v0_api(
     run_cli: RunCli, openai_server: OpenAIServer, tmp_path: Path
 ) -> None:

@@ -51,6 +51,7 @@ class FailureKind(str, Enum):
     REGION_BLOCKED = "region-blocked"
     MODEL_NOT_FOUND = "model-not-found"
     MODEL_RETIRED = "model-retired"
+    NOT_A_CHAT_MODEL = "not-a-chat-model"
     NOT_FOUND = "not-found"
     BAD_REQUEST = "bad-request"
     INSUFFICIENT_QUOTA = "insufficient-quota"
@@ -211,14 +212,20 @@ def _status(exc: Any) -> ApiFailure:
         return failure(
             FailureKind.PERMISSION_DENIED, problem("api.permission-denied").pair(said=said)
         )
+    if 400 <= status < 500 and "not a chat model" in message.lower():
+        return failure(
+            FailureKind.NOT_A_CHAT_MODEL,
+            problem("api.not-a-chat-model").pair(status=status, said=said),
+        )
     if status == 404:
-        if code == "model_not_found":
-            if message and ("deprecat" in message.lower() or "retired" in message.lower()):
-                return failure(
-                    FailureKind.MODEL_RETIRED, problem("api.model-retired").pair(said=said)
-                )
+        retired = "deprecat" in message.lower() or "retired" in message.lower()
+        if code == "model_not_found" and retired:
+            return failure(FailureKind.MODEL_RETIRED, problem("api.model-retired").pair(said=said))
+        if code == "model_not_found" or _names_a_missing_model(message):
+            answered = " model_not_found" if code == "model_not_found" else ""
             return failure(
-                FailureKind.MODEL_NOT_FOUND, problem("api.model-not-found").pair(said=said)
+                FailureKind.MODEL_NOT_FOUND,
+                problem("api.model-not-found").pair(answered=answered, said=said),
             )
         return failure(
             FailureKind.NOT_FOUND, problem("api.no-such-endpoint").pair(url=_url_of(exc), said=said)
@@ -247,6 +254,17 @@ def _status(exc: Any) -> ApiFailure:
         FailureKind.BAD_REQUEST,
         problem("api.bad-request").pair(status=status, error_code=code_text, said=said),
     )
+
+
+#: how servers without OpenAI's `model_not_found` code word a 404 for a model they do not serve:
+#: vLLM "The model `x` does not exist.", Ollama 'model "x" not found, try pulling it first'
+_MISSING_MODEL_WORDS = ("does not exist", "not found", "no such model", "unknown model")
+
+
+def _names_a_missing_model(message: str) -> bool:
+    """A 404 whose message speaks of a model that is not there (not of a missing path)."""
+    text = message.lower()
+    return "model" in text and any(words in text for words in _MISSING_MODEL_WORDS)
 
 
 def _server_message(exc: Any) -> str:

@@ -1155,10 +1155,26 @@ PROBLEMS += (
         area="The server's answer",
         levels=("fail",),
         title="The model does not exist or the key cannot use it (404)",
-        message="the model does not exist or this key cannot use it (404 model_not_found){said}",
+        message="the model does not exist or this key cannot use it (404{answered}){said}",
         cause="A typo in the model name, a model your organization has no access to, or (on a "
-        "local server) a model the server has not loaded.",
-        fix="choose a model this key can use (GET /v1/models lists them; see {MODELS_PAGE})",
+        "local server) a model the server has not loaded. OpenAI answers `model_not_found`; "
+        'vLLM (``The model `x` does not exist.``) and Ollama (`model "x" not found, try '
+        "pulling it first`) a plain 404 whose message names the model.",
+        fix="choose a model this key can use (GET /v1/models lists them; see {MODELS_PAGE}); "
+        "on Ollama: ollama pull MODEL",
+    ),
+    Problem(
+        id="api.not-a-chat-model",
+        commands=API,
+        area="The server's answer",
+        levels=("fail",),
+        title="Not a chat model: the model takes only the legacy completions endpoint",
+        message="the model is not a chat model: it takes only the legacy completions endpoint "
+        "({status}){said}",
+        cause="Completions-only models (gpt-3.5-turbo-instruct, davinci-002, babbage-002) answer "
+        "POST /v1/completions, not chat completions or the Responses API that current code and "
+        "chatenv use.",
+        fix="choose a chat model: --api-model gpt-4.1-nano (see {MODELS_PAGE})",
     ),
     Problem(
         id="api.no-such-endpoint",
