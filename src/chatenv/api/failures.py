@@ -222,10 +222,12 @@ def _status(exc: Any) -> ApiFailure:
         if code == "model_not_found" and retired:
             return failure(FailureKind.MODEL_RETIRED, problem("api.model-retired").pair(said=said))
         if code == "model_not_found" or _names_a_missing_model(message):
-            answered = " model_not_found" if code == "model_not_found" else ""
+            openai_code = code == "model_not_found"
+            answered = " model_not_found" if openai_code else ""
+            pull = "" if openai_code else "; on Ollama: ollama pull MODEL"
             return failure(
                 FailureKind.MODEL_NOT_FOUND,
-                problem("api.model-not-found").pair(answered=answered, said=said),
+                problem("api.model-not-found").pair(answered=answered, said=said, pull=pull),
             )
         return failure(
             FailureKind.NOT_FOUND, problem("api.no-such-endpoint").pair(url=_url_of(exc), said=said)

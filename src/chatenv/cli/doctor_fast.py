@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from chatenv.results import Report
 
 #: doctor's flags and the parameter each sets (`fast_args` reads them; a test checks that this
-#: table and the Typer options below name the same options).
+#: table and the Typer options in cli/doctor.py name the same options).
 FLAGS: dict[str, str] = {
     "--json": "as_json",
     "--verbose": "verbose",
@@ -64,14 +64,14 @@ def run_doctor(
 
 def fast_args(argv: Sequence[str]) -> dict[str, object] | None:
     """doctor's options from a command line made only of its own flags, `--env-file PATH` and
-    `--format FORMAT`,
-    or None for anything else (help, an unknown option, a missing value), which Typer then
-    parses and, if need be, rejects with its usual message.
+    `--format FORMAT`, or None for anything else (help, an unknown option, a missing value),
+    which Typer then parses and, if need be, rejects with its usual message.
 
-    Why: the Typer installed with chatenv coerces every non-flag option through a pydantic
-    TypeAdapter, and importing pydantic for `--env-file` costs ~150 ms and 14 MB, a third of
-    `chatenv doctor`'s run time on a 2-core machine (python -X importtime). The command every
-    user runs first, and CI runs on every node, should not pay that for one path."""
+    Why: importing Typer costs ~80 ms, and the Typer installed with chatenv coerces every
+    non-flag option through a pydantic TypeAdapter (importing pydantic for `--env-file`: ~150 ms
+    and 14 MB), together more than a third of `chatenv doctor`'s run time on a 2-core machine
+    (python -X importtime). The command every user runs first, and CI runs on every node, should
+    not pay that."""
     kwargs: dict[str, object] = {}
     args = list(argv)
     while args:

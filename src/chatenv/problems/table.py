@@ -1160,8 +1160,7 @@ PROBLEMS += (
         "local server) a model the server has not loaded. OpenAI answers `model_not_found`; "
         'vLLM (``The model `x` does not exist.``) and Ollama (`model "x" not found, try '
         "pulling it first`) a plain 404 whose message names the model.",
-        fix="choose a model this key can use (GET /v1/models lists them; see {MODELS_PAGE}); "
-        "on Ollama: ollama pull MODEL",
+        fix="choose a model this key can use (GET /v1/models lists them; see {MODELS_PAGE}){pull}",
     ),
     Problem(
         id="api.not-a-chat-model",
