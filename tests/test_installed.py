@@ -198,15 +198,39 @@ def test_broken_requirements_are_found_like_pip_check(tmp_path: Path) -> None:
     write_dist(site, "needs-missing", "1.0", requires=("not-installed-anywhere>=1",))
     write_dist(site, "needs-newer", "2.0", requires=("rich>=99",))
     write_dist(site, "only-with-extra", "1.0", requires=("absent; extra == 'cli'",))
+    write_dist(
+        site,
+        "extra-and-more",
+        "1.0",
+        requires=('absent; python_version >= "3" and (extra == "dev" or extra == "test")',),
+    )
+    write_dist(site, "extra-or-always", "1.0", requires=("needed; extra == 'x' or os_name != ''",))
     write_dist(site, "wrong-platform", "1.0", requires=("absent; sys_platform == 'nonexistent'",))
     write_dist(site, "allows-pre", "1.0", requires=("packaging>=26.4",))
     found = broken_requirements(scan([str(site)]))
     described = [b.describe() for b in found.broken]
     assert described == [
+        "extra-or-always 1.0 requires needed, which is not installed",
         "needs-missing 1.0 requires not-installed-anywhere, which is not installed",
         "needs-newer 2.0 requires rich>=99, but 15.0.0 is installed",
     ]
     assert found.unparsable == ()
+
+
+def test_lines_skipped_as_extras_only_are_lines_that_cannot_apply_without_an_extra() -> None:
+    """The shortcut that skips parsing agrees with packaging's evaluation, on every requirement
+    line of this environment (hundreds: torch, transformers, the test tools)."""
+    from packaging.requirements import Requirement
+
+    from chatenv.installed import _only_with_an_extra
+
+    installed = scan()
+    lines = {line for name in installed.dists for line in installed.get(name).requires}
+    skipped = [line for line in lines if _only_with_an_extra(line)]
+    assert len(skipped) > 50
+    for line in skipped:
+        marker = Requirement(line).marker
+        assert marker is not None and not marker.evaluate({"extra": ""}), line
 
 
 def test_unparsable_requirement_lines_are_listed(tmp_path: Path) -> None:
