@@ -8,8 +8,8 @@ a developer's .env). That is what a clone would hold once the tree is committed,
 CI, which runs from a fresh clone, builds too.
 
 The second quick-start command (the test suite itself) is not run here, which would recurse;
-its structure is checked instead, and `.ci/run`'s own extraction is run to prove it is the
-command CI evaluates."""
+its structure is checked instead, and `.ci/run`'s own check is run to prove it is the command
+CI runs."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_first_quick_start_command_makes_a_venv_installs_the_clone_and_runs_doct
 
 
 def test_second_quick_start_command_is_the_ci_test_command(tmp_path: Path) -> None:
-    """The README's test command is what .ci/run evaluates, found by .ci/run's own code."""
+    """The README's test command is what .ci/run runs, as .ci/run's own check finds it."""
     second = quick_start_blocks()[1]
     parts = steps(second)
     assert parts[0].startswith("python3 -m venv ") and parts[1].startswith(". ")
@@ -61,18 +61,34 @@ def test_second_quick_start_command_is_the_ci_test_command(tmp_path: Path) -> No
     assert "torch==2.13.0" in install
     assert parts[-1] == "pytest"
 
-    # .ci/run up to its eval, then print what it would evaluate
-    script = (REPO / ".ci/run").read_text(encoding="utf-8")
-    assert 'eval "$test_command"' in script
-    probe = script.replace('eval "$test_command"', 'printf "%s\\n" "$test_command"; exit 0')
-    (tmp_path / ".ci").mkdir()
-    (tmp_path / ".ci/run").write_text(probe, encoding="utf-8")
-    shutil.copy(README, tmp_path / "README.md")
-    done = subprocess.run(
-        ["bash", str(tmp_path / ".ci/run")], capture_output=True, text=True, check=False
-    )
+    # .ci/run up to its test command, then print the command it checked and would run
+    done = _ci_run_up_to_the_test_command(tmp_path, README.read_text(encoding="utf-8"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == second
+
+
+def test_ci_refuses_to_run_when_the_readme_says_another_test_command(tmp_path: Path) -> None:
+    readme = README.read_text(encoding="utf-8").replace("&& pytest\n", "&& pytest -x\n", 1)
+    done = _ci_run_up_to_the_test_command(tmp_path, readme)
+    assert done.returncode == 1
+    assert "README.md's test command is not the one CI runs" in done.stderr
+    assert "README.md: python3 -m venv .venv" in done.stderr and "pytest -x" in done.stderr
+    assert done.stdout == ""  # stopped before running anything
+
+
+def _ci_run_up_to_the_test_command(tmp_path: Path, readme: str) -> subprocess.CompletedProcess[str]:
+    """.ci/run beside `readme`, stopped where its test command starts (after its own check that
+    the command is the README's), printing that command instead of running it."""
+    script = (REPO / ".ci/run").read_text(encoding="utf-8")
+    marker = "\n# >>> test command ("  # the line itself, not the awk pattern that finds it
+    assert script.count(marker) == 1 and "\npytest\n" in script.partition(marker)[2]
+    probe = script.replace(marker, '\nprintf "%s\\n" "$ci_command"; exit 0' + marker, 1)
+    (tmp_path / ".ci").mkdir()
+    (tmp_path / ".ci/run").write_text(probe, encoding="utf-8")
+    (tmp_path / "README.md").write_text(readme, encoding="utf-8")
+    return subprocess.run(
+        ["bash", str(tmp_path / ".ci/run")], capture_output=True, text=True, check=False
+    )
 
 
 def clean_checkout(dest: Path) -> Path:
