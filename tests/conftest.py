@@ -36,6 +36,23 @@ def clean_env(**overrides: str | None) -> dict[str, str]:
     return env
 
 
+def server_env(tmp_path: Path, server: OpenAIServer, **overrides: str | None) -> dict[str, str]:
+    """`clean_env` for a command that talks to the test server: OPENAI_BASE_URL at it, the proxy
+    bypassed for it, and HOME, the Hugging Face cache and git's system config kept out of the
+    machine's own."""
+    return clean_env(
+        **{
+            "HF_HOME": str(tmp_path / "hf"),
+            "HOME": str(tmp_path),
+            "OPENAI_BASE_URL": server.base_url,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            **overrides,
+        }
+    )
+
+
 @pytest.fixture
 def run_cli(tmp_path: Path) -> RunCli:
     """Run the installed `chatenv` console script in a subprocess, in tmp_path by default."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHATENV, clean_env
+from tests.conftest import CHATENV, server_env
 from tests.openai_server import TEST_KEY, OpenAIServer
 
 KEY = "sk-proj-" + "N0Term1nal" * 5 + "Nt77"
@@ -54,17 +54,7 @@ def run(
 
 
 def env_for(tmp_path: Path, server: OpenAIServer, **extra: str) -> dict[str, str]:
-    env = clean_env(
-        HF_HOME=str(tmp_path / "hf"),
-        HOME=str(tmp_path),
-        OPENAI_BASE_URL=server.base_url,
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-        GIT_CONFIG_NOSYSTEM="1",
-        CHATENV_STDIN_TIMEOUT="1",
-    )
-    env.update(extra)
-    return env
+    return server_env(tmp_path, server, **{"CHATENV_STDIN_TIMEOUT": "1", **extra})
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from chatenv import output
 from chatenv.keys.mask import Secret
 from chatenv.results import CheckResult, Report
-from tests.conftest import RunCli, clean_env
+from tests.conftest import RunCli, server_env
 from tests.openai_server import TEST_KEY, OpenAIServer
 
 #: a cheap, real invocation of each command (setup's own tests cover setup)
@@ -24,13 +24,7 @@ COMMANDS = {
 
 
 def env_for(tmp_path: Path, server: OpenAIServer) -> dict[str, str]:
-    return clean_env(
-        HF_HOME=str(tmp_path / "hf"),
-        OPENAI_BASE_URL=server.base_url,
-        OPENAI_API_KEY=TEST_KEY,
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-    )
+    return server_env(tmp_path, server, OPENAI_API_KEY=TEST_KEY)
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

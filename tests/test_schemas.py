@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from chatenv.schemas import COMMANDS, file_name, schema_text
-from tests.conftest import REPO, RunCli, clean_env
+from tests.conftest import REPO, RunCli, server_env
 from tests.openai_server import TEST_KEY, OpenAIServer, Scenario
 
 SHIPPED = REPO / "src" / "chatenv" / "schemas"
@@ -78,18 +78,6 @@ def test_the_wheel_ships_the_schemas(tmp_path: Path) -> None:
 # -- the real output of each command, ok and failing ---------------------------------------------
 
 
-def key_env(tmp_path: Path, server: OpenAIServer, **extra: str) -> dict[str, str]:
-    env = clean_env(
-        HF_HOME=str(tmp_path / "hf"),
-        HOME=str(tmp_path),
-        OPENAI_BASE_URL=server.base_url,
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-    )
-    env.update(extra)
-    return env
-
-
 CASES: dict[str, tuple[list[str], dict[str, str], str | None, int]] = {
     # name: (argv, extra environment, stdin, exit code)
     "doctor ok": (["doctor", "--offline"], {}, None, 0),
@@ -116,7 +104,7 @@ def test_real_json_output_matches_the_commands_schema(
     argv, extra, stdin, code = CASES[case]
     if extra.pop("SCENARIO", None):
         openai_server.set(Scenario.UNAUTHORIZED)
-    done = run_cli(*argv, "--json", env=key_env(tmp_path, openai_server, **extra), input=stdin)
+    done = run_cli(*argv, "--json", env=server_env(tmp_path, openai_server, **extra), input=stdin)
     assert done.returncode == code, done.stderr
     doc = json.loads(done.stdout)
     jsonschema.validate(doc, schema(argv[0]))

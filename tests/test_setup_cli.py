@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 
 from chatenv.schemas import schema_text
-from tests.conftest import REPO, RunCli, clean_env
+from tests.conftest import REPO, RunCli, clean_env, server_env
 from tests.install.conftest import TORCH_SAFE, create_venv, site_packages
 from tests.install.packages import make_wheel, offline_pip_env
 from tests.keys.test_configure_key_cli import run_on_terminal
@@ -38,19 +38,6 @@ def validate(doc: dict[str, Any]) -> None:
 
 def outcomes(doc: dict[str, Any]) -> list[str]:
     return [s["outcome"] for s in doc["stages"]]
-
-
-def api_env(tmp_path: Path, server: OpenAIServer, **extra: str) -> dict[str, str]:
-    env = clean_env(
-        HF_HOME=str(tmp_path / "hf"),
-        OPENAI_BASE_URL=server.base_url,
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-        HOME=str(tmp_path),
-        GIT_CONFIG_NOSYSTEM="1",
-    )
-    env.update(extra)
-    return env
 
 
 # -- bad options: refused before anything runs -------------------------------------------------
@@ -149,7 +136,7 @@ def test_api_setup_stores_a_piped_key_then_smoke_tests_the_api(
 ) -> None:
     done = run_cli(
         "setup", "api", "--no-local", "--offline", input=TEST_KEY,
-        env=api_env(tmp_path, openai_server),
+        env=server_env(tmp_path, openai_server),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert TEST_KEY not in done.stdout + done.stderr
@@ -168,7 +155,7 @@ def test_a_terminal_is_asked_for_the_key_and_the_gitignore_entry(
     code, screen = run_on_terminal(
         ["setup", "api", "--no-local", "--offline"],
         tmp_path,
-        api_env(tmp_path, openai_server),
+        server_env(tmp_path, openai_server),
         [
             ("OpenAI API key (input hidden):", TEST_KEY.encode() + b"\r"),
             ("add '.env' to", b"y\r"),
@@ -191,7 +178,7 @@ def test_without_a_terminal_or_piped_key_setup_skips_the_key_and_says_what_to_se
             [str(Path(sys.executable).with_name("chatenv")), "setup", "api", "--no-local",
              "--offline", "--format", "json"],
             cwd=tmp_path,
-            env=api_env(tmp_path, openai_server),
+            env=server_env(tmp_path, openai_server),
             stdin=subprocess.DEVNULL if stdin == "devnull" else read_end,
             capture_output=True,
             text=True,
@@ -220,7 +207,7 @@ def test_without_a_terminal_or_piped_key_setup_skips_the_key_and_says_what_to_se
 def test_a_doctor_failure_no_stage_repairs_stops_setup_with_its_fix(
     run_cli: RunCli, tmp_path: Path, openai_server: OpenAIServer, fmt: str
 ) -> None:
-    env = api_env(tmp_path, openai_server, OPENAI_BASE_URL="ftp://models.example")
+    env = server_env(tmp_path, openai_server, OPENAI_BASE_URL="ftp://models.example")
     done = run_cli("setup", "api", "--no-local", "--offline", "--format", fmt, env=env)
     assert done.returncode == 1
     if fmt == "json":
@@ -329,7 +316,7 @@ def test_ctrl_c_stops_setup_with_exit_130_and_still_prints_the_summary_document(
         [str(Path(sys.executable).with_name("chatenv")), "setup", "api", "--no-local",
          "--offline", "--json"],
         cwd=tmp_path,
-        env=api_env(tmp_path, openai_server, OPENAI_API_KEY=TEST_KEY),
+        env=server_env(tmp_path, openai_server, OPENAI_API_KEY=TEST_KEY),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
