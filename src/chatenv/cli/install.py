@@ -31,6 +31,14 @@ TORCH_HELP = (
     "auto: the newest CUDA build this driver and every GPU can run (CPU without an NVIDIA GPU);"
     " cpu; or a CUDA variant such as cu126, cu130, cu132."
 )
+#: the options install and setup share, declared once
+TorchOption = Annotated[
+    str, typer.Option("--torch", help=TORCH_HELP, autocompletion=complete_torch)
+]
+SystemOption = Annotated[
+    bool,
+    typer.Option("--system", help="Allow installing into a system interpreter (no venv)."),
+]
 
 
 def install(
@@ -43,9 +51,7 @@ def install(
             autocompletion=complete_profiles,
         ),
     ] = None,
-    torch: Annotated[
-        str, typer.Option("--torch", help=TORCH_HELP, autocompletion=complete_torch)
-    ] = "auto",
+    torch: TorchOption = "auto",
     installer: Annotated[
         str,
         typer.Option("--installer", help="auto: uv when it is on PATH, else pip; or uv; or pip."),
@@ -58,10 +64,7 @@ def install(
             " chatenv runs in.",
         ),
     ] = None,
-    system: Annotated[
-        bool,
-        typer.Option("--system", help="Allow installing into a system interpreter (no venv)."),
-    ] = False,
+    system: SystemOption = False,
     upgrade: Annotated[
         bool,
         typer.Option("--upgrade", "-U", help="Move to the newest versions the pins allow."),

@@ -24,11 +24,10 @@ from chatenv.cli._common import (
     Format,
     cli_errors,
     complete_profiles,
-    complete_torch,
     finish,
     unexpected,
 )
-from chatenv.cli.install import TORCH_HELP
+from chatenv.cli.install import SystemOption, TorchOption
 from chatenv.cli.smoke_test import DEFAULT_MODEL
 from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
 from chatenv.problems import problem
@@ -51,13 +50,8 @@ def setup(
             autocompletion=complete_profiles,
         ),
     ] = None,
-    torch: Annotated[
-        str, typer.Option("--torch", help=TORCH_HELP, autocompletion=complete_torch)
-    ] = "auto",
-    system: Annotated[
-        bool,
-        typer.Option("--system", help="Allow installing into a system interpreter (no venv)."),
-    ] = False,
+    torch: TorchOption = "auto",
+    system: SystemOption = False,
     env_file: Annotated[
         Path,
         typer.Option("--env-file", help="The .env file doctor checks and the key is stored in."),
