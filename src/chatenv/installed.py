@@ -447,10 +447,12 @@ def broken_requirements(
                 broken.setdefault((dist.name, line), found)
             if follow_extras and other is not None:
                 todo.append((other.name, frozenset(canonicalize_name(e) for e in req.extras)))
-    ordered = sorted(
-        broken.values(), key=lambda b: (b.requirer.lower(), b.requirement.name.lower())
-    )
-    return Requirements(tuple(ordered), tuple(unparsable), frozenset(checked))
+    return Requirements(in_order(broken.values()), tuple(unparsable), frozenset(checked))
+
+
+def in_order(broken: Iterable[BrokenRequirement]) -> tuple[BrokenRequirement, ...]:
+    """By requirer, then by what it requires (case-insensitive), as `pip check` lists them."""
+    return tuple(sorted(broken, key=lambda b: (b.requirer.lower(), b.requirement.name.lower())))
 
 
 _EXTRA_TERM = re.compile(r"""\bextra\s*==\s*["'][^"']+["']""")

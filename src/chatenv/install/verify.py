@@ -20,7 +20,13 @@ from chatenv.doctor import torch_build as doctor_torch
 from chatenv.doctor.fixes import FixTarget
 from chatenv.install.pins import Pins
 from chatenv.install.variant import CPU, Machine, TorchChoice, judge_installed
-from chatenv.installed import BrokenRequirement, Installed, TorchBuild, broken_requirements
+from chatenv.installed import (
+    BrokenRequirement,
+    Installed,
+    TorchBuild,
+    broken_requirements,
+    in_order,
+)
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 
@@ -71,9 +77,9 @@ def check_packages(
     return [r.in_section(SECTION) for r in results]
 
 
-def _merged(*found: tuple[BrokenRequirement, ...]) -> list[BrokenRequirement]:
+def _merged(*found: tuple[BrokenRequirement, ...]) -> tuple[BrokenRequirement, ...]:
     unique = {(b.requirer, str(b.requirement)): b for group in found for b in group}
-    return sorted(unique.values(), key=lambda b: (b.requirer.lower(), b.requirement.name.lower()))
+    return in_order(unique.values())
 
 
 def check_torch(
