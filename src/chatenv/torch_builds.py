@@ -51,8 +51,10 @@ class CudaVariant:
     def index_url(self) -> str:
         return f"https://download.pytorch.org/whl/{self.tag}"
 
-    def arch_names(self) -> list[str]:
-        return [f"sm_{a}{b}" for a, b in self.arches]
+
+def arch_names(arches: tuple[Arch, ...]) -> list[str]:
+    """The arch list as torch prints it: sm_75 sm_80 ..."""
+    return [f"sm_{a}{b}" for a, b in arches]
 
 
 # TORCH_CUDA_ARCH_LIST per build (x86_64 Linux and Windows), from build_cuda.sh / RELEASE.md.
@@ -118,13 +120,16 @@ def variant_for_cuda(cuda: CudaVersion) -> CudaVariant | None:
     return next((v for v in VARIANTS if v.cuda == cuda), None)
 
 
-def driver_supports(v: CudaVariant, driver_version: str, driver_cuda: CudaVersion | None) -> bool:
-    """Can a driver run this build? Its CUDA major must be new enough, and its version at least
-    the minor-version-compatibility minimum for that major."""
+def driver_supports(
+    v: CudaVariant, driver_version: str, driver_cuda: CudaVersion | None, platform: str = "linux"
+) -> bool:
+    """Can a driver run this build on `platform` (a `sys.platform` value)? Its CUDA major must be
+    new enough, and its version at least the minor-version-compatibility minimum for that major
+    (Windows drivers are numbered differently: `min_driver`)."""
     if driver_cuda is not None and driver_cuda.major < v.cuda.major:
         return False
     try:
-        return Version(driver_version) >= v.min_driver_linux
+        return Version(driver_version) >= min_driver(v, platform)
     except ValueError:  # a driver string packaging cannot parse: trust the CUDA version alone
         return driver_cuda is not None and driver_cuda.major >= v.cuda.major
 
@@ -140,20 +145,6 @@ def nvidia_version(version: Version) -> str:
     """A driver version as NVIDIA writes it: 450.80.02, not packaging's 450.80.2."""
     first, *rest = version.release
     return ".".join([str(first), *(f"{part:02d}" for part in rest)])
-
-
-def driver_supports_on(
-    v: CudaVariant, driver_version: str, driver_cuda: CudaVersion | None, platform: str
-) -> bool:
-    """`driver_supports` with Windows' own minimums (Windows drivers are numbered differently)."""
-    if not platform.startswith("win"):
-        return driver_supports(v, driver_version, driver_cuda)
-    if driver_cuda is not None and driver_cuda.major < v.cuda.major:
-        return False
-    try:
-        return Version(driver_version) >= min_driver(v, platform)
-    except ValueError:
-        return driver_cuda is not None and driver_cuda.major >= v.cuda.major
 
 
 def has_kernels(arches: tuple[Arch, ...], cc: Arch) -> bool:

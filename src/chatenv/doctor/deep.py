@@ -168,7 +168,7 @@ def why_no_cuda(
         from chatenv.system.nvml import CudaVersion
 
         variant = torch_builds.variant_for_cuda(CudaVersion.parse(cuda))
-        if variant and not torch_builds.driver_supports_on(
+        if variant and not torch_builds.driver_supports(
             variant, found.driver.version, found.driver.cuda, sys.platform
         ):
             best = torch_build.suggest_variant(found)
@@ -256,8 +256,9 @@ def check_deep(
         name = device.get("name") or f"cuda:{index}"
         if device.get("error") or not device.get("op_ok"):
             error = str(device.get("error") or "wrong result").splitlines()[0]
-            best = torch_build.suggest_variant(found)
-            if best and "no kernel image" in error:
+            no_kernels = "no kernel image" in error
+            best = torch_build.suggest_variant(found) if no_kernels else None
+            if best:
                 failed = problem("deep.gpu-no-kernels").check(
                     Status.FAIL,
                     f"deep.gpu.{index}",

@@ -27,24 +27,10 @@ class FixTarget:
         """This interpreter as the first word of a command line: `python` for chatenv's own."""
         return shlex.quote(self.python) if self.python else "python"
 
-    def chatenv_install(self, args: str) -> str:
-        """`chatenv install <args>`, into this interpreter."""
-        return f"chatenv install {args}{self.option}"
-
     def pip_install(self, args: str) -> str:
         """`python -m pip install <args>`, with this interpreter's pip."""
         return f"{self.command} -m pip install {args}"
 
-    def ask_torch(self) -> str:
-        """How to ask this interpreter's torch itself which GPUs it has kernels for."""
-        if self.python is None:
-            return "chatenv doctor --deep  # asks torch itself"
-        code = shlex.quote("import torch; print(torch.cuda.get_arch_list())")
-        return f"{shlex.quote(self.python)} -c {code}  # asks torch itself"
-
 
 #: doctor's own target: the interpreter chatenv runs in
 HERE = FixTarget()
-
-#: how to get a project virtualenv with chatenv in it, instead of the system's Python
-VENV = "python3 -m venv .venv && . .venv/bin/activate && pip install chatenv"

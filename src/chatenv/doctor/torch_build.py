@@ -32,12 +32,14 @@ def suggest_variant(found: GpuProbe) -> str | None:
     """The CUDA build `chatenv install local --torch auto` would pick on this machine, or None
     when that is the CPU build. It asks install's own choice, so doctor's fix and install's plan
     can never disagree."""
+    if not found.has_gpu:
+        return None
     from chatenv.install import pins
     from chatenv.install import variant as install_variant
 
     torch_pin = next(p for p in pins.load_pins().profile("local").pins if p.name == "torch")
     series = install_variant.target_series(torch_pin.spec)
-    if series is None or not found.has_gpu:
+    if series is None:
         return None
     machine = install_variant.Machine(sys.platform, platform.machine(), found)
     choice = install_variant.choose(install_variant.AUTO, machine, series)
@@ -147,7 +149,7 @@ def check_build(
         )
     variant = torch_builds.variant_for_cuda(build.cuda)
     if variant is not None:
-        runs = torch_builds.driver_supports_on(
+        runs = torch_builds.driver_supports(
             variant, found.driver.version, found.driver.cuda, sys.platform
         )
         min_driver = torch_builds.nvidia_version(torch_builds.min_driver(variant, sys.platform))
@@ -197,10 +199,8 @@ def check_kernels(
         return problem("torch.kernels-unknown-target").check(
             Status.SKIP, "torch.kernels", cuda=build.cuda, python_command=target.command
         )
-    arches = torch_builds.shipped_arches(
-        variant.tag, torch_builds.release_series(build.version), platform.machine()
-    )
-    shipped = [f"sm_{major}{minor}" for major, minor in arches]
+    arches = torch_builds.shipped_arches(variant.tag, build.series, platform.machine())
+    shipped = torch_builds.arch_names(arches)
     arch_range = f"{shipped[0]} to {shipped[-1]}" if shipped else "none"
     missing = [
         g

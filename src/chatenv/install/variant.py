@@ -143,7 +143,7 @@ def _problems(v: tb.CudaVariant, series: str, machine: Machine) -> list[str]:
     probe = machine.gpu
     driver = probe.driver
     problems: list[str] = []
-    if driver is not None and not tb.driver_supports_on(
+    if driver is not None and not tb.driver_supports(
         v, driver.version, driver.cuda, machine.platform
     ):
         need = tb.nvidia_version(tb.min_driver(v, machine.platform))
