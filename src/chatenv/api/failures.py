@@ -13,6 +13,7 @@ the key, and a proxy URL may carry a password.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import socket
 import ssl
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 from chatenv.api.calls import MalformedResponseError
 from chatenv.errors import exception_chain
 from chatenv.keys.mask import mask_url, redact
-from chatenv.problems import CONSTANTS, problem
+from chatenv.problems import problem
 from chatenv.system.openai_client import (
     NoApiKeyError,
     OpenAIClientError,
@@ -36,7 +37,6 @@ from chatenv.system.openai_client import (
     is_openai_host,
 )
 
-KEYS_PAGE = CONSTANTS["KEYS_PAGE"]
 #: longest server message quoted in a summary
 MAX_MESSAGE = 200
 
@@ -119,17 +119,8 @@ class ApiFailure:
 def classify(exc: BaseException, *, environ: Mapping[str, str] | None = None) -> ApiFailure:
     """The meaning of `exc`. `environ` (default os.environ) is read for proxy settings."""
     failure = _classify(exc, environ)
-    return ApiFailure(
-        kind=failure.kind,
-        summary=redact(failure.summary),
-        fix=redact(failure.fix) if failure.fix else None,
-        status_code=failure.status_code,
-        error_code=failure.error_code,
-        error_type=failure.error_type,
-        request_id=failure.request_id,
-        cause=failure.cause,
-        retry_after_s=failure.retry_after_s,
-    )
+    fix = redact(failure.fix) if failure.fix else None
+    return dataclasses.replace(failure, summary=redact(failure.summary), fix=fix)
 
 
 def _classify(exc: BaseException, environ: Mapping[str, str] | None) -> ApiFailure:

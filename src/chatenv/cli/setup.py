@@ -28,9 +28,9 @@ from chatenv.cli._common import (
     unexpected,
 )
 from chatenv.cli.install import SystemOption, TorchOption
-from chatenv.cli.smoke_test import DEFAULT_MODEL
 from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
 from chatenv.problems import problem
+from chatenv.smoke import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from chatenv.install.plan import Plan

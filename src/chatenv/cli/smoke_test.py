@@ -13,9 +13,7 @@ import typer
 from chatenv.cli._common import FORMAT_HELP, JSON_HELP, VERBOSE_HELP, Format, cli_errors, finish
 from chatenv.problems import problem
 from chatenv.results import Report
-
-DEFAULT_MODEL = "gpt2"
-DEFAULT_PROMPT = "Hello, I'm a language model,"
+from chatenv.smoke import DEFAULT_MAX_NEW_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
 
 
 class ApiMode(str, Enum):
@@ -48,7 +46,7 @@ def smoke_test(
     ] = DEFAULT_PROMPT,
     max_new_tokens: Annotated[
         int, typer.Option("--max-new-tokens", min=1, max=4096, help="Tokens to generate.")
-    ] = 20,
+    ] = DEFAULT_MAX_NEW_TOKENS,
     device: Annotated[
         str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")
     ] = "auto",
@@ -115,7 +113,7 @@ def run_smoke(
     train: bool = False,
     model: str = DEFAULT_MODEL,
     prompt: str = DEFAULT_PROMPT,
-    max_new_tokens: int = 20,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     device: str = "auto",
     dtype: str = "auto",
     api: bool = True,

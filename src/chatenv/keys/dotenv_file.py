@@ -62,9 +62,6 @@ class EnvDocument:
     def malformed_lines(self) -> list[int]:
         return [b.line for b in self.bindings if b.error]
 
-    def lines_of(self, key: str) -> list[int]:
-        return [b.line for b in self.bindings if b.key == key]
-
     def render(self) -> str:
         return (BOM if self.bom else "") + "".join(b.text for b in self.bindings)
 

@@ -28,16 +28,9 @@ from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system.openai_client import DEFAULT_TIMEOUT_S, make_client
 
-#: failures that say nothing about the key itself
-_NOT_ABOUT_THE_KEY = frozenset(
-    {
-        FailureKind.TIMEOUT,
-        FailureKind.CONNECTION,
-        FailureKind.SERVER_ERROR,
-        FailureKind.OPENAI_MISSING,
-        FailureKind.OPENAI_TOO_OLD,
-    }
-)
+#: failures that say nothing about the key itself: the server's answer was inconclusive
+#: (failures.INCONCLUSIVE), or the client was missing or too old to ask
+_NO_CLIENT = (FailureKind.OPENAI_MISSING, FailureKind.OPENAI_TOO_OLD)
 
 
 class VerifyMode(str, Enum):
@@ -135,7 +128,7 @@ def verify(
         failure = classify(exc)
         if failure.kind is FailureKind.RATE_LIMITED:
             outcome = Outcome.VALID
-        elif failure.kind in _NOT_ABOUT_THE_KEY:
+        elif failure.inconclusive or failure.kind in _NO_CLIENT:
             outcome = Outcome.UNVERIFIED
         else:
             outcome = Outcome.INVALID

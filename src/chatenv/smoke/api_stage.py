@@ -32,7 +32,6 @@ from chatenv.smoke.common import Progress, no_progress
 
 SECTION = "api"
 DEFAULT_API_MODEL = "gpt-4.1-nano"
-API_MODES = ("chat", "responses")
 PROMPT = "Reply with one short friendly sentence: the API works."
 #: output tokens: small, and the Responses API's minimum (it refuses max_output_tokens < 16)
 OUTPUT_LIMIT = 16

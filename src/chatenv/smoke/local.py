@@ -21,7 +21,7 @@ from typing import Any
 from chatenv.errors import ChatenvError, exception_chain
 from chatenv.problems import problem
 from chatenv.results import CheckResult
-from chatenv.smoke import hub
+from chatenv.smoke import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PROMPT, hub
 from chatenv.smoke.common import (
     Progress,
     StepFailed,
@@ -36,10 +36,6 @@ from chatenv.smoke.common import (
 from chatenv.smoke.device import DeviceRequest, choose_device, observe
 
 SECTION = "local"
-DEFAULT_MODEL = "gpt2"
-DEFAULT_PROMPT = "Hello, I'm a language model,"
-DEFAULT_MAX_NEW_TOKENS = 20
-DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True)
