@@ -18,7 +18,7 @@ from typing import Any
 from chatenv.doctor.fixes import FixTarget
 from chatenv.errors import ChatenvError
 from chatenv.install import plan as planning
-from chatenv.install.apply import StepRun, apply_steps, default_log_path
+from chatenv.install.apply import StepRun, apply_steps, default_log_path, write_constraints
 from chatenv.install.installer import Installer, Step, check_installer_name, pick_installer
 from chatenv.install.pins import USER_PROFILES, Pin, load_pins
 from chatenv.install.resolve import Outcome, Resolution, dry_run, network_reason
@@ -64,7 +64,6 @@ class Prepared:
 
     options: InstallOptions
     plan: planning.Plan
-    pins: tuple[Pin, ...]
     installed: Installed
     machine: Machine | None
     #: the steps as they will run (exact torch version, torch constraint filled in), only
@@ -143,7 +142,7 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         changes=planning.changes(statuses, installed, ()),
         notes=tuple(notes),
     )
-    prepared = Prepared(options, plan, pins, installed, machine)
+    prepared = Prepared(options, plan, installed, machine)
     if not steps:
         return prepared
     installer = pick_installer(options.installer, target, seams.which)
@@ -174,8 +173,9 @@ def _resolve(prepared: Prepared, installer: Installer, seams: Seams) -> Prepared
                 step = _constrain_to_torch(planned, torch_version, prepared.installed)
             constraints = None
             if step.constraints:
-                constraints = Path(tmp) / f"{step.name}.constraints.txt"
-                constraints.write_text("".join(f"{c}\n" for c in step.constraints))
+                constraints = write_constraints(
+                    Path(tmp) / f"{step.name}.constraints.txt", step.constraints
+                )
             res = dry_run(installer, step, constraints_file=constraints, runner=seams.runner)
             resolutions.append(res)
             if not res.ok:

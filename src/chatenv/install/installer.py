@@ -29,10 +29,6 @@ class Installer:
     argv: tuple[str, ...]  # the command up to and including "install"
     python: str
 
-    @property
-    def label(self) -> str:
-        return "uv" if self.kind == "uv" else f"pip ({self.python} -m pip)"
-
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "command": list(self.argv)}
 

@@ -55,7 +55,6 @@ print(json.dumps({
     "externally_managed": os.path.isfile(
         os.path.join(paths.get("stdlib", ""), "EXTERNALLY-MANAGED")
     ),
-    "purelib": paths.get("purelib"),
     "site_dirs": sites,
     "has_pip": importlib.util.find_spec("pip") is not None,
     "platform": sys.platform,
@@ -73,7 +72,6 @@ class Interpreter:
     base_prefix: str
     conda: bool
     externally_managed: bool
-    purelib: str
     site_dirs: tuple[str, ...]
     has_pip: bool
     platform: str
@@ -145,7 +143,6 @@ def probe_interpreter(python: str, runner: proc.Runner = proc.run) -> Interprete
         base_prefix=info["base_prefix"],
         conda=bool(info["conda"]),
         externally_managed=bool(info["externally_managed"]),
-        purelib=info["purelib"] or "",
         site_dirs=tuple(info["site_dirs"]),
         has_pip=bool(info["has_pip"]),
         platform=info["platform"],

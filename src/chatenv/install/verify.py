@@ -37,7 +37,7 @@ def doctor_profiles(profiles: tuple[str, ...]) -> tuple[str, ...]:
     """The profiles as doctor checks them: "all" is api and local."""
     names: list[str] = []
     for profile in profiles:
-        names.extend(("api", "local") if profile == "all" else (profile,))
+        names.extend(packages.PROFILES if profile == "all" else (profile,))
     return tuple(dict.fromkeys(names))
 
 
