@@ -30,6 +30,12 @@ class UsageError(ChatenvError):
     exit_code = EXIT_USAGE
 
 
+class Interrupted(ChatenvError):
+    """Ctrl-C while a command was doing something it says it stopped (exit 130)."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception, then its causes and contexts (each once: a cycle ends the walk). What
     failed deep inside a library (a refused connection under the openai client's APIConnectionError,

@@ -105,10 +105,15 @@ def render_text(
 
 def _render_results(report: Report, verbose: bool, shown: frozenset[str]) -> None:
     console = stdout_console()
-    ascii_only = not _can_encode(console, "✓✗–…")
-    for line in human_lines(report.results, verbose=verbose, ascii_only=ascii_only):
-        console.print(line, soft_wrap=True)
+    _print_results(console, report.results, verbose=verbose)
     console.print(summary_line(report), soft_wrap=True)
+
+
+def _print_results(console: Console, results: Iterable[CheckResult], *, verbose: bool) -> None:
+    """Result lines, with ASCII marks where the console cannot encode the usual ones."""
+    ascii_only = not _can_encode(console, "✓✗–…")
+    for line in human_lines(results, verbose=verbose, ascii_only=ascii_only):
+        console.print(line, soft_wrap=True)
 
 
 def write_stdout(text: str) -> None:
@@ -328,9 +333,7 @@ def _render_install(report: Report, verbose: bool, shown: frozenset[str]) -> Non
     console = stdout_console()
     plan = report.data.get("plan")
     if "plan" not in shown and plan:
-        for line in install_plan_lines(plan, verbose=verbose):
-            console.print(line, soft_wrap=True)
-        console.print("")
+        print_install_plan(plan, verbose=verbose)
     results = (
         report.results
         if verbose or report.data.get("applied") is not None
@@ -807,9 +810,7 @@ def setup_stage_text(report: Report, *, verbose: bool, shown: frozenset[str]) ->
     console = stdout_console()
     if report.command == "doctor" and not verbose:
         problems = [r for r in report.results if r.status in (Status.FAIL, Status.WARN)]
-        ascii_only = not _can_encode(console, "✓✗–…")
-        for line in human_lines(problems, ascii_only=ascii_only):
-            console.print(line, soft_wrap=True)
+        _print_results(console, problems, verbose=False)
         console.print(summary_line(report), soft_wrap=True)
     else:
         render_text(report, verbose=verbose, shown=shown)
@@ -820,9 +821,7 @@ def _render_setup(report: Report, verbose: bool, shown: frozenset[str]) -> None:
     from rich.text import Text
 
     console = stdout_console()
-    ascii_only = not _can_encode(console, "✓✗–…")
-    for line in human_lines(report.results, verbose=verbose, ascii_only=ascii_only):
-        console.print(line, soft_wrap=True)
+    _print_results(console, report.results, verbose=verbose)
     outcomes = [getattr(stage, "outcome", "") for stage in report.data.get("stages", ())]
     ran = outcomes.count("ran")
     text = Text("\n")

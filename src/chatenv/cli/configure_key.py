@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chatenv.cli._common import FORMAT_HELP, JSON_HELP, VERBOSE_HELP, Format, cli_errors, finish
-from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
+from chatenv.errors import Interrupted
 from chatenv.problems import problem
 
 if TYPE_CHECKING:
@@ -18,10 +18,6 @@ if TYPE_CHECKING:
     from chatenv.results import CheckResult, Report
 
 PROMPT = "OpenAI API key (input hidden): "
-
-
-class Interrupted(ChatenvError):
-    exit_code = EXIT_INTERRUPTED
 
 
 def configure_key(

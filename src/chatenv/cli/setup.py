@@ -28,7 +28,7 @@ from chatenv.cli._common import (
     unexpected,
 )
 from chatenv.cli.install import SystemOption, TorchOption
-from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
+from chatenv.errors import ChatenvError, Interrupted
 from chatenv.problems import problem
 from chatenv.smoke import DEFAULT_MODEL
 
@@ -270,13 +270,13 @@ class SetupRun:
     def _configure_key(self) -> StageRun:
         from chatenv.cli.configure_key import run_configure
         from chatenv.keys import key_input
-        from chatenv.keys.config import resolve
+        from chatenv.keys.config import resolve, source_label
         from chatenv.stages import StageRun, key_stage
 
         config = resolve(os.environ, self.env_file)
         source = None
         if config.key is not None:
-            source = "the environment" if config.key_source == "environment" else str(self.env_file)
+            source = source_label(config.key_source, self.env_file)
         kind = key_input.stdin_kind(sys.stdin)
         piped = None
         if kind == "pipe" and self.selection.api and source is None:
@@ -350,9 +350,9 @@ class SetupRun:
             shown = already or frozenset()
         except Declined:
             report = output.error_report(name, *problem("setup.install-declined").pair(), 1)
+        except Interrupted:
+            raise KeyboardInterrupt from None
         except ChatenvError as exc:
-            if exc.exit_code == EXIT_INTERRUPTED:
-                raise KeyboardInterrupt from None
             output.error(exc.message, exc.fix)
             report = output.error_report(name, exc.message, exc.fix, exc.exit_code)
         except (KeyboardInterrupt, SystemExit):

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from chatenv.doctor.runner import DoctorOptions
 from chatenv.keys.config import (
     BASE_URL,
-    ENV_FILE,
     ENVIRONMENT,
     LEGACY_NAMES,
     ORG,
@@ -21,20 +20,13 @@ from chatenv.keys.config import (
     OpenAIConfig,
     Setting,
     resolve,
+    source_label,
 )
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 
 KNOWN_PREFIXES = ("sk-proj-", "sk-svcacct-", "sk-admin-", "sk-")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
-
-
-def _where(source: str | None, env_file: Path) -> str:
-    if source == ENVIRONMENT:
-        return "the environment"
-    if source == ENV_FILE:
-        return str(env_file)
-    return "nowhere"
 
 
 def is_openai_host(base_url: str) -> bool:
@@ -72,7 +64,7 @@ def check_key(config: OpenAIConfig) -> list[CheckResult]:
         return results
     masked = config.key.masked
     raw_shape = config.key.reveal()  # only its shape is examined; it is never printed
-    where = _where(config.key_source, config.env_file)
+    where = source_label(config.key_source, config.env_file)
     data = {
         "found": True,
         "masked": masked,
@@ -111,7 +103,7 @@ def check_key(config: OpenAIConfig) -> list[CheckResult]:
 def _setting(s: Setting | None, env_file: Path) -> str:
     if s is None:
         return "not set"
-    return f"{s.value} (from {_where(s.source, env_file)})"
+    return f"{s.value} (from {source_label(s.source, env_file)})"
 
 
 def check_endpoint(config: OpenAIConfig) -> CheckResult:
@@ -148,7 +140,11 @@ def check_endpoint(config: OpenAIConfig) -> CheckResult:
         f"project {config.project.value}" if config.project else "",
     ]
     extra = ", ".join(e for e in extras if e)
-    what = "OpenAI API" if base is None else f"{url} (from {_where(base.source, config.env_file)})"
+    what = (
+        "OpenAI API"
+        if base is None
+        else f"{url} (from {source_label(base.source, config.env_file)})"
+    )
     return CheckResult.ok(
         "openai.endpoint",
         f"endpoint: {what}" + (f"; {extra}" if extra else ""),

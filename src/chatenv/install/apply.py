@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chatenv.errors import EXIT_INTERRUPTED, ChatenvError
+from chatenv.errors import ChatenvError, Interrupted
 from chatenv.install.installer import Installer, Step, command
 from chatenv.problems import problem
 from chatenv.system import proc
@@ -33,10 +33,6 @@ class InstallerFailed(ChatenvError):
     def __init__(self, message: str, *, fix: str | None, tail: Sequence[str]) -> None:
         super().__init__(message, fix=fix)
         self.tail = tuple(tail)
-
-
-class InstallInterrupted(ChatenvError):
-    exit_code = EXIT_INTERRUPTED
 
 
 def default_log_path(
@@ -122,7 +118,7 @@ def apply_steps(
             except KeyboardInterrupt:
                 log.write("\n=== interrupted (Ctrl-C)\n")
                 raise problem("install.interrupted").error(
-                    InstallInterrupted, installer=installer.kind, step=step.name, log=log_path
+                    Interrupted, installer=installer.kind, step=step.name, log=log_path
                 ) from None
             runs.append(
                 StepRun(step.name, tuple(args), result.returncode, time.monotonic() - started)

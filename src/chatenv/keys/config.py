@@ -30,6 +30,15 @@ ENVIRONMENT = "environment"
 ENV_FILE = "env-file"
 
 
+def source_label(source: str | None, env_file: Path) -> str:
+    """Where a setting comes from, in words: "the environment", the .env path, or "nowhere"."""
+    if source == ENVIRONMENT:
+        return "the environment"
+    if source == ENV_FILE:
+        return str(env_file)
+    return "nowhere"
+
+
 @dataclass(frozen=True)
 class Setting:
     value: str
