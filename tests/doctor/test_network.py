@@ -20,17 +20,16 @@ from chatenv.doctor import network
 from chatenv.doctor.network import (
     SocketConnector,
     Target,
-    bypassed,
     check_ca_bundles,
     check_network,
     check_reach,
-    env_proxies,
     hide_password,
     proxy_for,
     reach,
 )
 from chatenv.doctor.runner import DoctorOptions
 from chatenv.results import Status
+from chatenv.system.proxies import bypassed, env_proxies
 
 
 @dataclass(frozen=True)

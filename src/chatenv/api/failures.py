@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import os
 import socket
 import ssl
 import sys
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -36,6 +36,7 @@ from chatenv.system.openai_client import (
     OpenAITooOldError,
     is_openai_host,
 )
+from chatenv.system.proxies import bypassed, env_proxies
 
 #: longest server message quoted in a summary
 MAX_MESSAGE = 200
@@ -407,42 +408,17 @@ def _host_port(url: str) -> tuple[str, int | None]:
 
 def _proxy_for(url: str, environ: Mapping[str, str] | None) -> tuple[str, str] | None:
     """The proxy httpx would use for `url` (variable name, URL without password), if any."""
-    env = dict(environ) if environ is not None else None
     parts = urlsplit(url)
     if not parts.scheme or not parts.hostname:
         return None
-    proxies = _proxies(env)
-    if not proxies:
+    proxies = env_proxies(os.environ if environ is None else environ)
+    if bypassed(parts.hostname, proxies.get("no", "")):
         return None
-    if _bypassed(parts.hostname, proxies):
-        return None
-    for name in (f"{parts.scheme}_proxy", "all_proxy"):
-        value = proxies.get(name)
+    for scheme in (parts.scheme, "all"):
+        value = proxies.get(scheme)
         if value:
-            return name.upper(), mask_url(value)
+            return f"{scheme.upper()}_PROXY", mask_url(value)
     return None
-
-
-def _proxies(environ: dict[str, str] | None) -> dict[str, str]:
-    if environ is None:
-        raw = urllib.request.getproxies_environment()
-        return {f"{k}_proxy": v for k, v in raw.items()}
-    found: dict[str, str] = {}
-    for name, value in environ.items():
-        lower = name.lower()
-        if lower.endswith("_proxy") and value and (lower not in found or name == lower):
-            found[lower] = value
-    return found
-
-
-def _bypassed(host: str, proxies: Mapping[str, str]) -> bool:
-    no_proxy = proxies.get("no_proxy", "")
-    if no_proxy.strip() == "*":
-        return True
-    for entry in (e.strip().lstrip(".") for e in no_proxy.split(",")):
-        if entry and (host == entry or host.endswith("." + entry)):
-            return True
-    return False
 
 
 def _os_reason(err: OSError) -> str:
