@@ -6,12 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.openai_server import OpenAIServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 REPO = Path(__file__).resolve().parents[1]
 CHATENV = Path(sys.executable).with_name("chatenv")

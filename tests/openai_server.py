@@ -25,16 +25,18 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv.keys.config import ENVIRONMENT, OpenAIConfig, Setting
 from chatenv.keys.mask import Secret
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 #: the key the server accepts unless a test adds others (shaped like a real project key)
 TEST_KEY = "sk-proj-" + "chatenvTestKey0123456789" * 3 + "Zq9w"

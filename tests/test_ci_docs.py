@@ -11,13 +11,17 @@ import shlex
 import shutil
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
-from tests.conftest import REPO, RunCli, clean_env
+from tests.conftest import REPO, clean_env
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import RunCli
 
 PAGE = REPO / "docs" / "ci.md"
 MERGE = REPO / "examples" / "merge_reports.py"

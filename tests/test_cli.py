@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
-from tests.conftest import RunCli, clean_env
+from tests.conftest import clean_env
+
+if TYPE_CHECKING:
+    from tests.conftest import RunCli
 
 HEAVY = ("torch", "transformers", "openai")
 

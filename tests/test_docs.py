@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import typer
 
 from chatenv.cli import app
 from chatenv.problems import by_id
-from tests.conftest import REPO, RunCli, clean_env
+from tests.conftest import REPO, clean_env
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import RunCli
 
 DOCS = REPO / "docs"
 COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup", "schema")

@@ -7,12 +7,17 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from chatenv import output
-from tests.conftest import RunCli, clean_env
+from tests.conftest import clean_env
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import RunCli
 
 KEY = "sk-proj-" + "GhActi0nsKey" * 4 + "Gh42"
 ANNOTATION = re.compile(r"^::(error|warning) title=([^:]*)::(.*)$")

@@ -8,7 +8,7 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +23,9 @@ from chatenv.installed import (
 )
 from chatenv.system.nvml import CudaVersion
 from tests.sites import torch_version_py, write_dist, write_torch
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # --- distributions ----------------------------------------------------------------------------
 

@@ -9,13 +9,18 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import CHATENV, server_env
-from tests.openai_server import TEST_KEY, OpenAIServer
+from tests.openai_server import TEST_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from tests.openai_server import OpenAIServer
 
 KEY = "sk-proj-" + "N0Term1nal" * 5 + "Nt77"
 

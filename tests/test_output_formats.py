@@ -4,15 +4,21 @@ real console script for what users see, `chatenv.output` directly for the escapi
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from chatenv import output
 from chatenv.keys.mask import Secret
 from chatenv.results import CheckResult, Report
-from tests.conftest import RunCli, server_env
-from tests.openai_server import TEST_KEY, OpenAIServer
+from tests.conftest import server_env
+from tests.openai_server import TEST_KEY
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import RunCli
+    from tests.openai_server import OpenAIServer
 
 #: a cheap, real invocation of each command (setup's own tests cover setup)
 COMMANDS = {

@@ -8,16 +8,21 @@ import ast
 import string
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from chatenv.errors import ChatenvError, UsageError
-from chatenv.problems import CHECK_KEYWORDS, CONSTANTS, LEVELS, Problem, by_id, problem
+from chatenv.problems import CHECK_KEYWORDS, CONSTANTS, LEVELS, by_id, problem
 from chatenv.problems.page import CHAPTERS, OPTIONAL, chapter_of, code, render, shown
 from chatenv.results import Status
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from chatenv.problems import Problem
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "chatenv"

@@ -19,11 +19,14 @@ import shlex
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import REPO, clean_env
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 README = REPO / "README.md"
 

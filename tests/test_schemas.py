@@ -8,15 +8,20 @@ import json
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
 
 from chatenv.schemas import COMMANDS, file_name, schema_text
-from tests.conftest import REPO, RunCli, server_env
-from tests.openai_server import TEST_KEY, OpenAIServer, Scenario
+from tests.conftest import REPO, server_env
+from tests.openai_server import TEST_KEY, Scenario
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import RunCli
+    from tests.openai_server import OpenAIServer
 
 SHIPPED = REPO / "src" / "chatenv" / "schemas"
 PUBLISHED = REPO / "docs" / "schemas"

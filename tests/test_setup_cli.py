@@ -12,18 +12,22 @@ import sys
 import sysconfig
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
 
 from chatenv.schemas import schema_text
-from tests.conftest import REPO, RunCli, clean_env, server_env
+from tests.conftest import REPO, clean_env, server_env
 from tests.install.conftest import TORCH_SAFE, create_venv, site_packages
 from tests.install.packages import make_wheel, offline_pip_env
 from tests.keys.test_configure_key_cli import run_on_terminal
-from tests.openai_server import TEST_KEY, OpenAIServer, Scenario
+from tests.openai_server import TEST_KEY, Scenario
 from tests.sites import write_dist
+
+if TYPE_CHECKING:
+    from tests.conftest import RunCli
+    from tests.openai_server import OpenAIServer
 
 STAGES = ["doctor", "install", "configure-key", "smoke-test"]
 

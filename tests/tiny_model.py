@@ -5,7 +5,10 @@ transformers code as `gpt2` (GPT2LMHeadModel, GPT2TokenizerFast) in well under a
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LINES = [
     "Hello, I'm a language model, and I am very small.",

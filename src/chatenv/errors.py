@@ -5,7 +5,10 @@ The CLI layer (`chatenv.cli`) is the only place that turns them into output.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 EXIT_OK = 0
 EXIT_FAILED = 1

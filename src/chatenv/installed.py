@@ -26,12 +26,11 @@ import ast
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib.machinery import PathFinder
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -41,6 +40,9 @@ from packaging.version import InvalidVersion, Version
 
 from chatenv import torch_builds
 from chatenv.system.nvml import CudaVersion
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 # --- distributions ----------------------------------------------------------------------------
 

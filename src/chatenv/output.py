@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from chatenv.keys.mask import redact
@@ -19,6 +19,8 @@ from chatenv.problems import problem
 from chatenv.results import CheckResult, CommandError, Report, Status
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
     from rich.console import Console
     from rich.text import Text
 
@@ -413,6 +415,8 @@ class InstallProgress:
         self._step = name
         text = f"{name} step: {' '.join(requirements)}"
         if self._status is not None:
+            from rich.text import Text
+
             self._console.print(Text(redact(text), style="bold"), soft_wrap=True)
         else:
             hint(text)
@@ -421,6 +425,8 @@ class InstallProgress:
         if not text:
             return
         if self._status is not None:
+            from rich.text import Text
+
             self._status.update(Text(redact(f"{self._step}: {text[:120]}")))
         else:
             hint(f"  {text}")

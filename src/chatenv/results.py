@@ -6,10 +6,13 @@ Checks and stages return these; only `chatenv.output` turns them into text.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 #: Version of the JSON documents chatenv prints with --json. Bump on a breaking change.
 SCHEMA_VERSION = 1

@@ -7,13 +7,15 @@ observes the machine, so a test can hand it any report.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv.errors import EXIT_INTERRUPTED
 from chatenv.problems import problem
 from chatenv.results import CheckResult, CommandError, Report, Status
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 COMMAND = "setup"
 STAGES = ("doctor", "install", "configure-key", "smoke-test")

@@ -29,11 +29,14 @@ Sources (checked August 2026):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from chatenv.system.nvml import CudaVersion
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
 Arch = tuple[int, int]  # compute capability, e.g. (8, 6)
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from chatenv.keys.config import OpenAIConfig
-from tests.openai_server import CLIENT_ENVIRONMENT, OpenAIServer, config_for
+from tests.openai_server import CLIENT_ENVIRONMENT, config_for
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.openai_server import OpenAIServer
 
 MakeConfig = Callable[..., OpenAIConfig]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,8 +17,11 @@ from chatenv.api.calls import (
     retrieve_model,
 )
 from chatenv.system.openai_client import make_client
-from tests.api.conftest import MakeConfig
-from tests.openai_server import MODELS, REPLY, OpenAIServer, Scenario
+from tests.openai_server import MODELS, REPLY, Scenario
+
+if TYPE_CHECKING:
+    from tests.api.conftest import MakeConfig
+    from tests.openai_server import OpenAIServer
 
 REQUEST_ID = re.compile(r"^req_[0-9a-f]{32}$")
 

@@ -3,24 +3,29 @@ names, TLS mismatches, proxies) and classified into what the user should do."""
 
 from __future__ import annotations
 
-import http.server
 import ssl
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from chatenv.api.calls import chat_completion, list_models, retrieve_model
-from chatenv.api.failures import ApiFailure, FailureKind, _duration, classify
-from chatenv.keys.config import OpenAIConfig
+from chatenv.api.failures import FailureKind, _duration, classify
 from chatenv.system.openai_client import make_client
-from tests.api.conftest import MakeConfig
 from tests.conftest import REPO, clean_env
 from tests.openai_server import TEST_KEY, OpenAIServer, Scenario, closed_port
+
+if TYPE_CHECKING:
+    import http.server
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from chatenv.api.failures import ApiFailure
+    from chatenv.keys.config import OpenAIConfig
+    from tests.api.conftest import MakeConfig
 
 Call = Callable[[Any], object]
 

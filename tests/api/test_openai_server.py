@@ -8,12 +8,15 @@ import json
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.openai_schemas import SCHEMAS, errors
-from tests.openai_server import MODELS, RETIRED, TEST_KEY, OpenAIServer, Scenario
+from tests.openai_server import MODELS, RETIRED, TEST_KEY, Scenario
+
+if TYPE_CHECKING:
+    from tests.openai_server import OpenAIServer
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "openai-openapi.yaml"
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}

@@ -12,13 +12,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
 
-from tests.conftest import REPO, RunCli, clean_env
+from tests.conftest import REPO, clean_env
 from tests.sites import write_dist
+
+if TYPE_CHECKING:
+    from tests.conftest import RunCli
 
 KEY_ENV = "sk-proj-" + "Envk3yAAbbCCddEE" * 3 + "e1e1"
 KEY_FILE = "sk-proj-" + "F1lek3yGGhhIIjjK" * 3 + "f2f2"

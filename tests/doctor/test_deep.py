@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +18,9 @@ from chatenv.system.nvml import CudaVersion, probe
 from chatenv.system.proc import ProcResult
 from tests.fakes import nvml as fake
 from tests.sites import write_torch
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CU128 = TorchBuild("2.13.0+cu128", CudaVersion(12, 8), None, "/x/torch/version.py")
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from chatenv.doctor.dotenv_hygiene import check_dotenv, observe
-from chatenv.results import CheckResult, Status
+from chatenv.results import Status
 from chatenv.system import proc
-from chatenv.system.proc import ProcResult
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+    from chatenv.results import CheckResult
+    from chatenv.system.proc import ProcResult
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 

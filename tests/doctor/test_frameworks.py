@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv.doctor.frameworks import check_frameworks
 from chatenv.installed import scan
 from chatenv.results import Status
 from tests.sites import write_dist
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_tensorflow_and_jax_versions_are_reported_from_metadata(tmp_path: Path) -> None:

@@ -3,14 +3,19 @@ sysfs tree written in tmp_path for the GPUs NVML cannot see."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from chatenv.doctor import gpu
 from chatenv.doctor.runner import DoctorOptions, Seams
-from chatenv.results import CheckResult, Status
+from chatenv.results import Status
 from tests.fakes import nvml as fake
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.results import CheckResult
 
 
 def _collect(

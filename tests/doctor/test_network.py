@@ -10,9 +10,8 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -30,6 +29,10 @@ from chatenv.doctor.network import (
 from chatenv.doctor.runner import DoctorOptions
 from chatenv.results import Status
 from chatenv.system.proxies import bypassed, env_proxies
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 @dataclass(frozen=True)

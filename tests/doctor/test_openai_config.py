@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv.doctor.openai_config import check_openai
 from chatenv.keys.config import resolve
-from chatenv.results import CheckResult, Status
+from chatenv.results import Status
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.results import CheckResult
 
 KEY = "sk-proj-" + "A1b2C3d4" * 5 + "wxyz"
 OTHER = "sk-proj-" + "Z9y8X7w6" * 5 + "9876"

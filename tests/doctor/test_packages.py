@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv.doctor.packages import check_packages
 from chatenv.install.pins import load_pins
 from chatenv.installed import scan
 from chatenv.results import Status
 from tests.sites import write_dist
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 BASE = {
     "typer": "0.29.2",

@@ -3,14 +3,19 @@ the driver and every GPU, through the real reader and NVML answering as real mac
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv.doctor import torch_build
 from chatenv.doctor.runner import DoctorOptions, Seams
-from chatenv.results import CheckResult, Status
+from chatenv.results import Status
 from chatenv.system.nvml import probe
 from tests.fakes import nvml as fake
 from tests.sites import write_dist, write_torch
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.results import CheckResult
 
 
 def _verdict(site: Path, lib: fake.FakeNvml) -> dict[str, CheckResult]:

@@ -12,10 +12,13 @@ import hashlib
 import io
 import tarfile
 import zipfile
-from collections.abc import Iterable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
 
 
 def _escaped(name: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +18,9 @@ from chatenv.install.apply import (
     summarise,
 )
 from chatenv.install.installer import Installer, Step
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SCRIPT = (
     "import sys\n"

@@ -10,19 +10,25 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from chatenv.installed import scan
-from tests.conftest import CHATENV, RunCli
+from tests.conftest import CHATENV
 from tests.install.conftest import (
     BASE_PYTHON,
-    MakeVenv,
     site_packages,
     uv_path,
 )
 from tests.install.packages import make_sdist, make_wheel, offline_pip_env
 from tests.sites import write_dist
+
+if TYPE_CHECKING:
+    from tests.conftest import RunCli
+    from tests.install.conftest import (
+        MakeVenv,
+    )
 
 
 def one_error_line(stderr: str) -> str:

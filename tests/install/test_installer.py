@@ -3,7 +3,7 @@ a constraint that pins torch, never a plain `torch` requirement."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,7 +11,12 @@ from chatenv.errors import ChatenvError, UsageError
 from chatenv.install.installer import Step, command, pick_installer
 from chatenv.install.target import probe_interpreter
 from chatenv.torch_builds import CPU_INDEX_URL
-from tests.install.conftest import MakeVenv, python_of
+from tests.install.conftest import python_of
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.install.conftest import MakeVenv
 
 
 @pytest.fixture

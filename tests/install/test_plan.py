@@ -3,7 +3,7 @@ needed (none on a no-op), what torch becomes and why, and the install/upgrade/ke
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,11 +15,17 @@ from chatenv.install.resolve import Outcome, Resolution, Resolved
 from chatenv.install.target import probe_interpreter
 from chatenv.install.variant import Machine, choose
 from chatenv.installed import broken_requirements, scan
-from chatenv.system.nvml import GpuProbe, probe
+from chatenv.system.nvml import probe
 from chatenv.torch_builds import CPU_INDEX_URL
 from tests.fakes import nvml as fake
-from tests.install.conftest import MakeVenv, python_of, site_packages
+from tests.install.conftest import python_of, site_packages
 from tests.sites import write_dist, write_torch
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.system.nvml import GpuProbe
+    from tests.install.conftest import MakeVenv
 
 LOCAL = load_pins().pins_for(("local",))
 API = load_pins().pins_for(("api",))

@@ -4,6 +4,8 @@ metadata in throw-away venvs."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chatenv.install import plan as planning
 from chatenv.install.command import InstallOptions, Seams, prepare
 from chatenv.install.pins import load_pins
@@ -13,8 +15,11 @@ from chatenv.installed import scan
 from chatenv.output import install_plan_lines
 from chatenv.system.nvml import probe
 from tests.fakes import nvml as fake
-from tests.install.conftest import MakeVenv, python_of, site_packages
+from tests.install.conftest import python_of, site_packages
 from tests.sites import write_dist, write_torch
+
+if TYPE_CHECKING:
+    from tests.install.conftest import MakeVenv
 
 LOCAL = load_pins().pins_for(("local",))
 

@@ -4,7 +4,7 @@ failures (an index that does not answer, nothing that matches) are told apart.""
 from __future__ import annotations
 
 import socket
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +19,9 @@ from chatenv.install.resolve import (
 from chatenv.install.target import probe_interpreter
 from tests.install.conftest import python_of, uv_path
 from tests.install.packages import make_wheel, offline_pip_env
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture

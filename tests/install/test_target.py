@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from chatenv.errors import UsageError
 from chatenv.install.target import probe_interpreter
 from chatenv.installed import broken_requirements, scan
-from tests.install.conftest import BASE_PYTHON, MakeVenv, python_of, site_packages
+from tests.install.conftest import BASE_PYTHON, python_of, site_packages
 from tests.sites import write_dist
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.install.conftest import MakeVenv
 
 
 def test_probe_of_a_venv_reports_its_site_packages_and_that_it_is_a_venv(

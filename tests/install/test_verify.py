@@ -4,16 +4,21 @@ torch is the build chatenv chose."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv.doctor.fixes import FixTarget
 from chatenv.install.pins import load_pins
 from chatenv.install.variant import Machine, choose
 from chatenv.install.verify import check_packages, check_torch
 from chatenv.installed import scan
-from chatenv.results import CheckResult, Status
+from chatenv.results import Status
 from chatenv.system.nvml import CudaVersion, DriverInfo, GpuInfo, GpuProbe, ProbeState
 from tests.sites import write_dist, write_torch
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.results import CheckResult
 
 HERE = FixTarget()
 CPU_BOX = Machine("linux", "x86_64", GpuProbe(ProbeState.NO_LIBRARY))

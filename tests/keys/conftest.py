@@ -4,12 +4,15 @@ machine leaking into in-process clients."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import clean_env
 from tests.openai_server import CLIENT_ENVIRONMENT
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture(autouse=True)

@@ -19,15 +19,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from dotenv import dotenv_values
 
 from tests.conftest import CHATENV, clean_env
 from tests.keys.conftest import run_git
-from tests.openai_server import TEST_KEY, OpenAIServer, Scenario, closed_port
+from tests.openai_server import TEST_KEY, Scenario, closed_port
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.openai_server import OpenAIServer
 
 KEY = "OPENAI_API_KEY"
 #: every raw key any test here hands to chatenv: none may ever be printed

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv.keys import git
 from chatenv.system.proc import ProcResult
 from tests.keys.conftest import run_git
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_outside_a_work_tree_nothing_is_exposed(tmp_path: Path) -> None:

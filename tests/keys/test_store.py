@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from dotenv import dotenv_values
@@ -17,6 +17,9 @@ from dotenv import dotenv_values
 from chatenv.keys import store
 from chatenv.keys.config import EnvFileError
 from tests.conftest import REPO, clean_env
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 KEY = "OPENAI_API_KEY"
 NEW = "sk-proj-" + "S7ore" * 9 + "wxyz"

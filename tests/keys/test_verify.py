@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from chatenv.keys.verify import Outcome, VerifyMode, verify
 from chatenv.results import Status
 from tests.openai_server import MODELS, OpenAIServer, Scenario, closed_port, config_for
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_a_valid_key_is_verified_with_the_model_count(

@@ -4,23 +4,29 @@ subprocess, over real HTTP to the OpenAI-compatible test server on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from chatenv.smoke.api_stage import DEFAULT_API_MODEL, OUTPUT_LIMIT, choose_model, output_limit
 from chatenv.smoke.legacy_api import replacement
-from tests.conftest import RunCli, clean_env
+from tests.conftest import clean_env
 from tests.openai_server import (
     CLIENT_ENVIRONMENT,
     MODELS,
     REPLY,
     TEST_KEY,
-    OpenAIServer,
     Scenario,
     closed_port,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import RunCli
+    from tests.openai_server import (
+        OpenAIServer,
+    )
 
 API_ONLY = ("smoke-test", "--no-local")
 

@@ -9,15 +9,19 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import RunCli, clean_env
+from tests.conftest import clean_env
 from tests.openai_server import closed_port
 from tests.smoke.fake_hub import fake_hub
 from tests.tiny_model import put_in_hub_cache
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.conftest import RunCli
 
 pytestmark = pytest.mark.slow
 

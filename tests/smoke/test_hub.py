@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,6 +11,9 @@ from chatenv.errors import UsageError
 from chatenv.smoke import hub
 from tests.openai_server import closed_port
 from tests.smoke.fake_hub import fake_hub
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_an_existing_folder_is_a_folder_reference(tmp_path: Path) -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +18,9 @@ from chatenv.smoke.local import (
     load_kwargs,
     run_local,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SLOW_PREFILL_S = 1.0
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv.results import Status
 from chatenv.smoke import hub
-from chatenv.smoke.local import LocalOptions, LocalRun, run_local
+from chatenv.smoke.local import LocalOptions, run_local
 from chatenv.smoke.train import TrainStep, result, run_train
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.smoke.local import LocalRun
 
 
 def _local(model: Path, **kw: object) -> LocalRun:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv.system.proc import run, stream
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SCRIPT = (
     "import sys\n"

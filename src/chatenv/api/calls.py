@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chatenv.system.openai_client import is_openai_host
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx2
     from openai import OpenAI
 

@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv import torch_builds
 from chatenv.doctor import gpu as gpu_section
 from chatenv.doctor import torch_build
-from chatenv.doctor.runner import DoctorOptions
-from chatenv.installed import TorchBuild
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
-from chatenv.system.nvml import GpuProbe, ProbeState
-from chatenv.system.proc import ProcResult
+from chatenv.system.nvml import ProbeState
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.installed import TorchBuild
+    from chatenv.system.nvml import GpuProbe
+    from chatenv.system.proc import ProcResult
 
 #: importing torch on a cold 2-core machine takes several seconds; CUDA init can take more
 TIMEOUT_S = 90.0

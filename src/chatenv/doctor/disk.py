@@ -13,13 +13,17 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from chatenv.doctor.runner import DoctorOptions
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from chatenv.doctor.runner import DoctorOptions
 
 GIB = 1024**3
 #: Below this, only small models fit (a 7B model in 16-bit is about 15 GB).

@@ -12,12 +12,16 @@ import os
 import shlex
 import stat
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from chatenv.doctor.runner import DoctorOptions
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
-from chatenv.system.proc import Runner
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.system.proc import Runner
 
 GIT_TIMEOUT_S = 3.0
 

@@ -5,10 +5,14 @@ nvidia-* packages collide."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chatenv.doctor import installed as installed_mod
-from chatenv.doctor.runner import DoctorOptions
-from chatenv.installed import Installed
 from chatenv.results import CheckResult
+
+if TYPE_CHECKING:
+    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.installed import Installed
 
 #: framework -> distributions that provide it (first installed one is reported)
 FRAMEWORKS: dict[str, tuple[str, ...]] = {

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import platform
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv.doctor import platform as platform_section
-from chatenv.doctor.runner import DoctorOptions
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
-from chatenv.system.nvml import GpuInfo, GpuProbe, ProbeState, probe
+from chatenv.system.nvml import ProbeState, probe
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.system.nvml import GpuInfo, GpuProbe
 
 GIB = 1024**3
 NVIDIA_PCI_VENDOR = "0x10de"

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
-from chatenv.doctor.runner import DoctorOptions
-from chatenv.installed import Installed, scan
+from typing import TYPE_CHECKING
+
+from chatenv.installed import scan
+
+if TYPE_CHECKING:
+    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.installed import Installed
 
 
 def for_run(options: DoctorOptions) -> Installed:

@@ -19,20 +19,20 @@ import platform
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from chatenv.doctor.runner import DoctorOptions
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system.proxies import bypassed, env_proxies
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Callable, Mapping
 
+    from chatenv.doctor.runner import DoctorOptions
     from chatenv.keys.config import OpenAIConfig
 
 #: Each target gets this long in all (DNS, connect, proxy CONNECT, TLS handshake).

@@ -7,23 +7,29 @@ never a rejection: OpenAI has changed its prefixes before, and OpenAI-compatible
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from chatenv.doctor.runner import DoctorOptions
 from chatenv.keys.config import (
     BASE_URL,
     ENVIRONMENT,
     LEGACY_NAMES,
     ORG,
     PROJECT,
-    OpenAIConfig,
-    Setting,
     resolve,
     source_label,
 )
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.keys.config import (
+        OpenAIConfig,
+        Setting,
+    )
 
 KNOWN_PREFIXES = ("sk-proj-", "sk-svcacct-", "sk-admin-", "sk-")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")

@@ -22,20 +22,24 @@ Decisions:
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
-from chatenv.doctor.fixes import HERE, FixTarget
-from chatenv.install.pins import Pin, Pins, load_pins
-from chatenv.installed import BrokenRequirement, Installed, broken_requirements
+from chatenv.doctor.fixes import HERE
+from chatenv.install.pins import load_pins
+from chatenv.installed import broken_requirements
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence, Set
+
+    from chatenv.doctor.fixes import FixTarget
     from chatenv.doctor.runner import DoctorOptions
+    from chatenv.install.pins import Pin, Pins
+    from chatenv.installed import BrokenRequirement, Installed
 
 PROFILES = ("api", "local")
 

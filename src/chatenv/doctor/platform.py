@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from chatenv.doctor.runner import DoctorOptions
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chatenv.doctor.runner import DoctorOptions
 
 GIB = 1024**3
 #: Below this much RAM, loading even small local models is a struggle.

@@ -10,16 +10,20 @@ import os
 import platform
 import shutil
 import sys
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv.doctor import installed as installed_mod
-from chatenv.doctor.runner import DoctorOptions
-from chatenv.installed import Installed
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
-from chatenv.system.proc import Runner
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.installed import Installed
+    from chatenv.system.proc import Runner
 
 #: Oldest and newest Python minor versions chatenv supports (pyproject's requires-python is the
 #: lower bound; the upper bound is the newest release PyTorch and tokenizers ship wheels for).

@@ -8,7 +8,7 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,6 +17,8 @@ from chatenv.problems import problem
 from chatenv.results import CheckResult, Report, Status
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from chatenv.doctor.network import Connector
     from chatenv.system.nvml import NvmlLibrary
     from chatenv.system.proc import Runner

@@ -15,14 +15,16 @@ import sys
 from typing import TYPE_CHECKING
 
 from chatenv import torch_builds
-from chatenv.doctor.fixes import HERE, FixTarget
-from chatenv.installed import TorchBuild
+from chatenv.doctor.fixes import HERE
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
-from chatenv.system.nvml import DriverInfo, GpuProbe, ProbeState
+from chatenv.system.nvml import ProbeState
 
 if TYPE_CHECKING:
+    from chatenv.doctor.fixes import FixTarget
     from chatenv.doctor.runner import DoctorOptions
+    from chatenv.installed import TorchBuild
+    from chatenv.system.nvml import DriverInfo, GpuProbe
 
 #: NVML states in which a GPU may well be there but the driver could not be read
 _DRIVER_UNKNOWN = (ProbeState.VERSION_MISMATCH, ProbeState.NO_PERMISSION, ProbeState.ERROR)

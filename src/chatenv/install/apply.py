@@ -13,16 +13,20 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv.errors import ChatenvError, Interrupted
-from chatenv.install.installer import Installer, Step, command
+from chatenv.install.installer import command
 from chatenv.problems import problem
 from chatenv.system import proc
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from chatenv.install.installer import Installer, Step
 
 TAIL_LINES = 15
 

@@ -10,26 +10,36 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv.doctor.fixes import FixTarget
 from chatenv.errors import ChatenvError
 from chatenv.install import plan as planning
-from chatenv.install.apply import StepRun, apply_steps, default_log_path, write_constraints
-from chatenv.install.installer import Installer, Step, check_installer_name, pick_installer
-from chatenv.install.pins import USER_PROFILES, Pin, load_pins
-from chatenv.install.resolve import Outcome, Resolution, dry_run, network_reason
-from chatenv.install.target import Interpreter, probe_interpreter
+from chatenv.install.apply import apply_steps, default_log_path, write_constraints
+from chatenv.install.installer import check_installer_name, pick_installer
+from chatenv.install.pins import USER_PROFILES, load_pins
+from chatenv.install.resolve import Outcome, dry_run, network_reason
+from chatenv.install.target import probe_interpreter
 from chatenv.install.variant import AUTO, Machine, choose, parse_request
 from chatenv.install.verify import check_packages, check_torch
-from chatenv.installed import Installed, broken_requirements, scan
+from chatenv.installed import broken_requirements, scan
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system import proc
-from chatenv.system.nvml import GpuProbe, ProbeState
+from chatenv.system.nvml import ProbeState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chatenv.install.apply import StepRun
+    from chatenv.install.installer import Installer, Step
+    from chatenv.install.pins import Pin
+    from chatenv.install.resolve import Resolution
+    from chatenv.install.target import Interpreter
+    from chatenv.installed import Installed
+    from chatenv.system.nvml import GpuProbe
 
 
 def _probe_gpus() -> GpuProbe:

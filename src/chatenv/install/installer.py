@@ -8,13 +8,16 @@ shows is what runs.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chatenv.install.target import Interpreter
 from chatenv.problems import problem
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from chatenv.install.target import Interpreter
 
 INSTALLERS = ("auto", "uv", "pip")
 

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from chatenv.install.installer import Installer, Step
-from chatenv.install.pins import Pin
-from chatenv.install.resolve import Resolution, Resolved
-from chatenv.install.target import Interpreter
-from chatenv.install.variant import Machine, TorchChoice, judge_installed
-from chatenv.installed import BrokenRequirement, Installed, TorchBuild
+from chatenv.install.installer import Step
+from chatenv.install.variant import judge_installed
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
+
+    from chatenv.install.installer import Installer
+    from chatenv.install.pins import Pin
+    from chatenv.install.resolve import Resolution, Resolved
+    from chatenv.install.target import Interpreter
+    from chatenv.install.variant import Machine, TorchChoice
+    from chatenv.installed import BrokenRequirement, Installed, TorchBuild
 
 
 class Action(str, Enum):

@@ -14,13 +14,17 @@ import json
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from chatenv.install.installer import Installer, Step, command
+from chatenv.install.installer import command
 from chatenv.system import proc
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.install.installer import Installer, Step
 
 PLAN_TIMEOUT = 300.0
 

@@ -10,13 +10,15 @@ works for `--python` pointing at any other interpreter.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv.problems import problem
 from chatenv.system import proc
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Runs inside the target interpreter (any Python >= 3.8): standard library only.
 _PROBE = r"""

@@ -12,13 +12,16 @@ target torch release actually ships, and returns its reasons so the plan can say
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import SpecifierSet
 
 from chatenv import torch_builds as tb
 from chatenv.problems import problem
-from chatenv.system.nvml import GpuInfo, GpuProbe, ProbeState
+from chatenv.system.nvml import ProbeState
+
+if TYPE_CHECKING:
+    from chatenv.system.nvml import GpuInfo, GpuProbe
 
 AUTO = "auto"
 CPU = "cpu"

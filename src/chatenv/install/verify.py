@@ -13,22 +13,29 @@ Where install is stricter than doctor, it says so here:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from chatenv.doctor import packages
 from chatenv.doctor import torch_build as doctor_torch
-from chatenv.doctor.fixes import FixTarget
-from chatenv.install.pins import Pins
-from chatenv.install.variant import CPU, Machine, TorchChoice, judge_installed
+from chatenv.install.variant import CPU, judge_installed
 from chatenv.installed import (
-    BrokenRequirement,
-    Installed,
-    TorchBuild,
     broken_requirements,
     in_order,
 )
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chatenv.doctor.fixes import FixTarget
+    from chatenv.install.pins import Pins
+    from chatenv.install.variant import Machine, TorchChoice
+    from chatenv.installed import (
+        BrokenRequirement,
+        Installed,
+        TorchBuild,
+    )
 
 SECTION = "verify"
 

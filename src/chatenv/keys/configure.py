@@ -10,10 +10,10 @@ user said --save-anyway).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv.errors import ChatenvError
 from chatenv.keys import git, store
@@ -26,17 +26,24 @@ from chatenv.keys.config import (
     LEGACY_NAMES,
     ORG,
     PROJECT,
-    OpenAIConfig,
     Setting,
     resolve,
 )
 from chatenv.keys.key_input import check_format
-from chatenv.keys.mask import Secret, mask, mask_url
+from chatenv.keys.mask import mask, mask_url
 from chatenv.keys.verify import VerifyMode, verify
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Report, Status
 from chatenv.system import proc
 from chatenv.system.openai_client import DEFAULT_TIMEOUT_S
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chatenv.keys.config import (
+        OpenAIConfig,
+    )
+    from chatenv.keys.mask import Secret
 
 COMMAND = "configure-key"
 SECTION = "configure-key"

@@ -9,8 +9,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 from chatenv.keys.config import DEFAULT_BASE_URL, KEY
@@ -18,6 +17,9 @@ from chatenv.keys.mask import mask, mask_url
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system.openai_client import is_openai_host
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 #: far longer than any real key (project keys are ~164 characters, service-account keys ~200)
 MAX_KEY_LENGTH = 1024

@@ -21,13 +21,19 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv.keys.config import EnvFileError
-from chatenv.keys.dotenv_file import Edit, parse, set_values
+from chatenv.keys.dotenv_file import parse, set_values
 from chatenv.problems import problem
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from chatenv.keys.dotenv_file import Edit
 
 #: permissions of a file that holds a secret
 PRIVATE_MODE = 0o600

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chatenv.api.calls import ModelList, list_models
-from chatenv.api.failures import ApiFailure, FailureKind, classify
-from chatenv.keys.config import OpenAIConfig
+from chatenv.api.calls import list_models
+from chatenv.api.failures import FailureKind, classify
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system.openai_client import DEFAULT_TIMEOUT_S, make_client
+
+if TYPE_CHECKING:
+    from chatenv.api.calls import ModelList
+    from chatenv.api.failures import ApiFailure
+    from chatenv.keys.config import OpenAIConfig
 
 #: failures that say nothing about the key itself: the server's answer was inconclusive
 #: (failures.INCONCLUSIVE), or the client was missing or too old to ask

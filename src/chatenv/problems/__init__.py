@@ -16,12 +16,13 @@ need. Templates may also name the pages in `CONSTANTS` (`{KEYS_PAGE}`), filled i
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from chatenv.errors import ChatenvError
     from chatenv.results import CheckResult, Status
 

@@ -7,9 +7,14 @@ committed page is still what the table gives (the test suite runs the same compa
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from chatenv.problems import CONSTANTS, LEVELS, Problem, by_id
+from chatenv.problems import CONSTANTS, LEVELS, by_id
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from chatenv.problems import Problem
 
 #: the page's chapters, in order, and which ids (by the part before the first dot) go in each
 CHAPTERS: tuple[tuple[str, tuple[str, ...]], ...] = (

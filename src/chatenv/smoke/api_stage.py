@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chatenv.keys.mask import mask_url
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.smoke import legacy_api
-from chatenv.smoke.common import Progress, no_progress
+from chatenv.smoke.common import no_progress
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chatenv.smoke.common import Progress
 
 SECTION = "api"
 DEFAULT_API_MODEL = "gpt-4.1-nano"

@@ -12,18 +12,16 @@ notes the time. Tokens per second is the decode rate after the first token.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv.errors import ChatenvError, exception_chain
 from chatenv.problems import problem
 from chatenv.results import CheckResult
 from chatenv.smoke import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PROMPT, hub
 from chatenv.smoke.common import (
-    Progress,
     StepFailed,
     is_out_of_memory,
     mib,
@@ -34,6 +32,13 @@ from chatenv.smoke.common import (
     trace,
 )
 from chatenv.smoke.device import DeviceRequest, choose_device, observe
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from chatenv.smoke.common import (
+        Progress,
+    )
 
 SECTION = "local"
 

@@ -8,13 +8,18 @@ result, so the report still names every requested stage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv.results import CheckResult, Report, Status
 from chatenv.smoke import train
-from chatenv.smoke.api_stage import ApiOptions, run_api
-from chatenv.smoke.common import Progress, no_progress
-from chatenv.smoke.local import LocalOptions, quiet_transformers, run_local
+from chatenv.smoke.api_stage import run_api
+from chatenv.smoke.common import no_progress
+from chatenv.smoke.local import quiet_transformers, run_local
+
+if TYPE_CHECKING:
+    from chatenv.smoke.api_stage import ApiOptions
+    from chatenv.smoke.common import Progress
+    from chatenv.smoke.local import LocalOptions
 
 COMMAND = "smoke-test"
 STAGES = ("local", "train", "api")

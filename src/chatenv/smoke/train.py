@@ -14,12 +14,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.smoke.common import (
-    Progress,
     StepFailed,
     is_out_of_memory,
     mib,
@@ -29,7 +28,12 @@ from chatenv.smoke.common import (
     synchronize,
     trace,
 )
-from chatenv.smoke.local import Generation, Loaded
+
+if TYPE_CHECKING:
+    from chatenv.smoke.common import (
+        Progress,
+    )
+    from chatenv.smoke.local import Generation, Loaded
 
 SECTION = "train"
 LEARNING_RATE = 1e-4

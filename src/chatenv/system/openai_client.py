@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatenv.errors import ChatenvError
-from chatenv.keys.config import OpenAIConfig
 from chatenv.problems import problem
 
 if TYPE_CHECKING:
     from openai import OpenAI
+
+    from chatenv.keys.config import OpenAIConfig
 
 #: seconds; a check that needs longer than this is reported as a timeout
 DEFAULT_TIMEOUT_S = 10.0

@@ -4,8 +4,11 @@ they name the same proxy."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def env_proxies(environ: Mapping[str, str]) -> dict[str, str]:
