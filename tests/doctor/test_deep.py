@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chatenv.doctor import deep
+from chatenv.doctor.context import Context, DoctorOptions, Seams
 from chatenv.doctor.deep import DeepAnswer, check_deep, parse_answer, run_child, why_no_cuda
-from chatenv.doctor.runner import DoctorOptions, Seams
 from chatenv.installed import TorchBuild
 from chatenv.results import Status
 from chatenv.system.nvml import CudaVersion, probe
@@ -56,7 +56,7 @@ def _answer(**over: object) -> DeepAnswer:
 
 
 def test_without_deep_nothing_is_imported() -> None:
-    (result,) = deep.collect(DoctorOptions(environ={}))
+    (result,) = deep.collect(Context(DoctorOptions(environ={})))
     assert result.status is Status.SKIP and "--deep" in result.summary
 
 
@@ -141,7 +141,7 @@ def test_timeout_and_crash_become_one_line() -> None:
 def test_child_reports_an_import_error_of_a_broken_torch(tmp_path: Path) -> None:
     write_torch(tmp_path)  # its __init__ raises ImportError
     options = DoctorOptions(environ=_env(tmp_path), cwd=tmp_path)
-    answer = run_child(options, timeout=60)
+    answer = run_child(Context(options), timeout=60)
     (result,) = check_deep(answer, CU128, probe(fake.cpu_box()), options.environ)
     assert result.status is Status.FAIL
     assert result.summary.startswith("import torch fails: ImportError: this test torch")
@@ -151,7 +151,7 @@ def test_child_that_hangs_is_stopped_at_the_time_limit(tmp_path: Path) -> None:
     package = tmp_path / "torch"
     package.mkdir()
     (package / "__init__.py").write_text("import time\ntime.sleep(60)\n")
-    answer = run_child(DoctorOptions(environ=_env(tmp_path), cwd=tmp_path), timeout=1.5)
+    answer = run_child(Context(DoctorOptions(environ=_env(tmp_path), cwd=tmp_path)), timeout=1.5)
     assert answer.failure == "importing torch did not finish within 1.5s"
 
 
@@ -164,7 +164,7 @@ def test_child_runs_through_the_process_seam(tmp_path: Path) -> None:
         return ProcResult(tuple(args), 0, "noise\n" + out + "\n", "")
 
     options = DoctorOptions(environ={"CUDA_VISIBLE_DEVICES": "1"}, seams=Seams(run=runner))
-    answer = run_child(options, timeout=7)
+    answer = run_child(Context(options), timeout=7)
     assert seen == [("-c", 7, "1")]
     assert answer.data["version"] == "2.13.0+cpu"
 
@@ -175,7 +175,7 @@ def test_real_cpu_torch_imports_and_says_why_there_is_no_cuda(tmp_path: Path) ->
     options = DoctorOptions(
         environ=dict(os.environ), deep=True, cwd=tmp_path, seams=Seams(nvml=fake.cpu_box())
     )
-    results = {r.id: r for r in deep.collect(options)}
+    results = {r.id: r for r in deep.collect(Context(options))}
     assert results["deep.import"].status is Status.OK, results["deep.import"]
     assert "a CPU matmul works" in results["deep.import"].summary
     cuda = results["deep.cuda"]

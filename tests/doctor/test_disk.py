@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from chatenv.doctor.disk import (
-    GIB,
-    cache_size,
-    check_disk,
-    hub_cache,
-    is_offline,
-    observe,
-)
+from chatenv.doctor.disk import GIB, check_disk, observe
 from chatenv.results import Status
+from chatenv.system.hf_cache import cache_size, hub_cache, is_offline
 
 
 @pytest.mark.parametrize(

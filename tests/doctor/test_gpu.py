@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from chatenv.doctor import gpu
-from chatenv.doctor.runner import DoctorOptions, Seams
+from chatenv.doctor import gpu, torch_build
+from chatenv.doctor.context import Context, DoctorOptions, Seams
 from chatenv.results import Status
+from chatenv.system.cuda_devices import visible_indices
 from tests.fakes import nvml as fake
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def _collect(
     lib: fake.FakeNvml, root: Path, environ: dict[str, str] | None = None
 ) -> dict[str, CheckResult]:
     options = DoctorOptions(environ=environ or {}, seams=Seams(nvml=lib, root=root))
-    return {r.id: r for r in gpu.collect(options)}
+    return {r.id: r for r in gpu.collect(Context(options))}
 
 
 def _pci_gpu(root: Path, slot: str = "0000:01:00.0", vendor: str = "0x10de") -> None:
@@ -136,7 +137,7 @@ def test_cuda_visible_devices_is_read_like_the_cuda_runtime(value: str, visible:
     from chatenv.system.nvml import probe
 
     found = probe(gpus)
-    assert gpu.visible_indices(value, found.gpus) == visible
+    assert visible_indices(value, found.gpus) == visible
 
 
 def test_cuda_visible_devices_hiding_every_gpu_warns(tmp_path: Path) -> None:
@@ -147,7 +148,8 @@ def test_cuda_visible_devices_hiding_every_gpu_warns(tmp_path: Path) -> None:
 
 def test_nvml_is_probed_once_per_run_however_many_sections_ask(tmp_path: Path) -> None:
     lib = fake.one_h100()
-    options = DoctorOptions(environ={}, seams=Seams(nvml=lib, root=tmp_path))
-    gpu.collect(options)
-    gpu.gpu_probe(options)
+    ctx = Context(DoctorOptions(environ={}, seams=Seams(nvml=lib, root=tmp_path)))
+    gpu.collect(ctx)
+    torch_build.collect(ctx)
+    assert ctx.gpus is ctx.gpus
     assert lib.calls.count("init") == 1

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chatenv.doctor import network
+from chatenv.doctor.context import Context, DoctorOptions
 from chatenv.doctor.network import (
-    SocketConnector,
     Target,
     check_ca_bundles,
     check_network,
@@ -26,8 +26,8 @@ from chatenv.doctor.network import (
     proxy_for,
     reach,
 )
-from chatenv.doctor.runner import DoctorOptions
 from chatenv.results import Status
+from chatenv.system.connect import SocketConnector
 from chatenv.system.proxies import bypassed, env_proxies
 
 if TYPE_CHECKING:
@@ -291,5 +291,5 @@ def test_whole_section_against_local_servers(cert: Cert) -> None:
 
 
 def test_offline_skips_the_whole_section() -> None:
-    (result,) = network.collect(DoctorOptions(environ={}, offline=True))
+    (result,) = network.collect(Context(DoctorOptions(environ={}, offline=True)))
     assert result.status is Status.SKIP and result.summary == "skipped (--offline)"

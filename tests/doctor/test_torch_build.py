@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatenv.doctor import torch_build
-from chatenv.doctor.runner import DoctorOptions, Seams
+from chatenv.doctor.context import Context, DoctorOptions, Seams
+from chatenv.install.variant import suggest
 from chatenv.results import Status
 from chatenv.system.nvml import probe
 from tests.fakes import nvml as fake
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 def _verdict(site: Path, lib: fake.FakeNvml) -> dict[str, CheckResult]:
     options = DoctorOptions(environ={}, seams=Seams(nvml=lib, sys_path=(str(site),)))
-    return {r.id: r for r in torch_build.collect(options)}
+    return {r.id: r for r in torch_build.collect(Context(options))}
 
 
 def test_no_torch_is_a_skip_with_install_fix(tmp_path: Path) -> None:
@@ -147,4 +148,4 @@ def test_suggestion_prefers_the_newest_build_every_gpu_can_run() -> None:
         gpus=[fake.FakeGpu(cc=(9, 0)), fake.FakeGpu(cc=(6, 1), uuid="GPU-other")],
     )
     found = probe(mixed)
-    assert torch_build.suggest_variant(found) == "cu126"
+    assert suggest(found) == "cu126"

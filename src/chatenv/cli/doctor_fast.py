@@ -48,7 +48,8 @@ def run_doctor(
     *, env_file: Path, offline: bool = False, deep: bool = False, strict: bool = False, hints: bool
 ) -> Report:
     """doctor's report (what `chatenv doctor` and setup's first stage print)."""
-    from chatenv.doctor.runner import DoctorOptions, build_report
+    from chatenv.doctor.context import DoctorOptions
+    from chatenv.doctor.runner import build_report
     from chatenv.doctor.sections import SECTIONS
     from chatenv.problems import problem
 

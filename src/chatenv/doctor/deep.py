@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chatenv import torch_builds
-from chatenv.doctor import gpu as gpu_section
-from chatenv.doctor import torch_build
+from chatenv.install.variant import suggest
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
+from chatenv.system.cuda_devices import visible_indices
 from chatenv.system.nvml import ProbeState
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.doctor.context import Context
     from chatenv.installed import TorchBuild
     from chatenv.system.nvml import GpuProbe
     from chatenv.system.proc import ProcResult
@@ -123,11 +123,11 @@ def parse_answer(done: ProcResult, timeout: float) -> DeepAnswer:
     return DeepAnswer(failure=failure, stderr_tail=tail, failure_fix=fix)
 
 
-def run_child(options: DoctorOptions, timeout: float = TIMEOUT_S) -> DeepAnswer:
-    env = dict(options.environ)
+def run_child(ctx: Context, timeout: float = TIMEOUT_S) -> DeepAnswer:
+    env = dict(ctx.environ)
     env.setdefault("PYTHONIOENCODING", "utf-8")
-    done = options.seams.runner()(
-        [sys.executable, "-c", SCRIPT], timeout=timeout, env=env, cwd=options.cwd
+    done = ctx.seams.runner()(
+        [sys.executable, "-c", SCRIPT], timeout=timeout, env=env, cwd=ctx.options.cwd
     )
     return parse_answer(done, timeout)
 
@@ -143,7 +143,7 @@ def why_no_cuda(
     the line (a note that Apple's MPS is available)."""
     if not answer.get("cuda") and not answer.get("hip"):
         if found.has_gpu:
-            best = torch_build.suggest_variant(found)
+            best = suggest(found)
             line, fix = problem("deep.cpu-build-with-gpu").pair(variant=best or "cpu", mps=mps)
             return "warn", line, fix
         # not a problem: nothing to use CUDA with
@@ -154,11 +154,7 @@ def why_no_cuda(
             None,
         )
     visible = environ.get("CUDA_VISIBLE_DEVICES")
-    if (
-        visible is not None
-        and found.has_gpu
-        and not gpu_section.visible_indices(visible, found.gpus)
-    ):
+    if visible is not None and found.has_gpu and not visible_indices(visible, found.gpus):
         line, fix = problem("deep.gpus-hidden").pair(visible=visible, mps=mps)
         return "warn", line, fix
     if found.state in (ProbeState.NO_LIBRARY, ProbeState.NO_DRIVER, ProbeState.NO_DEVICE):
@@ -175,7 +171,7 @@ def why_no_cuda(
         if variant and not torch_builds.driver_supports(
             variant, found.driver.version, found.driver.cuda, sys.platform
         ):
-            best = torch_build.suggest_variant(found)
+            best = suggest(found)
             line, fix = problem("deep.driver-too-old").pair(
                 driver=found.driver.version,
                 driver_cuda=found.driver.cuda,
@@ -261,7 +257,7 @@ def check_deep(
         if device.get("error") or not device.get("op_ok"):
             error = str(device.get("error") or "wrong result").splitlines()[0]
             no_kernels = "no kernel image" in error
-            best = torch_build.suggest_variant(found) if no_kernels else None
+            best = suggest(found) if no_kernels else None
             if best:
                 failed = problem("deep.gpu-no-kernels").check(
                     Status.FAIL,
@@ -295,16 +291,16 @@ def check_deep(
     return results
 
 
-def collect(options: DoctorOptions) -> list[CheckResult]:
-    if not options.deep:
+def collect(ctx: Context) -> list[CheckResult]:
+    if not ctx.options.deep:
         return [
             CheckResult.skip(
                 "deep.import",
                 "not run: --deep imports torch in a subprocess and runs an op on each GPU",
             )
         ]
-    build = torch_build.torch_for_run(options)
+    build = ctx.torch
     if build is None:
         return [problem("torch.not-installed").check(Status.SKIP, "deep.import", python_option="")]
-    answer = run_child(options)
-    return check_deep(answer, build, gpu_section.gpu_probe(options), options.environ)
+    answer = run_child(ctx)
+    return check_deep(answer, build, ctx.gpus, ctx.environ)

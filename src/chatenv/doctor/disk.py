@@ -1,49 +1,30 @@
 """The disk section: free space where models are stored, the size of that cache, and whether
-Hugging Face's offline mode is on.
-
-Where models go is worked out the way huggingface_hub does (`huggingface_hub/constants.py`):
-HF_HUB_CACHE, else the legacy HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else
-$XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
-"""
+Hugging Face's offline mode is on (where the cache is: `chatenv.system.hf_cache`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
+from chatenv.system.hf_cache import cache_size, hub_cache, is_offline, nearest_existing
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.doctor.context import Context
+    from chatenv.system.hf_cache import CacheSize
 
 GIB = 1024**3
 #: Below this, only small models fit (a 7B model in 16-bit is about 15 GB).
 WARN_FREE_BYTES = 10 * GIB
 #: Below this, even GPT-2 and a torch wheel may not fit.
 FAIL_FREE_BYTES = 1 * GIB
-#: Counting the cache stops after this long or this many entries.
-SIZE_TIME_CAP_S = 1.0
-SIZE_ENTRY_CAP = 200_000
-
-#: huggingface_hub's truthy values (constants.ENV_VARS_TRUE_VALUES)
-_TRUE = {"1", "ON", "YES", "TRUE"}
-
-
-@dataclass(frozen=True)
-class CacheSize:
-    bytes: int
-    models: int  # models--* folders in the hub cache
-    complete: bool  # False when counting stopped at the time or entry cap
-    elapsed_s: float
 
 
 @dataclass(frozen=True)
@@ -62,85 +43,6 @@ class DiskFacts:
     offline_vars: Mapping[str, str]
     #: variables set that the current libraries ignore
     ignored_vars: Mapping[str, str]
-
-
-_VAR = re.compile(r"\$(\w+)|\$\{([^}]*)\}")
-
-
-def _expand(value: str, environ: Mapping[str, str], home: Path) -> Path:
-    """os.path.expanduser + expandvars, against the given environment."""
-    if value == "~" or value.startswith("~/"):
-        value = str(home) + value[1:]
-
-    def var(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(2)
-        return environ.get(name, m.group(0))
-
-    return Path(_VAR.sub(var, value))
-
-
-def hub_cache(environ: Mapping[str, str], home: Path) -> tuple[Path, str]:
-    """The folder transformers downloads models into, and the variable that chose it."""
-    if environ.get("HF_HUB_CACHE"):
-        return _expand(environ["HF_HUB_CACHE"], environ, home), "HF_HUB_CACHE"
-    if environ.get("HUGGINGFACE_HUB_CACHE"):
-        return _expand(environ["HUGGINGFACE_HUB_CACHE"], environ, home), "HUGGINGFACE_HUB_CACHE"
-    if environ.get("HF_HOME"):
-        return _expand(environ["HF_HOME"], environ, home) / "hub", "HF_HOME"
-    if environ.get("XDG_CACHE_HOME"):
-        return _expand(
-            environ["XDG_CACHE_HOME"], environ, home
-        ) / "huggingface/hub", "XDG_CACHE_HOME"
-    return home / ".cache/huggingface/hub", "default"
-
-
-def is_offline(environ: Mapping[str, str]) -> bool:
-    """As huggingface_hub reads it: HF_HUB_OFFLINE, else TRANSFORMERS_OFFLINE, when truthy."""
-    value = environ.get("HF_HUB_OFFLINE") or environ.get("TRANSFORMERS_OFFLINE")
-    return value is not None and value.upper() in _TRUE
-
-
-def nearest_existing(path: Path) -> Path | None:
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def cache_size(
-    root: Path, time_cap_s: float = SIZE_TIME_CAP_S, entry_cap: int = SIZE_ENTRY_CAP
-) -> CacheSize:
-    """Bytes under `root`, not following symlinks (the hub cache's snapshots are symlinks into
-    blobs/, so each file counts once). Stops at the time or entry cap and says so."""
-    started = time.monotonic()
-    total = entries = 0
-    complete = True
-    stack = [root]
-    models = 0
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                for entry in it:
-                    entries += 1
-                    if folder == root and entry.name.startswith("models--"):
-                        models += 1
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(Path(entry.path))
-                        elif entry.is_file(follow_symlinks=False):
-                            total += entry.stat(follow_symlinks=False).st_size
-                    except OSError:
-                        continue
-                    if entries >= entry_cap or (
-                        entries % 256 == 0 and time.monotonic() - started > time_cap_s
-                    ):
-                        complete = False
-                        stack.clear()
-                        break
-        except OSError:
-            continue
-    return CacheSize(total, models, complete, time.monotonic() - started)
 
 
 def _disk_usage(path: Path) -> tuple[int, int, int]:
@@ -234,7 +136,11 @@ def check_cache(facts: DiskFacts) -> CheckResult:
         )
     size = facts.size
     amount = _gib(size.bytes) if size.complete else f"at least {_gib(size.bytes)}"
-    note = "" if size.complete else f" (stopped counting after {size.elapsed_s:.1f} s)"
+    note = {
+        None: "",
+        "entries": " (counting stopped at a million files)",
+        "time": f" (counting stopped after {size.elapsed_s:.1f} s: the filesystem is slow)",
+    }[size.stopped]
     return CheckResult.ok(
         "disk.cache",
         f"model cache holds {size.models} model{'s' if size.models != 1 else ''}, {amount}{note}",
@@ -242,6 +148,7 @@ def check_cache(facts: DiskFacts) -> CheckResult:
             "bytes": size.bytes,
             "models": size.models,
             "complete": size.complete,
+            "stopped": size.stopped,
             "elapsed_s": round(size.elapsed_s, 3),
         },
     )
@@ -292,6 +199,6 @@ def check_disk(facts: DiskFacts) -> list[CheckResult]:
     return [check_space(facts), check_cache(facts), *check_offline(facts)]
 
 
-def collect(options: DoctorOptions) -> list[CheckResult]:
-    home = Path(options.environ.get("HOME") or Path.home())
-    return check_disk(observe(options.environ, home))
+def collect(ctx: Context) -> list[CheckResult]:
+    home = Path(ctx.environ.get("HOME") or Path.home())
+    return check_disk(observe(ctx.environ, home))

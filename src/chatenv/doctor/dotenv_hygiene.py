@@ -20,7 +20,7 @@ from chatenv.results import CheckResult, Status
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.doctor.context import Context
     from chatenv.system.proc import Runner
 
 GIT_TIMEOUT_S = 3.0
@@ -169,5 +169,5 @@ def check_dotenv(facts: DotenvFacts) -> list[CheckResult]:
     return [check_permissions(facts), check_git(facts)]
 
 
-def collect(options: DoctorOptions) -> list[CheckResult]:
-    return check_dotenv(observe(options.env_path, options.seams.runner()))
+def collect(ctx: Context) -> list[CheckResult]:
+    return check_dotenv(observe(ctx.options.env_path, ctx.seams.runner()))

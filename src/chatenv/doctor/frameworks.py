@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chatenv.doctor import installed as installed_mod
 from chatenv.results import CheckResult
 
 if TYPE_CHECKING:
-    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.doctor.context import Context
     from chatenv.installed import Installed
 
 #: framework -> distributions that provide it (first installed one is reported)
@@ -69,5 +68,5 @@ def check_frameworks(installed: Installed) -> list[CheckResult]:
     return results
 
 
-def collect(options: DoctorOptions) -> list[CheckResult]:
-    return check_frameworks(installed_mod.for_run(options))
+def collect(ctx: Context) -> list[CheckResult]:
+    return check_frameworks(ctx.installed)

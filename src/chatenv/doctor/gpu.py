@@ -12,15 +12,15 @@ import platform
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chatenv.doctor import platform as platform_section
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
-from chatenv.system.nvml import ProbeState, probe
+from chatenv.system.cuda_devices import visible_indices
+from chatenv.system.nvml import ProbeState
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.doctor.context import Context
     from chatenv.system.nvml import GpuInfo, GpuProbe
 
 GIB = 1024**3
@@ -62,22 +62,16 @@ def pci_nvidia_gpus(root: Path) -> int | None:
     return count
 
 
-def gpu_probe(options: DoctorOptions) -> GpuProbe:
-    """The NVML probe every section of one run shares (gpu, torch build, deep)."""
-    return options.shared.get("nvml", lambda: probe(options.seams.nvml))
-
-
-def observe(options: DoctorOptions) -> GpuFacts:
-    found = gpu_probe(options)
-    root = options.seams.root
-    plat = platform_section.observe(root, options.environ)
+def observe(ctx: Context) -> GpuFacts:
+    found = ctx.gpus
+    root = ctx.seams.root
     return GpuFacts(
         probe=found,
         system=platform.system(),
         pci_nvidia=pci_nvidia_gpus(root) if found.state is not ProbeState.OK else None,
-        container=plat.container,
-        wsl=plat.wsl,
-        visible_devices=options.environ.get("CUDA_VISIBLE_DEVICES"),
+        container=ctx.host.container,
+        wsl=ctx.host.wsl,
+        visible_devices=ctx.environ.get("CUDA_VISIBLE_DEVICES"),
     )
 
 
@@ -223,28 +217,6 @@ def check_gpu(gpu: GpuInfo) -> CheckResult:
     return CheckResult.ok(f"gpu.{gpu.index}", summary, details=details, data=data)
 
 
-def visible_indices(value: str, gpus: tuple[GpuInfo, ...]) -> list[int]:
-    """The GPUs CUDA_VISIBLE_DEVICES lets CUDA programs use, as the CUDA runtime reads it:
-    a comma-separated list of indices or UUID prefixes, cut at the first entry that matches
-    no GPU ("" and "-1" hide them all)."""
-    visible: list[int] = []
-    for raw in value.split(","):
-        entry = raw.strip()
-        match: int | None = None
-        if entry.isdigit():
-            index = int(entry)
-            match = index if index < len(gpus) else None
-        elif entry.startswith("GPU-"):
-            match = next((g.index for g in gpus if g.uuid and g.uuid.startswith(entry)), None)
-        elif entry.startswith("MIG-"):
-            # A MIG instance's UUID is not its GPU's: count it against the first MIG-mode GPU.
-            match = next((g.index for g in gpus if g.mig_enabled), None)
-        if match is None or match in visible:
-            break
-        visible.append(match)
-    return visible
-
-
 def check_visible_devices(value: str | None, gpus: tuple[GpuInfo, ...]) -> CheckResult | None:
     if value is None or not gpus:
         return None
@@ -269,5 +241,5 @@ def check_gpus(facts: GpuFacts) -> list[CheckResult]:
     return results
 
 
-def collect(options: DoctorOptions) -> list[CheckResult]:
-    return check_gpus(observe(options))
+def collect(ctx: Context) -> list[CheckResult]:
+    return check_gpus(observe(ctx))

@@ -17,23 +17,24 @@ from __future__ import annotations
 import os
 import platform
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
+from chatenv.system.hf_cache import is_offline
 from chatenv.system.proxies import bypassed, env_proxies
 
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable, Mapping
 
-    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.doctor.context import Context
     from chatenv.keys.config import OpenAIConfig
+    from chatenv.system.connect import Connector
 
 #: Each target gets this long in all (DNS, connect, proxy CONNECT, TLS handshake).
 TIMEOUT_S = 5.0
@@ -46,47 +47,6 @@ CA_VARIABLES = {
     "CURL_CA_BUNDLE": "curl and requests-based tools",
 }
 PROXY_NAMES = ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
-
-
-class Connector(Protocol):
-    """The two socket operations the reachability check needs."""
-
-    def resolve(self, host: str, port: int, timeout: float) -> list[str]:
-        """IP addresses for a host; raises OSError (socket.gaierror, TimeoutError)."""
-        ...
-
-    def connect(self, address: str, port: int, timeout: float) -> socket.socket:
-        """A connected TCP socket; raises OSError."""
-        ...
-
-
-class SocketConnector:
-    """The real network."""
-
-    def resolve(self, host: str, port: int, timeout: float) -> list[str]:
-        # getaddrinfo has no timeout of its own: wait for it in a daemon thread.
-        box: dict[str, object] = {}
-
-        def lookup() -> None:
-            try:
-                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-                box["addresses"] = list(dict.fromkeys(str(info[4][0]) for info in infos))
-            except OSError as exc:
-                box["error"] = exc
-
-        thread = threading.Thread(target=lookup, daemon=True, name="doctor-dns")
-        thread.start()
-        thread.join(timeout)
-        if thread.is_alive():
-            raise TimeoutError(f"DNS lookup took longer than {timeout:g}s")
-        if "error" in box:
-            raise box["error"]  # type: ignore[misc]
-        addresses = box["addresses"]
-        assert isinstance(addresses, list)
-        return addresses
-
-    def connect(self, address: str, port: int, timeout: float) -> socket.socket:
-        return socket.create_connection((address, port), timeout=timeout)
 
 
 # --- proxies -------------------------------------------------------------------------------
@@ -481,8 +441,6 @@ def check_reach(r: Reach, environ: Mapping[str, str]) -> CheckResult:
 
 
 def targets_for(config: OpenAIConfig, environ: Mapping[str, str]) -> list[Target]:
-    from chatenv.doctor.disk import is_offline
-
     api = Target(
         "OpenAI API" if config.base_url is None else "OpenAI-compatible API",
         config.effective_base_url,
@@ -516,11 +474,7 @@ def check_network(
     return results
 
 
-def collect(options: DoctorOptions) -> list[CheckResult]:
-    if options.offline:
+def collect(ctx: Context) -> list[CheckResult]:
+    if ctx.options.offline:
         return [CheckResult.skip("network.skipped", "skipped (--offline)")]
-    from chatenv.doctor.openai_config import config_for_run
-
-    config = config_for_run(options)
-    connector = options.seams.connector or SocketConnector()
-    return check_network(options.environ, targets_for(config, options.environ), connector)
+    return check_network(ctx.environ, targets_for(ctx.openai, ctx.environ), ctx.seams.sockets())

@@ -16,7 +16,6 @@ from chatenv.keys.config import (
     LEGACY_NAMES,
     ORG,
     PROJECT,
-    resolve,
     source_label,
 )
 from chatenv.problems import problem
@@ -25,7 +24,7 @@ from chatenv.results import CheckResult, Status
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.doctor.context import Context
     from chatenv.keys.config import (
         OpenAIConfig,
         Setting,
@@ -191,10 +190,5 @@ def check_openai(config: OpenAIConfig) -> list[CheckResult]:
     return [*check_key(config), check_endpoint(config), *check_legacy(config)]
 
 
-def config_for_run(options: DoctorOptions) -> OpenAIConfig:
-    """The resolved settings every section of one run shares (openai, network)."""
-    return options.shared.get("openai-config", lambda: resolve(options.environ, options.env_path))
-
-
-def collect(options: DoctorOptions) -> list[CheckResult]:
-    return check_openai(config_for_run(options))
+def collect(ctx: Context) -> list[CheckResult]:
+    return check_openai(ctx.openai)

@@ -36,8 +36,8 @@ from chatenv.results import CheckResult, Status
 if TYPE_CHECKING:
     from collections.abc import Sequence, Set
 
+    from chatenv.doctor.context import Context
     from chatenv.doctor.fixes import FixTarget
-    from chatenv.doctor.runner import DoctorOptions
     from chatenv.install.pins import Pin, Pins
     from chatenv.installed import BrokenRequirement, Installed
 
@@ -304,9 +304,5 @@ def check_packages(installed: Installed, pins: Pins) -> list[CheckResult]:
     return results
 
 
-def collect(options: DoctorOptions) -> list[CheckResult]:
-    # doctor's run machinery is imported here, not above: `chatenv install` verifies with the
-    # check functions and has no use for it
-    from chatenv.doctor import installed as installed_mod
-
-    return check_packages(installed_mod.for_run(options), load_pins())
+def collect(ctx: Context) -> list[CheckResult]:
+    return check_packages(ctx.installed, load_pins())

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatenv.doctor import installed as installed_mod
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from chatenv.doctor.runner import DoctorOptions
+    from chatenv.doctor.context import Context
     from chatenv.installed import Installed
     from chatenv.system.proc import Runner
 
@@ -265,6 +264,6 @@ def check_python(facts: PythonFacts) -> list[CheckResult]:
     return [check_version(facts), check_environment(facts), check_installers(facts)]
 
 
-def collect(options: DoctorOptions) -> list[CheckResult]:
-    facts = observe(options.environ, installed_mod.for_run(options), options.seams.runner())
+def collect(ctx: Context) -> list[CheckResult]:
+    facts = observe(ctx.environ, ctx.installed, ctx.seams.runner())
     return check_python(facts)

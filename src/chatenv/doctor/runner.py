@@ -1,89 +1,33 @@
 """Run doctor's sections concurrently, each within a time budget, and never let one crash or
-hang the report: a section that raises or runs out of time becomes one failed result."""
+hang the report: a section that raises becomes one failed result; one still running when its
+budget is spent becomes one warning that its results are incomplete, with the last step it
+reported (`Context.step`).
+
+A budget guards against hangs (a stuck network mount, an NVML call that never returns, a DNS
+lookup), not against slow machines: CPU-bound work is kept linear and cheap so that it finishes
+far inside its budget at any load (benchmarks/bench_doctor_scaling.py)."""
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from chatenv.doctor.context import Context
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Report, Status
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
-    from chatenv.doctor.network import Connector
-    from chatenv.system.nvml import NvmlLibrary
-    from chatenv.system.proc import Runner
+    from chatenv.doctor.context import DoctorOptions
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Seams:
-    """Where doctor touches the machine beyond `environ` and files. None means the real thing;
-    tests hand in a fake NVML, a recording process runner, a path list of fake installs."""
-
-    nvml: NvmlLibrary | None = None
-    run: Runner | None = None
-    #: where installed distributions are looked up (None: this interpreter's sys.path)
-    sys_path: tuple[str, ...] | None = None
-    connector: Connector | None = None
-    #: the filesystem root that /proc, /sys and /etc are read from
-    root: Path = Path("/")
-
-    def runner(self) -> Runner:
-        if self.run is not None:
-            return self.run
-        from chatenv.system import proc
-
-        return proc.run
-
-
-class Shared:
-    """Observations more than one section reads (the NVML probe, the installed distributions),
-    made once per run however many sections ask, from whichever thread asks first."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-        self._values: dict[str, Any] = {}
-
-    def get(self, key: str, make: Callable[[], T]) -> T:
-        with self._lock:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._values:
-                self._values[key] = make()
-            value: T = self._values[key]
-            return value
-
-
-@dataclass(frozen=True)
-class DoctorOptions:
-    env_file: Path = Path(".env")
-    offline: bool = False
-    deep: bool = False
-    strict: bool = False
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    cwd: Path = field(default_factory=Path.cwd)
-    seams: Seams = field(default_factory=Seams)
-    shared: Shared = field(default_factory=Shared, compare=False, repr=False)
-
-    @property
-    def env_path(self) -> Path:
-        """The .env file, relative paths taken from `cwd`."""
-        return self.env_file if self.env_file.is_absolute() else self.cwd / self.env_file
-
-
-Collector = Callable[[DoctorOptions], list[CheckResult]]
+#: a section: what it observes, through the run's context, becomes its results
+Collector = Callable[[Context], list[CheckResult]]
 
 
 @dataclass(frozen=True)
@@ -105,18 +49,18 @@ class SectionTiming:
 
 def run_sections(
     sections: Sequence[Section],
-    options: DoctorOptions,
+    ctx: Context,
     timings: list[SectionTiming] | None = None,
 ) -> list[CheckResult]:
     """Start every section at once; gather results in the sections' order. A section that
-    raises becomes one failed result; one still running after its budget becomes another."""
+    raises becomes one failed result; one still running after its budget becomes a warning."""
     done: queue.Queue[tuple[int, list[CheckResult], float, bool]] = queue.Queue()
     started = time.monotonic()
     for index, section in enumerate(sections):
         # Daemon threads: a section stuck in a system call must not keep the process alive.
         thread = threading.Thread(
             target=_run_one,
-            args=(index, section, options, done, started),
+            args=(index, section, ctx, done, started),
             daemon=True,
             name=f"doctor-{section.name}",
         )
@@ -138,12 +82,12 @@ def run_sections(
         outcomes[index] = (elapsed, "crashed" if crashed else "done")
         # A section must also finish within its own budget, measured from the common start.
         if elapsed > sections[index].budget_s:
-            results[index] = [_timed_out(sections[index])]
+            results[index] = [_timed_out(sections[index], ctx)]
             outcomes[index] = (elapsed, "timeout")
 
     ordered: list[CheckResult] = []
     for index, section in enumerate(sections):
-        found = results[index] if index in results else [_timed_out(section)]
+        found = results[index] if index in results else [_timed_out(section, ctx)]
         ordered.extend(r.in_section(section.name) for r in found)
         if timings is not None:
             took, outcome = outcomes.get(index, (None, "timeout"))
@@ -154,13 +98,13 @@ def run_sections(
 def _run_one(
     index: int,
     section: Section,
-    options: DoctorOptions,
+    ctx: Context,
     done: queue.Queue[tuple[int, list[CheckResult], float, bool]],
     started: float,
 ) -> None:
     crashed = False
     try:
-        found = section.collect(options)
+        found = section.collect(ctx)
     except Exception as exc:
         found, crashed = [_crashed(section, exc)], True
     done.put((index, found, time.monotonic() - started, crashed))
@@ -179,20 +123,23 @@ def _crashed(section: Section, exc: BaseException) -> CheckResult:
     )
 
 
-def _timed_out(section: Section) -> CheckResult:
+def _timed_out(section: Section, ctx: Context) -> CheckResult:
+    last = ctx.last_step(section.name)
     return problem("doctor.section-timeout").check(
-        Status.FAIL,
+        Status.WARN,
         f"{section.name}.timeout",
         section=section.name,
+        data={"budget_s": section.budget_s, "last_step": last, "complete": False},
         name=section.name,
         budget=section.budget_s,
+        last=f" (last step: {last})" if last else "",
     )
 
 
 def build_report(sections: Sequence[Section], options: DoctorOptions) -> Report:
     started = time.monotonic()
     timings: list[SectionTiming] = []
-    results = run_sections(sections, options, timings)
+    results = run_sections(sections, Context(options), timings)
     return Report(
         command="doctor",
         results=tuple(results),

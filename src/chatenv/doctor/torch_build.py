@@ -16,41 +16,19 @@ from typing import TYPE_CHECKING
 
 from chatenv import torch_builds
 from chatenv.doctor.fixes import HERE
+from chatenv.install import variant as install_variant
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system.nvml import ProbeState
 
 if TYPE_CHECKING:
+    from chatenv.doctor.context import Context
     from chatenv.doctor.fixes import FixTarget
-    from chatenv.doctor.runner import DoctorOptions
     from chatenv.installed import TorchBuild
     from chatenv.system.nvml import DriverInfo, GpuProbe
 
 #: NVML states in which a GPU may well be there but the driver could not be read
 _DRIVER_UNKNOWN = (ProbeState.VERSION_MISMATCH, ProbeState.NO_PERMISSION, ProbeState.ERROR)
-
-
-def suggest_variant(found: GpuProbe) -> str | None:
-    """The CUDA build `chatenv install local --torch auto` would pick on this machine, or None
-    when that is the CPU build. It asks install's own choice, so doctor's fix and install's plan
-    can never disagree."""
-    if not found.has_gpu:
-        return None
-    from chatenv.install import pins
-    from chatenv.install import variant as install_variant
-
-    torch_pin = next(p for p in pins.load_pins().profile("local").pins if p.name == "torch")
-    series = install_variant.target_series(torch_pin.spec)
-    if series is None:
-        return None
-    machine = install_variant.Machine(sys.platform, platform.machine(), found)
-    choice = install_variant.choose(install_variant.AUTO, machine, series)
-    if choice.variant != install_variant.CPU:
-        return choice.variant
-    # No build of the target release runs here: an older release within the pins may
-    # (`--torch cu118` on a Pascal GPU with an old driver), and install knows how to get it.
-    older = install_variant.runnable_elsewhere(machine, torch_pin.spec)
-    return older[1] if older else None
 
 
 def _pip_line(variant: str, build: TorchBuild, target: FixTarget) -> str:
@@ -89,7 +67,7 @@ def check_build(
             error=build.error,
             python_option=target.option,
         )
-    best = suggest_variant(found)
+    best = install_variant.suggest(found)
     if build.hip:
         if found.has_gpu:
             return problem("torch.rocm-on-nvidia").check(
@@ -221,7 +199,7 @@ def check_kernels(
         ],
     }
     if missing:
-        best = suggest_variant(found)
+        best = install_variant.suggest(found)
         names = "; ".join(
             f"GPU {g.index} {g.name or ''} ({g.sm})".replace("  ", " ") for g in missing
         )
@@ -270,16 +248,5 @@ def check_torch(
     return results
 
 
-def torch_for_run(options: DoctorOptions) -> TorchBuild | None:
-    """The torch build every section of one run shares (torch, deep)."""
-    # doctor's run machinery is imported here, not above: `chatenv install` verifies with the
-    # check functions and has no use for it
-    from chatenv.doctor import installed as installed_mod
-
-    return options.shared.get("torch", lambda: installed_mod.for_run(options).torch)
-
-
-def collect(options: DoctorOptions) -> list[CheckResult]:
-    from chatenv.doctor import gpu as gpu_section
-
-    return check_torch(torch_for_run(options), gpu_section.gpu_probe(options))
+def collect(ctx: Context) -> list[CheckResult]:
+    return check_torch(ctx.torch, ctx.gpus)

@@ -352,3 +352,28 @@ def judge_installed(
     if problems:
         return Verdict(False, f"the installed {v.tag} build " + "; it ".join(problems))
     return Verdict(True, f"the installed {v.tag} build runs on this driver and every GPU")
+
+
+def suggest(found: GpuProbe) -> str | None:
+    """The CUDA build `chatenv install local --torch auto` would pick on this machine, or None
+    when that is the CPU build. doctor's fixes ask it, so doctor's fix and install's plan can
+    never disagree."""
+    if not found.has_gpu:
+        return None
+    import platform
+    import sys
+
+    from chatenv.install import pins
+
+    torch_pin = next(p for p in pins.load_pins().profile("local").pins if p.name == "torch")
+    series = target_series(torch_pin.spec)
+    if series is None:
+        return None
+    machine = Machine(sys.platform, platform.machine(), found)
+    choice = choose(AUTO, machine, series)
+    if choice.variant != CPU:
+        return choice.variant
+    # No build of the target release runs here: an older release within the pins may
+    # (`--torch cu118` on a Pascal GPU with an old driver), and install knows how to get it.
+    older = runnable_elsewhere(machine, torch_pin.spec)
+    return older[1] if older else None

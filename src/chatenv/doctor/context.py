@@ -1,0 +1,135 @@
+"""What one doctor run shares: the options, the seams, and the observations more than one
+section reads (the installed distributions, the torch build, the GPUs, the OpenAI settings,
+the kind of machine), each made once, typed, by whichever section asks first.
+
+A section is `collect(ctx: Context) -> list[CheckResult]`. It imports this module and the
+`chatenv.system` seams, never another section and never the runner (tests/test_layering.py
+keeps that rule), so a reader can open one section and know everything it depends on.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from chatenv.system.seams import Seams
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from chatenv.installed import Installed, TorchBuild
+    from chatenv.keys.config import OpenAIConfig
+    from chatenv.system.host import PlatformFacts
+    from chatenv.system.nvml import GpuProbe
+
+__all__ = ["Context", "DoctorOptions", "Seams"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    env_file: Path = Path(".env")
+    offline: bool = False
+    deep: bool = False
+    strict: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    cwd: Path = field(default_factory=Path.cwd)
+    seams: Seams = field(default_factory=Seams)
+
+    @property
+    def env_path(self) -> Path:
+        """The .env file, relative paths taken from `cwd`."""
+        return self.env_file if self.env_file.is_absolute() else self.cwd / self.env_file
+
+
+class Once(Generic[T]):
+    """A value made on first use, once, whichever thread asks first (the others wait)."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._made = False
+        self._value: T | None = None
+
+    def get(self) -> T:
+        with self._lock:
+            if not self._made:
+                self._value = self._make()
+                self._made = True
+        return self._value  # type: ignore[return-value]
+
+
+class Context:
+    """One doctor run: its options and seams, and the shared observations (properties, each
+    made on first use)."""
+
+    def __init__(self, options: DoctorOptions) -> None:
+        self.options = options
+        self._steps: dict[str, str] = {}
+        self._installed = Once(self._scan)
+        self._torch = Once(lambda: self.installed.torch)
+        self._gpus = Once(options.seams.probe_gpus)
+        self._openai = Once(self._read_openai)
+        self._host = Once(self._read_host)
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return self.options.environ
+
+    @property
+    def seams(self) -> Seams:
+        return self.options.seams
+
+    @property
+    def installed(self) -> Installed:
+        """The distributions on this interpreter's path (metadata only, nothing imported)."""
+        return self._installed.get()
+
+    @property
+    def torch(self) -> TorchBuild | None:
+        """The installed torch's build, read from its files (None: not installed)."""
+        return self._torch.get()
+
+    @property
+    def gpus(self) -> GpuProbe:
+        """What NVML says about the driver and every GPU."""
+        return self._gpus.get()
+
+    @property
+    def openai(self) -> OpenAIConfig:
+        """The OpenAI settings the user's code would see: environment, then the .env file."""
+        return self._openai.get()
+
+    @property
+    def host(self) -> PlatformFacts:
+        """The OS, CPUs, memory, container or WSL."""
+        return self._host.get()
+
+    def step(self, text: str) -> None:
+        """Say what the calling section is doing now ("read 3,200 of 5,000 distributions"):
+        if it runs out of time, its warning says how far it got. The runner names each
+        section's thread `doctor-<section>`."""
+        name = threading.current_thread().name.removeprefix("doctor-")
+        self._steps[name] = text
+
+    def last_step(self, section: str) -> str | None:
+        return self._steps.get(section)
+
+    def _scan(self) -> Installed:
+        from chatenv.installed import scan
+
+        return scan(self.seams.sys_path)
+
+    def _read_openai(self) -> OpenAIConfig:
+        from chatenv.keys.config import resolve
+
+        return resolve(self.environ, self.options.env_path)
+
+    def _read_host(self) -> PlatformFacts:
+        from chatenv.system.host import observe
+
+        return observe(self.seams.root, self.environ)

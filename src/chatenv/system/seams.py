@@ -1,0 +1,70 @@
+"""Where chatenv touches the machine beyond `environ` and plain files: subprocesses, NVML, the
+PATH, sockets, the installed distributions, the filesystem root /proc, /sys and /etc are read
+from. doctor and install take the same `Seams`; None means the real thing, and tests hand in a
+recording runner, NVML over a stand-in library, a path list of fake installs or a tree in tmp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chatenv.system.connect import Connector
+    from chatenv.system.nvml import GpuProbe, NvmlLibrary
+    from chatenv.system.proc import LineRunner, Runner
+
+
+@dataclass(frozen=True)
+class Seams:
+    #: the NVML library (None: libnvidia-ml through pynvml)
+    nvml: NvmlLibrary | None = None
+    #: runs a program to completion (None: `chatenv.system.proc.run`)
+    run: Runner | None = None
+    #: runs a program and streams its output lines (None: `chatenv.system.proc.stream`)
+    stream: LineRunner | None = None
+    #: finds a program on PATH (None: `shutil.which`)
+    which: Callable[[str], str | None] | None = None
+    #: opens sockets for the reachability checks (None: real sockets)
+    connector: Connector | None = None
+    #: where installed distributions are looked up (None: this interpreter's sys.path)
+    sys_path: tuple[str, ...] | None = None
+    #: the filesystem root that /proc, /sys and /etc are read from
+    root: Path = Path("/")
+
+    def runner(self) -> Runner:
+        if self.run is not None:
+            return self.run
+        from chatenv.system import proc
+
+        return proc.run
+
+    def line_runner(self) -> LineRunner:
+        if self.stream is not None:
+            return self.stream
+        from chatenv.system import proc
+
+        return proc.stream
+
+    def find(self, name: str) -> str | None:
+        if self.which is not None:
+            return self.which(name)
+        import shutil
+
+        return shutil.which(name)
+
+    def sockets(self) -> Connector:
+        if self.connector is not None:
+            return self.connector
+        from chatenv.system.connect import SocketConnector
+
+        return SocketConnector()
+
+    def probe_gpus(self) -> GpuProbe:
+        """What NVML says about the driver and every GPU (never raises)."""
+        from chatenv.system.nvml import probe
+
+        return probe(self.nvml)
