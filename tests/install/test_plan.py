@@ -9,13 +9,14 @@ import pytest
 
 from chatenv.errors import ChatenvError
 from chatenv.install import plan as planning
-from chatenv.install.command import InstallOptions, Seams, prepare
+from chatenv.install.command import InstallOptions, prepare
 from chatenv.install.pins import load_pins
 from chatenv.install.resolve import Outcome, Resolution, Resolved
 from chatenv.install.target import probe_interpreter
 from chatenv.install.variant import Machine, choose
 from chatenv.installed import broken_requirements, scan
 from chatenv.system.nvml import probe
+from chatenv.system.seams import Seams
 from chatenv.torch_builds import CPU_INDEX_URL
 from tests.fakes import nvml as fake
 from tests.install.conftest import python_of, site_packages
@@ -93,7 +94,7 @@ def test_cpu_torch_on_a_cpu_box_is_kept(make_venv: MakeVenv) -> None:
     satisfied_local_without_torch(site)
     prepared = prepare(
         InstallOptions(profiles=("local",), python=str(python_of(venv))),
-        Seams(which=lambda name: None, gpus=lambda: probe(fake.cpu_box())),
+        Seams(which=lambda name: None, nvml=fake.cpu_box()),
     )
     assert prepared.plan.nothing_to_do
     assert prepared.plan.torch is not None and prepared.plan.torch.keep

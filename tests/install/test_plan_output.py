@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatenv.install import plan as planning
-from chatenv.install.command import InstallOptions, Seams, prepare
+from chatenv.install.command import InstallOptions, prepare
 from chatenv.install.pins import load_pins
 from chatenv.install.target import probe_interpreter
 from chatenv.install.variant import Machine, choose
 from chatenv.installed import scan
 from chatenv.output import install_plan_lines
 from chatenv.system.nvml import probe
+from chatenv.system.seams import Seams
 from tests.fakes import nvml as fake
 from tests.install.conftest import python_of, site_packages
 from tests.sites import write_dist, write_torch
@@ -44,7 +45,7 @@ def test_kept_cuda_build_on_an_h100_reads_as_keep_with_its_reason(make_venv: Mak
     full_local(site)
     prepared = prepare(
         InstallOptions(profiles=("local",), python=str(python_of(venv))),
-        Seams(which=lambda name: None, gpus=lambda: probe(fake.one_h100("580.65.06", 13000))),
+        Seams(which=lambda name: None, nvml=fake.one_h100("580.65.06", 13000)),
     )
     text = plain(prepared.plan)
     assert "PyTorch: keep 2.13.0+cu126 (cu126)" in text

@@ -7,12 +7,15 @@ import contextlib
 import traceback
 from collections.abc import Iterator
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from chatenv import output
-from chatenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, ChatenvError
+from chatenv.errors import ChatenvError
 from chatenv.keys.mask import redact
-from chatenv.problems import problem
-from chatenv.results import Report
+from chatenv.problems import problem, stopped_by
+
+if TYPE_CHECKING:
+    from chatenv.results import Report
 
 JSON_HELP = "Same as --format json: one JSON document on stdout (docs/json.md)."
 FORMAT_HELP = (
@@ -44,38 +47,33 @@ def cli_errors(
     as_json: bool = False,
     verbose: bool = False,
 ) -> Iterator[str]:
-    """Yields the output format. Known failures become `error: <message>` + `fix: <fix>` on
-    stderr and their exit code; Ctrl-C exits 130; anything unexpected is one line too (the
-    traceback only with --verbose). With --format json or markdown the failure is also a
-    report on stdout (`"error"` in the JSON), so a script always gets a document."""
+    """Yields the output format. An exception that stops the command becomes `error: <message>`
+    + `fix: <fix>` on stderr and its exit code (`problems.stopped_by`, the one mapping: Ctrl-C
+    130, anything unexpected one line, its traceback only with --verbose). With --format json
+    or markdown the failure is also a report on stdout (`"error"` in the JSON), so a script
+    always gets a document."""
     chosen = "text"
     try:
         chosen = output_format(fmt, as_json)
         yield chosen
     except SystemExit:
         raise
-    except ChatenvError as exc:
-        _stopped(command, chosen, exc.message, exc.fix, exc.exit_code)
-        raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        _stopped(command, chosen, *problem("cli.interrupted").pair(), EXIT_INTERRUPTED)
-        raise SystemExit(EXIT_INTERRUPTED) from None
-    except Exception as exc:
-        if verbose:
+    except (Exception, KeyboardInterrupt) as exc:
+        if verbose and not isinstance(exc, (ChatenvError, KeyboardInterrupt)):
             output.stderr_console().print(redact(traceback.format_exc()), markup=False)
-        message, fix = unexpected(exc)
-        _stopped(command, chosen, message, fix, EXIT_FAILED)
-        raise SystemExit(EXIT_FAILED) from None
+        stopped = stopped_by(exc)
+        _stopped(command, chosen, stopped.message, stopped.fix, stopped.exit_code)
+        raise SystemExit(stopped.exit_code) from None
 
 
-def unexpected(exc: BaseException) -> tuple[str, str]:
-    """The one line (and the fix) for an exception chatenv did not expect."""
-    summary = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    message, fix = problem("cli.unexpected").pair(
-        error=f"{type(exc).__name__}: {summary}".rstrip(": ")
-    )
-    assert fix is not None
-    return message, fix
+def confirm(question: str) -> bool:
+    """A yes/no question on stderr, yes by default; end of input is no."""
+    import typer
+
+    try:
+        return typer.confirm(question, default=True, err=True)
+    except typer.Abort:
+        return False
 
 
 def _stopped(command: str, fmt: str, message: str, fix: str | None, exit_code: int) -> None:

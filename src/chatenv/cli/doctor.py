@@ -7,19 +7,17 @@ from typing import Annotated
 
 import typer
 
-from chatenv.cli._common import FORMAT_HELP, JSON_HELP, VERBOSE_HELP, Format
-from chatenv.cli.doctor_fast import FLAGS, VALUE_OPTIONS, fast_args, run_command, run_doctor
+from chatenv.cli._options import EnvFileOption, FormatOption, JsonOption, VerboseOption
+from chatenv.cli.doctor_fast import FLAGS, VALUE_OPTIONS, fast_args, run_command
 
-# setup and the tests reach these through this module, the command's home
-__all__ = ["FLAGS", "VALUE_OPTIONS", "doctor", "fast_args", "run_doctor"]
-
-ENV_FILE_HELP = "The .env file to inspect (default: ./.env)."
+# the tests reach these through this module, the command's home
+__all__ = ["FLAGS", "VALUE_OPTIONS", "doctor", "fast_args"]
 
 
 def doctor(
-    fmt: Annotated[Format | None, typer.Option("--format", help=FORMAT_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on failures.")
     ] = False,
@@ -32,7 +30,7 @@ def doctor(
             "--deep", help="Also import torch in a subprocess and run a small op on each GPU."
         ),
     ] = False,
-    env_file: Annotated[Path, typer.Option("--env-file", help=ENV_FILE_HELP)] = Path(".env"),
+    env_file: EnvFileOption = Path(".env"),
 ) -> None:
     """Check this machine: OS, Python, packages, GPU and driver, torch build, disk, OpenAI key,
     network. Exit 0 when nothing failed, 1 when something did, 2 for usage errors."""

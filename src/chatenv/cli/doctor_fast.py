@@ -1,16 +1,13 @@
-"""`chatenv doctor` without Typer: its body, and a parser for the command lines made only of its
-own options (see `chatenv.cli.main`). Nothing here imports Typer or Rich."""
+"""`chatenv doctor`'s fast path: a parser for the command lines made only of doctor's own
+options, which then runs the command without importing Typer (see `chatenv.cli.main`); the
+body is `chatenv.commands.doctor`. Nothing here imports Typer or Rich."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from chatenv.cli._common import Format, cli_errors, finish
-
-if TYPE_CHECKING:
-    from chatenv.results import Report
 
 #: doctor's flags and the parameter each sets (`fast_args` reads them; a test checks that this
 #: table and the Typer options in cli/doctor.py name the same options).
@@ -38,29 +35,12 @@ def run_command(
 ) -> None:
     """Run doctor, print its report in the chosen format and exit with its code."""
     with cli_errors("doctor", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
+        from chatenv.commands.doctor import run_doctor
+
         report = run_doctor(
             env_file=env_file, offline=offline, deep=deep, strict=strict, hints=chosen == "text"
         )
     finish(report, fmt=chosen, verbose=verbose)
-
-
-def run_doctor(
-    *, env_file: Path, offline: bool = False, deep: bool = False, strict: bool = False, hints: bool
-) -> Report:
-    """doctor's report (what `chatenv doctor` and setup's first stage print)."""
-    from chatenv.doctor.context import DoctorOptions
-    from chatenv.doctor.runner import build_report
-    from chatenv.doctor.sections import SECTIONS
-    from chatenv.problems import problem
-
-    if env_file.is_dir():
-        raise problem("doctor.env-file-is-directory").error(path=env_file)
-    if deep and hints:
-        from chatenv import output
-
-        output.hint("--deep: importing torch in a subprocess (this takes a few seconds)")
-    options = DoctorOptions(env_file=env_file, offline=offline, deep=deep, strict=strict)
-    return build_report(SECTIONS, options)
 
 
 def fast_args(argv: Sequence[str]) -> dict[str, object] | None:

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from chatenv.cli._common import (
-    FORMAT_HELP,
-    JSON_HELP,
-    VERBOSE_HELP,
-    Format,
     cli_errors,
     complete_profiles,
     complete_torch,
     finish,
 )
-
-if TYPE_CHECKING:
-    from chatenv.install.command import InstallOptions
-    from chatenv.install.plan import Plan
-    from chatenv.results import Report
-
-#: shown by setup (which asks before it changes anything), or None: go ahead
-Confirm = Callable[["Plan"], bool]
+from chatenv.cli._options import FormatOption, JsonOption, VerboseOption
 
 TORCH_HELP = (
     "auto: the newest CUDA build this driver and every GPU can run (CPU without an NVIDIA GPU);"
@@ -80,9 +68,9 @@ def install(
         Path | None,
         typer.Option("--log-file", help="Write the installer's full output here.", dir_okay=False),
     ] = None,
-    fmt: Annotated[Format | None, typer.Option("--format", help=FORMAT_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Install a pinned LLM stack and the PyTorch build this machine can run, then verify it.
 
@@ -105,66 +93,7 @@ def install(
             force=force,
             log_file=log_file,
         )
+        from chatenv.commands.install import run_install
+
         report, shown = run_install(options, dry_run=dry_run, fmt=chosen, verbose=verbose)
     finish(report, fmt=chosen, verbose=verbose, shown=shown)
-
-
-class Declined(Exception):
-    """The user answered no to setup's question before the installer ran."""
-
-
-def run_install(
-    options: InstallOptions,
-    *,
-    dry_run: bool = False,
-    fmt: str = "text",
-    verbose: bool = False,
-    confirm: Confirm | None = None,
-) -> tuple[Report, frozenset[str]]:
-    """Plan, show the plan (text output), apply with progress on stderr, verify. Returns the
-    report and what was already printed (`{"plan"}`), for `finish`. Failures that stop it
-    raise ChatenvError; `confirm` answering no raises Declined, nothing changed."""
-    from chatenv import output
-    from chatenv.install import command as cmd
-    from chatenv.install.apply import InstallerFailed, default_log_path, summarise
-    from chatenv.results import Report
-
-    text = fmt == "text"
-    prepared = cmd.prepare(options)
-    results = cmd.plan_results(prepared)
-    plan = prepared.plan
-    if dry_run:
-        data = cmd.report_data(prepared, dry_run=True)
-        return Report("install", tuple(results), data=data), frozenset()
-    failure = cmd.resolution_failure(plan)
-    if failure is not None:
-        if text:
-            output.print_install_plan(plan.to_json(), verbose=verbose)
-        raise failure
-    if plan.nothing_to_do:
-        checks = cmd.verify(prepared, prepared.installed, expect_torch=False)
-        data = cmd.report_data(prepared, dry_run=False)
-        return Report("install", (*results, *checks), data=data), frozenset()
-
-    if text:
-        output.print_install_plan(plan.to_json(), verbose=verbose)
-    if confirm is not None and not confirm(plan):
-        raise Declined()
-    log = options.log_file or default_log_path()
-    with output.InstallProgress(str(log)) as progress:
-        try:
-            applied = cmd.execute(
-                prepared,
-                on_step=lambda step: progress.step(step.name, step.requirements),
-                on_line=lambda line: progress.line(summarise(line)),
-                log_path=log,
-            )
-        except InstallerFailed as exc:
-            output.install_log_tail(exc.tail)
-            raise
-    report = Report(
-        "install",
-        (*results, *applied.checks),
-        data=cmd.report_data(prepared, dry_run=False, applied=applied),
-    )
-    return report, frozenset({"plan"}) if text else frozenset()

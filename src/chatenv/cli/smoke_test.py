@@ -10,9 +10,8 @@ from typing import Annotated
 
 import typer
 
-from chatenv.cli._common import FORMAT_HELP, JSON_HELP, VERBOSE_HELP, Format, cli_errors, finish
-from chatenv.problems import problem
-from chatenv.results import Report
+from chatenv.cli._common import cli_errors, finish
+from chatenv.cli._options import EnvFileOption, FormatOption, JsonOption, VerboseOption
 from chatenv.smoke import DEFAULT_MAX_NEW_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
 
 
@@ -72,23 +71,23 @@ def smoke_test(
         ApiMode,
         typer.Option("--api-mode", help="chat (chat completions) or responses (Responses API)."),
     ] = ApiMode.chat,
-    env_file: Annotated[
-        Path, typer.Option("--env-file", help="The .env file with OPENAI_API_KEY and friends.")
-    ] = Path(".env"),
+    env_file: EnvFileOption = Path(".env"),
     timeout: Annotated[
         float,
         typer.Option(
             "--timeout", min=0.1, help="Seconds to wait for the network (hub, API) per request."
         ),
     ] = 10.0,
-    fmt: Annotated[Format | None, typer.Option("--format", help=FORMAT_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Prove the environment works: generate with a local model and complete with the API.
 
     Exit 0 when every stage asked for passed, 1 when one failed, 2 for usage errors."""
     with cli_errors("smoke-test", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
+        from chatenv.commands.smoke_test import run_smoke
+
         report = run_smoke(
             local=local,
             train=train,
@@ -105,59 +104,3 @@ def smoke_test(
             show_progress=chosen == "text" and sys.stderr.isatty(),
         )
     finish(report, fmt=chosen, verbose=verbose)
-
-
-def run_smoke(
-    *,
-    local: bool = True,
-    train: bool = False,
-    model: str = DEFAULT_MODEL,
-    prompt: str = DEFAULT_PROMPT,
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-    device: str = "auto",
-    dtype: str = "auto",
-    api: bool = True,
-    api_model: str | None = None,
-    api_mode: str = "chat",
-    env_file: Path = Path(".env"),
-    timeout: float = 10.0,
-    show_progress: bool = False,
-) -> Report:
-    """Check the options, then run the stages asked for (progress on stderr if asked)."""
-    from chatenv import output
-    from chatenv.smoke import hub
-    from chatenv.smoke.api_stage import ApiOptions
-    from chatenv.smoke.device import parse_device
-    from chatenv.smoke.local import LocalOptions
-    from chatenv.smoke.runner import SmokeOptions, run
-
-    if train and not local:
-        raise problem("smoke.train-without-local").error()
-    if not local and not api:
-        raise problem("smoke.nothing-to-test").error()
-    if api_model is not None and not api_model.strip():
-        raise problem("smoke.api-model-empty").error()
-    local_options = None
-    if local:
-        if not prompt.strip():
-            raise problem("smoke.prompt-empty").error()
-        local_options = LocalOptions(
-            model=hub.model_ref(model),
-            prompt=prompt,
-            max_new_tokens=max_new_tokens,
-            device=parse_device(device),
-            dtype=dtype,
-            hub_timeout_s=timeout,
-            download_bars=show_progress,
-        )
-    api_options = None
-    if api:
-        api_options = ApiOptions(
-            env_file=env_file,
-            model=api_model.strip() if api_model else None,
-            mode=api_mode,
-            timeout_s=timeout,
-        )
-    options = SmokeOptions(local=local_options, train=train, api=api_options)
-    with output.smoke_progress(enabled=show_progress) as progress:
-        return run(options, progress)

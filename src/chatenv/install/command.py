@@ -1,13 +1,13 @@
 """`chatenv install` from end to end: observe, plan, apply, verify.
 
 The CLI module parses options and renders; this module holds the order of things and the
-refusals. Every outside effect goes through `Seams` (subprocesses, NVML, PATH lookup), so tests
+refusals. Every outside effect goes through `Seams` (subprocesses, NVML, PATH lookup; the same
+`chatenv.system.seams.Seams` doctor takes), so tests
 can drive it on a machine that has no GPU.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -27,8 +27,8 @@ from chatenv.install.verify import check_packages, check_torch
 from chatenv.installed import broken_requirements, scan
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
-from chatenv.system import proc
 from chatenv.system.nvml import ProbeState
+from chatenv.system.seams import Seams
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -39,21 +39,6 @@ if TYPE_CHECKING:
     from chatenv.install.resolve import Resolution
     from chatenv.install.target import Interpreter
     from chatenv.installed import Installed
-    from chatenv.system.nvml import GpuProbe
-
-
-def _probe_gpus() -> GpuProbe:
-    from chatenv.system.nvml import probe
-
-    return probe()
-
-
-@dataclass(frozen=True)
-class Seams:
-    runner: proc.Runner = proc.run
-    line_runner: proc.LineRunner = proc.stream
-    gpus: Callable[[], GpuProbe] = _probe_gpus
-    which: Callable[[str], str | None] = shutil.which
 
 
 @dataclass(frozen=True)
@@ -109,7 +94,7 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     profiles = check_profiles(options.profiles)
     request = parse_request(options.torch)
     check_installer_name(options.installer)
-    target = probe_interpreter(options.python or sys.executable, seams.runner)
+    target = probe_interpreter(options.python or sys.executable, seams.runner())
     if target.is_system and not options.system:
         refuse_system(target)
     installed = scan(target.site_dirs)
@@ -121,7 +106,7 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     machine = None
     torch_plan = None
     if torch_pin is not None:
-        machine = Machine(target.platform, target.machine, seams.gpus())
+        machine = Machine(target.platform, target.machine, seams.probe_gpus())
         series = _target_series(torch_pin)
         choice = choose(request, machine, series, spec=torch_pin.spec, force=options.force)
         if choice.refusal and (choice.final or not options.force):
@@ -155,7 +140,7 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     prepared = Prepared(options, plan, installed, machine)
     if not steps:
         return prepared
-    installer = pick_installer(options.installer, target, seams.which)
+    installer = pick_installer(options.installer, target, seams.find)
     return _resolve(replace(prepared, plan=replace(plan, installer=installer)), installer, seams)
 
 
@@ -186,7 +171,7 @@ def _resolve(prepared: Prepared, installer: Installer, seams: Seams) -> Prepared
                 constraints = write_constraints(
                     Path(tmp) / f"{step.name}.constraints.txt", step.constraints
                 )
-            res = dry_run(installer, step, constraints_file=constraints, runner=seams.runner)
+            res = dry_run(installer, step, constraints_file=constraints, runner=seams.runner())
             resolutions.append(res)
             if not res.ok:
                 break
@@ -261,7 +246,7 @@ def execute(
         log,
         on_step=on_step,
         on_line=on_line,
-        runner=seams.line_runner,
+        runner=seams.line_runner(),
     )
     after = scan(prepared.plan.python.site_dirs)
     torch_ran = any(r.step == "torch" for r in runs)

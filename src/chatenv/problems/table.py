@@ -8,7 +8,7 @@ Keep a problem's message byte for byte what a user sees: people search the page 
 
 from __future__ import annotations
 
-from chatenv.problems import CONSTANTS, Problem
+from chatenv.problems.entry import CONSTANTS, Problem
 
 ALL = ("doctor", "install", "configure-key", "smoke-test", "setup", "schema")
 #: the commands that print a report (every one but `schema`): --format, GitHub Actions output

@@ -1,0 +1,137 @@
+"""`chatenv configure-key`: read the key without echo, check it, verify it, store it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from chatenv.errors import Interrupted
+from chatenv.problems import problem
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from chatenv.keys.configure import ConfigureRequest
+    from chatenv.results import CheckResult, Report
+
+PROMPT = "OpenAI API key (input hidden): "
+
+
+def run_configure(
+    *,
+    env_file: Path,
+    key: str | None = None,
+    piped: str | None = None,
+    base_url: str | None = None,
+    organization: str | None = None,
+    project: str | None = None,
+    verify: bool | None = None,
+    save_anyway: bool = False,
+    timeout: float = 10.0,
+    gitignore: bool | None = None,
+    force: bool = False,
+    interactive: bool,
+    ask: Callable[[str], bool] | None = None,
+) -> Report:
+    """Read the key (`--key`, text already read from a pipe, the hidden prompt when
+    `interactive`, else stdin), check it, verify it, store it. Questions (the .gitignore offer)
+    only when `interactive`, through `ask` (the CLI's yes/no prompt); otherwise the defaults, and
+    a warning naming the flag."""
+    from chatenv import output
+    from chatenv.keys import configure as command
+
+    try:
+        request, extra = _request(
+            env_file=env_file,
+            key=key,
+            piped=piped,
+            base_url=base_url,
+            organization=organization,
+            project=project,
+            verify=verify,
+            save_anyway=save_anyway,
+            timeout=timeout,
+            gitignore=gitignore,
+            force=force,
+            interactive=interactive,
+        )
+        return command.configure(
+            request,
+            environ=os.environ,
+            ask=ask if interactive else None,
+            notify=output.notice,
+            progress=output.hint,
+            extra=extra,
+        )
+    except KeyboardInterrupt:  # at a prompt or while verifying: before any write
+        raise problem("key.interrupted").error(Interrupted) from None
+
+
+def _request(
+    *,
+    env_file: Path,
+    key: str | None,
+    piped: str | None,
+    base_url: str | None,
+    organization: str | None,
+    project: str | None,
+    verify: bool | None,
+    save_anyway: bool,
+    timeout: float,
+    gitignore: bool | None,
+    force: bool,
+    interactive: bool,
+) -> tuple[ConfigureRequest, tuple[CheckResult, ...]]:
+    """Check the options, then read the key (last, so a bad option costs no typing)."""
+    from chatenv import output
+    from chatenv.keys import key_input
+    from chatenv.keys.configure import ConfigureRequest
+    from chatenv.keys.mask import Secret
+    from chatenv.keys.verify import VerifyMode
+
+    if not 0 < timeout <= 600:
+        raise problem("key.timeout-range").error()
+    extra: list[CheckResult] = []
+    if base_url is not None:
+        base_url = key_input.validate_base_url(base_url)
+    if organization is not None:
+        organization, warning = key_input.validate_id("--organization", organization, "org-")
+        extra += [warning] if warning else []
+    if project is not None:
+        project, warning = key_input.validate_id("--project", project, "proj_")
+        extra += [warning] if warning else []
+
+    if key is not None:
+        output.notice(problem("key.key-on-command-line").text())
+        raw = key
+    elif piped is not None:
+        raw = piped
+    else:
+        raw = key_input.read_key(sys.stdin, interactive=interactive, prompt=_prompt_hidden)
+    cleaned, notes = key_input.normalize(raw)
+    key_input.validate(cleaned)
+    secret = Secret(cleaned)  # registered: from here on it is masked in every output
+    for note in notes:
+        output.notice(note)
+    mode = {None: VerifyMode.AUTO, True: VerifyMode.ON, False: VerifyMode.OFF}[verify]
+    request = ConfigureRequest(
+        env_file=env_file,
+        key=secret,
+        base_url=base_url,
+        organization=organization,
+        project=project,
+        verify=mode,
+        save_anyway=save_anyway,
+        timeout=timeout,
+        gitignore=gitignore,
+        force=force,
+    )
+    return request, tuple(extra)
+
+
+def _prompt_hidden() -> str:
+    import getpass
+
+    return getpass.getpass(PROMPT, stream=sys.stderr)

@@ -1,0 +1,31 @@
+"""`chatenv doctor`: is this machine ready for LLM development?"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatenv.problems import problem
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from chatenv.results import Report
+
+
+def run_doctor(
+    *, env_file: Path, offline: bool = False, deep: bool = False, strict: bool = False, hints: bool
+) -> Report:
+    """doctor's report (what `chatenv doctor` and setup's first stage print). `hints`: say on
+    stderr what takes a while (--deep)."""
+    from chatenv.doctor.context import DoctorOptions
+    from chatenv.doctor.runner import build_report
+    from chatenv.doctor.sections import SECTIONS
+
+    if env_file.is_dir():
+        raise problem("doctor.env-file-is-directory").error(path=env_file)
+    if deep and hints:
+        from chatenv import output
+
+        output.hint("--deep: importing torch in a subprocess (this takes a few seconds)")
+    options = DoctorOptions(env_file=env_file, offline=offline, deep=deep, strict=strict)
+    return build_report(SECTIONS, options)

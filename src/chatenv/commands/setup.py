@@ -1,0 +1,282 @@
+"""`chatenv setup`: doctor, install, configure-key and smoke-test in one run.
+
+Each stage is the command's own body (`run_doctor`, `run_install`, `run_configure`,
+`run_smoke`), called in this process; `chatenv.stages` decides what runs and what stops the
+run. This module only sequences, times and prints.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from chatenv.errors import EXIT_INTERRUPTED
+from chatenv.problems import problem, stopped_by
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from chatenv.install.plan import Plan
+    from chatenv.results import Report
+    from chatenv.stages import Selection, StageRun, Triage
+
+
+def selection(
+    profiles: list[str], *, local: bool, api: bool, torch: str, model: str, env_file: Path
+) -> Selection:
+    """Bad options are refused before any stage runs (exit 2), by the commands' own checks."""
+    from chatenv.install.command import check_profiles
+    from chatenv.install.variant import parse_request
+    from chatenv.smoke import hub
+    from chatenv.stages import select
+
+    selection = select(check_profiles(tuple(profiles)), local=local, api=api)
+    parse_request(torch)
+    if not selection.local and not selection.api:
+        raise problem("setup.nothing-to-smoke-test").error(
+            profiles=", ".join(selection.profiles),
+            option="--no-local" if not local else "--no-api",
+        )
+    if selection.local:
+        hub.model_ref(model)
+    if env_file.is_dir():
+        raise problem("doctor.env-file-is-directory").error(path=env_file)
+    return selection
+
+
+@dataclass
+class SetupRun:
+    selection: Selection
+    torch: str
+    system: bool
+    env_file: Path
+    offline: bool
+    model: str
+    gitignore: bool | None
+    yes: bool
+    fmt: str
+    verbose: bool
+    #: the yes/no question on a terminal (the CLI's prompt); None: never ask
+    ask: Callable[[str], bool] | None = None
+    stages: list[StageRun] = field(default_factory=list)
+
+    def run(self) -> Report:
+        from chatenv import output
+        from chatenv.stages import STAGES, StageRun, build_report
+
+        started = time.monotonic()
+        interrupted = False
+        steps = (self._doctor, self._install, self._configure_key, self._smoke_test)
+        for name, step in zip(STAGES, steps, strict=True):
+            failed = next((s.name for s in self.stages if s.outcome == "failed"), None)
+            if failed is not None:
+                why = "interrupted" if interrupted else f"{failed} failed"
+                self.stages.append(StageRun(name, "skipped", reason=f"not run: {why}"))
+                continue
+            try:
+                stage = step()
+            except KeyboardInterrupt:  # between stages, outside a command's own body
+                output.error(problem("cli.interrupted").text())
+                stage = StageRun(name, "failed", reason="interrupted")
+            if stage.reason == "interrupted" or (
+                stage.report is not None and stage.report.exit_code == EXIT_INTERRUPTED
+            ):
+                interrupted = True
+                stage = replace(stage, outcome="failed", reason="interrupted")
+            self.stages.append(stage)
+        return build_report(
+            self.stages,
+            selection=self.selection,
+            options=self._options(),
+            elapsed_s=time.monotonic() - started,
+            interrupted=interrupted,
+        )
+
+    def _options(self) -> dict[str, object]:
+        return {
+            "torch": self.torch,
+            "system": self.system,
+            "env_file": str(self.env_file),
+            "offline": self.offline,
+            "local": self.selection.local,
+            "api": self.selection.api,
+            "model": self.model,
+            "yes": self.yes,
+        }
+
+    @property
+    def _text(self) -> bool:
+        return self.fmt == "text"
+
+    @property
+    def _interactive(self) -> bool:
+        """Questions only on a terminal, and never with --yes."""
+        return sys.stdin.isatty() and not self.yes
+
+    # -- the stages ---------------------------------------------------------------------------
+
+    def _doctor(self) -> StageRun:
+        from chatenv.commands.doctor import run_doctor
+        from chatenv.stages import StageRun, triage
+
+        report, elapsed = self._timed(
+            "doctor",
+            lambda: (run_doctor(env_file=self.env_file, offline=self.offline, hints=False), None),
+        )
+        if report.error is not None:
+            return StageRun("doctor", "failed", elapsed_s=elapsed, report=report)
+        found = triage(report, api=self.selection.api)
+        self._explain(found)
+        outcome = "failed" if found.blocking else "ran"
+        return StageRun(
+            "doctor", outcome, elapsed_s=elapsed, report=report, not_blocking=found.not_blocking
+        )
+
+    def _explain(self, found: Triage) -> None:
+        from chatenv import output
+
+        if found.repaired and not found.blocking:
+            ids = ", ".join(r.id for r in found.repaired)
+            output.hint(f"setup: going on: chatenv install repairs {ids}")
+        if found.unused and not found.blocking:
+            ids = ", ".join(r.id for r in found.unused)
+            output.hint(f"setup: going on: {ids} concern the API, which is not being set up")
+
+    def _install(self) -> StageRun:
+        from chatenv.commands.install import run_install
+        from chatenv.install.command import InstallOptions
+        from chatenv.stages import StageRun
+
+        options = InstallOptions(
+            profiles=self.selection.profiles, torch=self.torch, system=self.system
+        )
+        report, elapsed = self._timed(
+            "install",
+            lambda: run_install(
+                options, fmt=self.fmt, verbose=self.verbose, confirm=self._confirm_plan
+            ),
+        )
+        outcome = "failed" if report.exit_code else "ran"
+        return StageRun("install", outcome, elapsed_s=elapsed, report=report)
+
+    def _confirm_plan(self, plan: Plan) -> bool:
+        from chatenv import output
+
+        if self._interactive and self._text and self.ask is not None:
+            return self.ask("Install this plan?")
+        if not self.yes:
+            why = (
+                "stdin is not a terminal"
+                if not sys.stdin.isatty()
+                else f"--format {self.fmt} shows no plan to confirm"
+            )
+            output.hint(f"setup: installing without asking ({why}; --yes says so)")
+        return True
+
+    def _configure_key(self) -> StageRun:
+        from chatenv.commands.configure_key import run_configure
+        from chatenv.keys import key_input
+        from chatenv.keys.config import resolve, source_label
+        from chatenv.stages import StageRun, key_stage
+
+        config = resolve(os.environ, self.env_file)
+        source = None
+        if config.key is not None:
+            source = source_label(config.key_source, self.env_file)
+        kind = key_input.stdin_kind(sys.stdin)
+        piped = None
+        if kind == "pipe" and self.selection.api and source is None:
+            piped = key_input.piped_now(sys.stdin)
+            if piped is None or not piped.strip():
+                kind, piped = "none", None
+        reason = key_stage(self.selection, key_source=source, stdin=kind, yes=self.yes)
+        if reason is not None:
+            self._announce_skip("configure-key", reason)
+            return StageRun("configure-key", "skipped", reason=reason)
+        gitignore = self.gitignore if self.gitignore is not None else (True if self.yes else None)
+
+        def configure() -> tuple[Report, None]:
+            if piped is None:
+                from chatenv import output
+
+                output.hint("no OPENAI_API_KEY yet: paste it at the prompt (--no-api skips this)")
+            report = run_configure(
+                env_file=self.env_file,
+                piped=piped,
+                gitignore=gitignore,
+                interactive=self._interactive,
+                ask=self.ask,
+            )
+            return report, None
+
+        report, elapsed = self._timed("configure-key", configure)
+        outcome = "failed" if report.exit_code else "ran"
+        return StageRun("configure-key", outcome, elapsed_s=elapsed, report=report)
+
+    def _smoke_test(self) -> StageRun:
+        from chatenv.commands.smoke_test import run_smoke
+        from chatenv.stages import StageRun
+
+        progress = self._text and sys.stderr.isatty()
+        report, elapsed = self._timed(
+            "smoke-test",
+            lambda: (
+                run_smoke(
+                    local=self.selection.local,
+                    api=self.selection.api,
+                    model=self.model,
+                    env_file=self.env_file,
+                    show_progress=progress,
+                ),
+                None,
+            ),
+        )
+        outcome = "failed" if report.exit_code else "ran"
+        return StageRun("smoke-test", outcome, elapsed_s=elapsed, report=report)
+
+    # -- running one stage --------------------------------------------------------------------
+
+    def _timed(
+        self, name: str, body: Callable[[], tuple[Report, frozenset[str] | None]]
+    ) -> tuple[Report, float]:
+        """Run a stage's command code under its heading: its report, or, when it stopped with
+        an error, the error as that command's report (its line on stderr, as the command alone
+        prints it). Ctrl-C stops setup."""
+        from chatenv import output
+
+        index = len(self.stages) + 1
+        if self._text:
+            output.setup_stage_heading(index, 4, name)
+        else:
+            output.hint(f"[{index}/4] chatenv {name}")
+        started = time.monotonic()
+        shown: frozenset[str] = frozenset()
+        try:
+            report, already = body()
+            shown = already or frozenset()
+        except SystemExit:
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            # the same mapping as the command alone (cli_errors): its line on stderr, and its
+            # report carries the exit code (130 for Ctrl-C, which stops setup)
+            stopped = stopped_by(exc)
+            output.error(stopped.message, stopped.fix)
+            report = output.error_report(name, stopped.message, stopped.fix, stopped.exit_code)
+        elapsed = time.monotonic() - started
+        if self._text:
+            output.setup_stage_text(report, verbose=self.verbose, shown=shown)
+        return report, elapsed
+
+    def _announce_skip(self, name: str, reason: str) -> None:
+        from chatenv import output
+
+        index = len(self.stages) + 1
+        if self._text:
+            output.setup_stage_heading(index, 4, name)
+            output.setup_stage_skipped(reason)
+        else:
+            output.hint(f"[{index}/4] chatenv {name}: skipped: {reason}")
