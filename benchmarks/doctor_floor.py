@@ -57,7 +57,7 @@ def nvml() -> str:
 
 def main() -> None:
     home = os.path.expanduser("~")
-    total, used, free = shutil.disk_usage(home)
+    total, _used, free = shutil.disk_usage(home)
     document = {
         "schema": 1,
         "python": sys.version,
