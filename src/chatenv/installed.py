@@ -42,7 +42,7 @@ from chatenv import torch_builds
 from chatenv.system.nvml import CudaVersion
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 # --- distributions ----------------------------------------------------------------------------
 
@@ -159,8 +159,11 @@ def _egg_requires(egg_info: str) -> list[str]:
     return out
 
 
-def scan(paths: Iterable[str] | None = None) -> Installed:
-    """Every distribution visible on `paths` (default: this interpreter's sys.path)."""
+def scan(
+    paths: Iterable[str] | None = None, progress: Callable[[int], None] | None = None
+) -> Installed:
+    """Every distribution visible on `paths` (default: this interpreter's sys.path).
+    `progress` hears the count read so far, every 256 (doctor's sign of life)."""
     search = tuple(sys.path if paths is None else paths)
     dists: dict[str, Dist] = {}
     shadowed: list[Dist] = []
@@ -197,6 +200,8 @@ def scan(paths: Iterable[str] | None = None) -> Installed:
                 dists[dist.name] = dist
             elif first.version != dist.version:
                 shadowed.append(dist)
+            if progress is not None and len(dists) % 256 == 0:
+                progress(len(dists))
     return Installed(dists, tuple(shadowed), tuple(unreadable), search)
 
 
@@ -405,6 +410,7 @@ def broken_requirements(
     environment: Mapping[str, str] | None = None,
     *,
     roots: Iterable[str] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Requirements:
     """Requirements of installed distributions that the installed versions do not meet.
 
@@ -428,6 +434,8 @@ def broken_requirements(
         if (name, extras) in seen:
             continue
         seen.add((name, extras))
+        if progress is not None and len(seen) % 256 == 0:
+            progress(len(seen))
         dist = installed.get(name)
         if dist is None:
             continue

@@ -55,11 +55,6 @@ def _answer(**over: object) -> DeepAnswer:
     return DeepAnswer(data)
 
 
-def test_without_deep_nothing_is_imported() -> None:
-    (result,) = deep.collect(Context(DoctorOptions(environ={})))
-    assert result.status is Status.SKIP and "--deep" in result.summary
-
-
 def test_h100_answer_confirms_cuda_and_the_op() -> None:
     results = {r.id: r for r in check_deep(_answer(), CU128, probe(fake.one_h100()), {})}
     assert results["deep.import"].status is Status.OK

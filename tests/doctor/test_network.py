@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chatenv.doctor import network
-from chatenv.doctor.context import Context, DoctorOptions
 from chatenv.doctor.network import (
     Target,
     check_ca_bundles,
@@ -288,8 +287,3 @@ def test_whole_section_against_local_servers(cert: Cert) -> None:
     assert results["network.proxy"].status is Status.OK
     assert results["network.api"].status is Status.OK
     assert results["network.hf"].status is Status.WARN
-
-
-def test_offline_skips_the_whole_section() -> None:
-    (result,) = network.collect(Context(DoctorOptions(environ={}, offline=True)))
-    assert result.status is Status.SKIP and result.summary == "skipped (--offline)"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -91,3 +93,36 @@ def test_a_section_that_hangs_is_cut_off_at_its_budget(tmp_path: Path) -> None:
 def test_a_section_with_no_results_stays_empty() -> None:
     results = run_sections([Section("quiet", lambda o: [])], Context(DoctorOptions(environ={})))
     assert results == []
+
+
+def test_sections_the_options_leave_nothing_to_do_are_skipped_without_importing_them(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from chatenv.doctor.context import DoctorOptions\n"
+        "from chatenv.doctor.runner import build_report\n"
+        "from chatenv.doctor.sections import SECTIONS\n"
+        "report = build_report(SECTIONS, DoctorOptions(offline=True, cwd=Path(sys.argv[1])))\n"
+        "for r in report.results:\n"
+        "    if r.section in ('deep', 'network'):\n"
+        "        print(r.id, r.status.value, r.summary)\n"
+        "print(sorted(m for m in sys.modules if m in ('chatenv.doctor.deep', "
+        "'chatenv.doctor.network', 'chatenv.doctor.gpu')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("deep.import skip not run: --deep imports torch")
+    assert lines[1] == "network.skipped skip skipped (--offline)"
+    assert lines[2] == "['chatenv.doctor.gpu']"  # the sections that ran were imported
+
+
+def test_budgets_outlast_the_timeouts_their_sections_set_themselves() -> None:
+    from chatenv.doctor import deep, network
+
+    budgets = {s.name: s.budget_s for s in SECTIONS}
+    assert budgets["deep"] > deep.TIMEOUT_S
+    assert budgets["network"] > network.TIMEOUT_S

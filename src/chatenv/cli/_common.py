@@ -4,7 +4,6 @@ line and an exit code, and `finish`, the one way a command's report is printed."
 from __future__ import annotations
 
 import contextlib
-import traceback
 from collections.abc import Iterator
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -60,6 +59,8 @@ def cli_errors(
         raise
     except (Exception, KeyboardInterrupt) as exc:
         if verbose and not isinstance(exc, (ChatenvError, KeyboardInterrupt)):
+            import traceback
+
             output.stderr_console().print(redact(traceback.format_exc()), markup=False)
         stopped = stopped_by(exc)
         _stopped(command, chosen, stopped.message, stopped.fix, stopped.exit_code)

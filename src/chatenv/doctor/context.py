@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -46,20 +47,44 @@ class DoctorOptions:
         return self.env_file if self.env_file.is_absolute() else self.cwd / self.env_file
 
 
-class Once(Generic[T]):
-    """A value made on first use, once, whichever thread asks first (the others wait)."""
+def current_section() -> str:
+    """The section the calling thread runs (the runner names its threads `doctor-<section>`)."""
+    return threading.current_thread().name.removeprefix("doctor-")
 
-    def __init__(self, make: Callable[[], T]) -> None:
+
+class Once(Generic[T]):
+    """A value made on first use, once, by whichever section asks first; the others wait for
+    it, and while they wait the maker's signs of life count as theirs (`Context.alive_at`)."""
+
+    def __init__(self, make: Callable[[], T], waiting: dict[str, str]) -> None:
         self._make = make
         self._lock = threading.Lock()
-        self._made = False
+        self._done = threading.Event()
+        self._maker: str | None = None
         self._value: T | None = None
+        self._error: BaseException | None = None
+        self._waiting = waiting
 
     def get(self) -> T:
-        with self._lock:
-            if not self._made:
-                self._value = self._make()
-                self._made = True
+        if not self._done.is_set():
+            with self._lock:
+                mine = self._maker is None
+                if mine:
+                    self._maker = current_section()
+            if mine:
+                try:
+                    self._value = self._make()
+                except BaseException as exc:  # every section that asks sees the same failure
+                    self._error = exc
+                finally:
+                    self._done.set()
+            else:
+                me = current_section()
+                self._waiting[me] = self._maker or ""
+                self._done.wait()
+                self._waiting.pop(me, None)
+        if self._error is not None:
+            raise self._error
         return self._value  # type: ignore[return-value]
 
 
@@ -69,12 +94,14 @@ class Context:
 
     def __init__(self, options: DoctorOptions) -> None:
         self.options = options
-        self._steps: dict[str, str] = {}
-        self._installed = Once(self._scan)
-        self._torch = Once(lambda: self.installed.torch)
-        self._gpus = Once(options.seams.probe_gpus)
-        self._openai = Once(self._read_openai)
-        self._host = Once(self._read_host)
+        self._steps: dict[str, tuple[str, float]] = {}
+        #: section -> the section making the observation it waits for
+        self._waiting: dict[str, str] = {}
+        self._installed = Once(self._scan, self._waiting)
+        self._torch = Once(lambda: self.installed.torch, self._waiting)
+        self._gpus = Once(options.seams.probe_gpus, self._waiting)
+        self._openai = Once(self._read_openai, self._waiting)
+        self._host = Once(self._read_host, self._waiting)
 
     @property
     def environ(self) -> Mapping[str, str]:
@@ -110,24 +137,39 @@ class Context:
         return self._host.get()
 
     def step(self, text: str) -> None:
-        """Say what the calling section is doing now ("read 3,200 of 5,000 distributions"):
-        if it runs out of time, its warning says how far it got. The runner names each
-        section's thread `doctor-<section>`."""
-        name = threading.current_thread().name.removeprefix("doctor-")
-        self._steps[name] = text
+        """Say what the calling section is doing now ("read 3,200 distributions"). A step is
+        a sign of life: a section's time budget counts from its last one (doctor/runner.py),
+        so work that keeps going on a loaded machine is not cut off, and one that stops (a
+        hung system call) is, with this text in its warning."""
+        self._steps[current_section()] = (text, time.monotonic())
 
     def last_step(self, section: str) -> str | None:
-        return self._steps.get(section)
+        found = self._steps.get(section)
+        return found[0] if found else None
+
+    def alive_at(self, section: str) -> float | None:
+        """When `section` last showed a sign of life: its own last step, or the last step of
+        the section making an observation it waits for."""
+        times = [self._steps.get(section, ("", None))[1]]
+        maker = self._waiting.get(section)
+        if maker:
+            times.append(self._steps.get(maker, ("", None))[1])
+        known = [t for t in times if t is not None]
+        return max(known) if known else None
 
     def _scan(self) -> Installed:
         from chatenv.installed import scan
 
-        return scan(self.seams.sys_path)
+        return scan(self.seams.sys_path, lambda n: self.step(f"read {n} distributions"))
 
     def _read_openai(self) -> OpenAIConfig:
         from chatenv.keys.config import resolve
 
-        return resolve(self.environ, self.options.env_path)
+        return resolve(
+            self.environ,
+            self.options.env_path,
+            lambda n: self.step(f"read {n} lines of {self.options.env_path}"),
+        )
 
     def _read_host(self) -> PlatformFacts:
         from chatenv.system.host import observe

@@ -292,13 +292,7 @@ def check_deep(
 
 
 def collect(ctx: Context) -> list[CheckResult]:
-    if not ctx.options.deep:
-        return [
-            CheckResult.skip(
-                "deep.import",
-                "not run: --deep imports torch in a subprocess and runs an op on each GPU",
-            )
-        ]
+    """Run only with --deep (doctor/sections.py skips it otherwise, without importing this)."""
     build = ctx.torch
     if build is None:
         return [problem("torch.not-installed").check(Status.SKIP, "deep.import", python_option="")]

@@ -54,6 +54,7 @@ def observe(
     environ: Mapping[str, str],
     home: Path,
     usage: Callable[[Path], tuple[int, int, int]] = _disk_usage,
+    progress: Callable[[int], None] | None = None,
 ) -> DiskFacts:
     cache_dir, source = hub_cache(environ, home)
     at = nearest_existing(cache_dir)
@@ -62,7 +63,7 @@ def observe(
         with contextlib.suppress(OSError):
             total, _used, free = usage(at)
     writable = at is not None and os.access(at, os.W_OK | os.X_OK)
-    size = cache_size(cache_dir) if cache_dir.is_dir() else None
+    size = cache_size(cache_dir, progress=progress) if cache_dir.is_dir() else None
     offline_names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
     ignored_names = (
         "TRANSFORMERS_CACHE",
@@ -201,4 +202,6 @@ def check_disk(facts: DiskFacts) -> list[CheckResult]:
 
 def collect(ctx: Context) -> list[CheckResult]:
     home = Path(ctx.environ.get("HOME") or Path.home())
-    return check_disk(observe(ctx.environ, home))
+    return check_disk(
+        observe(ctx.environ, home, progress=lambda n: ctx.step(f"counted {n} files in the cache"))
+    )

@@ -475,6 +475,5 @@ def check_network(
 
 
 def collect(ctx: Context) -> list[CheckResult]:
-    if ctx.options.offline:
-        return [CheckResult.skip("network.skipped", "skipped (--offline)")]
+    """Run only without --offline (doctor/sections.py skips it then, without importing this)."""
     return check_network(ctx.environ, targets_for(ctx.openai, ctx.environ), ctx.seams.sockets())

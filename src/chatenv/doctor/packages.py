@@ -34,7 +34,7 @@ from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence, Set
+    from collections.abc import Callable, Sequence, Set
 
     from chatenv.doctor.context import Context
     from chatenv.doctor.fixes import FixTarget
@@ -287,14 +287,16 @@ def check_shadowed(installed: Installed, *, target: FixTarget = HERE) -> CheckRe
     )
 
 
-def check_packages(installed: Installed, pins: Pins) -> list[CheckResult]:
+def check_packages(
+    installed: Installed, pins: Pins, progress: Callable[[int], None] | None = None
+) -> list[CheckResult]:
     results: list[CheckResult] = []
     for profile in ("base", *PROFILES):
         results.extend(check_profile(profile, pins, installed))
     v0 = check_openai_v0(installed)
     if v0:
         results.append(v0)
-    found = broken_requirements(installed)
+    found = broken_requirements(installed, progress=progress)
     results.append(
         check_requirements(found.broken, found.unparsable, len(installed.dists), stack_names(pins))
     )
@@ -305,4 +307,8 @@ def check_packages(installed: Installed, pins: Pins) -> list[CheckResult]:
 
 
 def collect(ctx: Context) -> list[CheckResult]:
-    return check_packages(ctx.installed, load_pins())
+    return check_packages(
+        ctx.installed,
+        load_pins(),
+        lambda n: ctx.step(f"checked the requirements of {n} distributions"),
+    )

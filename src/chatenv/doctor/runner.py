@@ -12,7 +12,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -37,6 +36,9 @@ class Section:
     name: str
     collect: Collector
     budget_s: float = 5.0
+    #: the results when the options leave the section nothing to do (then `collect` never
+    #: runs, and its module is never imported), else None
+    unless: Callable[[DoctorOptions], list[CheckResult] | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ def run_sections(
     done: queue.Queue[tuple[int, list[CheckResult], float, bool]] = queue.Queue()
     started = time.monotonic()
     for index, section in enumerate(sections):
+        skipped = section.unless(ctx.options) if section.unless else None
+        if skipped is not None:
+            done.put((index, skipped, 0.0, False))
+            continue
         # Daemon threads: a section stuck in a system call must not keep the process alive.
         thread = threading.Thread(
             target=_run_one,
@@ -68,22 +74,28 @@ def run_sections(
 
     results: dict[int, list[CheckResult]] = {}
     outcomes: dict[int, tuple[float | None, str]] = {}
-    while len(results) < len(sections):
-        # Wait only as long as the longest budget among the sections still running.
-        pending = [s.budget_s for i, s in enumerate(sections) if i not in results]
-        remaining = started + max(pending) - time.monotonic()
-        if remaining <= 0:
+    cut_off: set[int] = set()
+    while len(results) + len(cut_off) < len(sections):
+        # A section's budget counts from its last sign of life (Context.step), so CPU-bound
+        # work on a loaded machine goes on while a hung system call is cut off.
+        now = time.monotonic()
+        deadlines = {
+            i: max(started, ctx.alive_at(s.name) or started) + s.budget_s
+            for i, s in enumerate(sections)
+            if i not in results and i not in cut_off
+        }
+        cut_off.update(i for i, deadline in deadlines.items() if deadline <= now)
+        waiting = [d for i, d in deadlines.items() if i not in cut_off]
+        if not waiting:
             break
         try:
-            index, found, elapsed, crashed = done.get(timeout=remaining)
+            index, found, elapsed, crashed = done.get(timeout=min(waiting) - now)
         except queue.Empty:
-            break
+            continue
+        if index in cut_off:  # it answered after all: too late for the report
+            continue
         results[index] = found
         outcomes[index] = (elapsed, "crashed" if crashed else "done")
-        # A section must also finish within its own budget, measured from the common start.
-        if elapsed > sections[index].budget_s:
-            results[index] = [_timed_out(sections[index], ctx)]
-            outcomes[index] = (elapsed, "timeout")
 
     ordered: list[CheckResult] = []
     for index, section in enumerate(sections):
@@ -111,6 +123,8 @@ def _run_one(
 
 
 def _crashed(section: Section, exc: BaseException) -> CheckResult:
+    import traceback
+
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     error = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return problem("doctor.section-crashed").check(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -77,7 +77,9 @@ class Pins:
 
 @functools.cache
 def load_pins() -> Pins:
-    raw = tomllib.loads(resources.files("chatenv.install").joinpath("pins.toml").read_text())
+    # a plain file read: importlib.resources (and the zipfile support it imports) costs ~3 ms of
+    # every doctor run, and pip never installs chatenv zipped
+    raw = tomllib.loads(Path(__file__).with_name("pins.toml").read_text(encoding="utf-8"))
     sections = raw["profiles"]
     profiles: dict[str, Profile] = {}
     for name, section in sections.items():

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 #: huggingface_hub's truthy values (constants.ENV_VARS_TRUE_VALUES)
 _TRUE = {"1", "ON", "YES", "TRUE"}
@@ -21,8 +21,9 @@ _TRUE = {"1", "ON", "YES", "TRUE"}
 
 #: Counting the cache stops after this many directory entries (a cache of ~10,000 models)...
 SIZE_ENTRY_CAP = 1_000_000
-#: ...or after this long, which only a stuck filesystem takes (a million stats take ~2 s).
-SIZE_TIME_CAP_S = 4.0
+#: ...or after this long, which only a very slow filesystem takes (a million stats take ~2 s;
+#: a hung one never returns from its system call: doctor's time budget reports that).
+SIZE_TIME_CAP_S = 10.0
 #: hub repository folders: models--org--name, datasets--..., spaces--...
 _REPO_PREFIXES = ("models--", "datasets--", "spaces--")
 
@@ -82,7 +83,10 @@ def nearest_existing(path: Path) -> Path | None:
 
 
 def cache_size(
-    root: Path, entry_cap: int = SIZE_ENTRY_CAP, time_cap_s: float = SIZE_TIME_CAP_S
+    root: Path,
+    entry_cap: int = SIZE_ENTRY_CAP,
+    time_cap_s: float = SIZE_TIME_CAP_S,
+    progress: Callable[[int], None] | None = None,
 ) -> CacheSize:
     """Bytes under `root`, not following symlinks. In a hub repository folder
     (`models--org--name`) only `blobs/` is read: the snapshots are symlinks into it and refs/
@@ -105,9 +109,12 @@ def cache_size(
                     if entries > entry_cap:
                         stopped = "entries"
                         break
-                    if entries % 1024 == 0 and time.monotonic() - started > time_cap_s:
-                        stopped = "time"
-                        break
+                    if entries % 1024 == 0:
+                        if time.monotonic() - started > time_cap_s:
+                            stopped = "time"
+                            break
+                        if progress is not None:
+                            progress(entries)
                     if folder == root and entry.name.startswith("models--"):
                         models += 1
                     if in_repo and entry.name != "blobs":
