@@ -111,13 +111,13 @@ def test_machine_text_is_never_read_as_markup(run_cli: RunCli, tmp_path: Path) -
     (folder / ".env").write_text("OPENAI_API_KEY=" + KEY_FILE + "\n")
     (folder / ".env").chmod(0o644)
     site = tmp_path / "site"
-    write_dist(site, "wants-extras", "1.0", requires=("chatenv[local]>=99",))
+    write_dist(site, "wants-extras", "1.0", requires=("chatenv-cli[local]>=99",))
     env = _env(tmp_path, PYTHONPATH=str(site))
     done = run_cli("doctor", "--offline", "--env-file", str(folder / ".env"), env=env)
     assert "Traceback" not in done.stderr
     assert f"{folder}/.env is open to group and others" in done.stdout
-    assert "wants-extras 1.0 requires chatenv[local]>=99" in done.stdout
-    assert "python -m pip install 'chatenv[local]>=99'" in done.stdout
+    assert "wants-extras 1.0 requires chatenv-cli[local]>=99" in done.stdout
+    assert "python -m pip install 'chatenv-cli[local]>=99'" in done.stdout
 
 
 def test_pipes_get_no_escape_codes(run_cli: RunCli, tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ def test_broken_requirement_touching_the_stack_fails_unrelated_one_warns(tmp_pat
 
 def test_requirement_with_extras_keeps_its_brackets_in_the_fix(tmp_path: Path) -> None:
     site = _site(tmp_path, **BASE)
-    write_dist(site, "wants-chatenv", "1.0", requires=("chatenv[local]>=99",))
+    write_dist(site, "wants-chatenv", "1.0", requires=("chatenv-cli[local]>=99",))
     write_dist(site, "chatenv", "0.1.0")
     req = _by_id(check_packages(scan([str(site)]), load_pins()))["packages.requirements"]
-    assert req.fix == "python -m pip install 'chatenv[local]>=99'"
+    assert req.fix == "python -m pip install 'chatenv-cli[local]>=99'"

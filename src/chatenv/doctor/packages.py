@@ -4,7 +4,7 @@ Versions come from installed metadata (`chatenv.installed.scan`), never from imp
 
 Decisions:
 - A profile with none of its own packages installed is a warning with the `chatenv install`
-  fix, not a failure: `pip install chatenv && chatenv doctor` on a fresh machine exits 0.
+  fix, not a failure: chatenv alone in a fresh virtualenv, then `chatenv doctor`, exits 0.
   A profile installed in part is a warning too (the missing packages are named).
 - An installed package outside its pin is a failure: chatenv has not tested it, and the
   failures it causes (removed APIs, a torch with other CUDA builds) are hard to trace.
@@ -53,7 +53,7 @@ OPENAI_V0 = (
 
 
 def quote(requirement: str) -> str:
-    """A requirement as one shell word: 'rich>=13.7', 'chatenv[local]'."""
+    """A requirement as one shell word: 'rich>=13.7', 'chatenv-cli[local]'."""
     return shlex.quote(requirement)
 
 
@@ -219,7 +219,7 @@ def check_openai_v0(installed: Installed, *, target: FixTarget = HERE) -> CheckR
 
 
 def stack_names(pins: Pins) -> set[str]:
-    names = {"chatenv"}
+    names = {"chatenv", "chatenv-cli"}
     for profile in pins.profiles.values():
         names.update(p.name for p in profile.pins)
     return names

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatenv import DISTRIBUTION, __version__
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
+from chatenv.system.command_owner import same_interpreter, script_owner
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from chatenv.doctor.context import Context
-    from chatenv.installed import Installed
+    from chatenv.installed import Dist, Installed
+    from chatenv.system.command_owner import ScriptOwner
     from chatenv.system.proc import Runner
 
 #: Oldest and newest Python minor versions chatenv supports (pyproject's requires-python is the
@@ -49,6 +53,14 @@ class PythonFacts:
     uv_version: str | None
     #: why uv's version is unknown, when uv was found but would not say
     uv_error: str | None = None
+    #: chatenv itself: its distribution as installed here (None: run from a source tree)
+    own: Dist | None = None
+    #: where it is installed from ("editable /path", a URL), from direct_url.json
+    own_origin: str | None = None
+    #: the unrelated `chatenv` distribution, when it is installed here too
+    other: Dist | None = None
+    #: the `chatenv` command first on PATH, and who installed it (None: not on PATH)
+    on_path: ScriptOwner | None = None
 
 
 def _env_kind(prefix: str, base_prefix: str) -> str:
@@ -115,6 +127,8 @@ def observe(
         conda_env = environ.get("CONDA_DEFAULT_ENV") if same else None
         conda_env = conda_env or Path(sys.prefix).name
     uv_path, uv_version, uv_error = _uv(environ, sys.executable, installed, run, which)
+    own = installed.get(DISTRIBUTION)
+    on_path = which("chatenv", environ.get("PATH"))
     return PythonFacts(
         version=(sys.version_info.major, sys.version_info.minor, sys.version_info.micro),
         implementation=platform.python_implementation(),
@@ -130,7 +144,31 @@ def observe(
         uv_path=uv_path,
         uv_version=uv_version,
         uv_error=uv_error,
+        own=own,
+        own_origin=_origin(own),
+        other=installed.get("chatenv"),
+        on_path=script_owner(Path(on_path)) if on_path else None,
     )
+
+
+def _origin(dist: Dist | None) -> str | None:
+    """Where pip installed `dist` from (PEP 610 direct_url.json): "editable <folder>", a VCS
+    URL, or None for an index install."""
+    if dist is None or not dist.location:
+        return None
+    import json
+
+    try:
+        data = json.loads((Path(dist.location) / "direct_url.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    url = str(data.get("url", ""))
+    folder = url.removeprefix("file://") if url.startswith("file://") else url
+    if data.get("dir_info", {}).get("editable"):
+        return f"editable, {folder}"
+    if "vcs_info" in data:
+        return f"from {url}"
+    return folder or None
 
 
 def _range() -> str:
@@ -260,8 +298,67 @@ def check_installers(facts: PythonFacts) -> CheckResult:
     return CheckResult.ok("python.installers", summary, details=details, data=data)
 
 
+def check_chatenv(facts: PythonFacts) -> CheckResult:
+    """chatenv's own distribution, and whether the `chatenv` on PATH is this one: the name
+    `chatenv` on PyPI is another project's, with a command and an import package of the same
+    name as ours."""
+    version = facts.own.version if facts.own else __version__
+    where = facts.own_origin or (facts.own.location if facts.own else "a source tree")
+    label = f"{DISTRIBUTION} {version} ({where})"
+    data = {
+        "distribution": DISTRIBUTION,
+        "version": version,
+        "origin": where,
+        "on_path": str(facts.on_path.script) if facts.on_path else None,
+        "on_path_distribution": facts.on_path.distribution if facts.on_path else None,
+        "on_path_interpreter": facts.on_path.interpreter if facts.on_path else None,
+        "other_installed": facts.other.version if facts.other else None,
+    }
+    exe = shlex.quote(facts.executable)
+    if facts.other is not None:
+        return problem("python.chatenv-other-installed").check(
+            Status.FAIL,
+            "python.chatenv",
+            data=data,
+            version=facts.other.version,
+            executable=exe,
+        )
+    found = facts.on_path
+    if found is None:
+        return CheckResult.ok(
+            "python.chatenv",
+            f"{label}; no `chatenv` command on PATH: it runs as {exe} -m chatenv",
+            data=data,
+        )
+    owner = (found.distribution or "").lower().replace("_", "-")
+    if owner and owner != DISTRIBUTION:
+        return problem("python.chatenv-other-on-path").check(
+            Status.WARN,
+            "python.chatenv",
+            data=data,
+            script=found.script,
+            other=f"{found.distribution} {found.version or ''}".strip(),
+            executable=exe,
+        )
+    if found.interpreter is not None and not same_interpreter(found.interpreter, facts.executable):
+        return problem("python.chatenv-elsewhere").check(
+            Status.WARN,
+            "python.chatenv",
+            data=data,
+            script=found.script,
+            interpreter=found.interpreter,
+            executable=exe,
+        )
+    return CheckResult.ok("python.chatenv", f"{label}; `chatenv` on PATH is this one", data=data)
+
+
 def check_python(facts: PythonFacts) -> list[CheckResult]:
-    return [check_version(facts), check_environment(facts), check_installers(facts)]
+    return [
+        check_version(facts),
+        check_environment(facts),
+        check_installers(facts),
+        check_chatenv(facts),
+    ]
 
 
 def collect(ctx: Context) -> list[CheckResult]:

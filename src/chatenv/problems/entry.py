@@ -27,6 +27,9 @@ CONSTANTS: Mapping[str, str] = {
     "MODELS_PAGE": "https://platform.openai.com/docs/models",
     "STATUS_PAGE": "https://status.openai.com",
     "ISSUES_PAGE": "https://github.com/chatenv/chatenv/issues",
+    # chatenv-cli is not on PyPI yet (and `pip install chatenv` installs another project):
+    # until it is, chatenv installs from its repository
+    "CHATENV_INSTALL": "pip install 'chatenv-cli @ git+https://github.com/chatenv/chatenv'",
     "SETTINGS_PAGE": "https://platform.openai.com/settings",
     "UV_INSTALL_PAGE": "https://docs.astral.sh/uv/getting-started/installation/",
 }

@@ -187,7 +187,7 @@ PROBLEMS: tuple[Problem, ...] = (
         message="conda's base environment: installing the LLM stack here can break conda itself",
         cause="conda's own tools live in the base environment; pip-installing torch and "
         "friends there can replace packages conda depends on.",
-        fix="conda create -n llm python=3.12 && conda activate llm && pip install chatenv",
+        fix="conda create -n llm python=3.12 && conda activate llm && {CHATENV_INSTALL}",
     ),
     Problem(
         id="python.tool-environment",
@@ -200,7 +200,7 @@ PROBLEMS: tuple[Problem, ...] = (
         cause="doctor (and install) look at the interpreter chatenv runs in. Installed with "
         "`pipx` or `uv tool`, that is chatenv's private environment, not the one your code "
         "uses.",
-        fix="python3 -m venv .venv && . .venv/bin/activate && pip install chatenv  # chatenv "
+        fix="python3 -m venv .venv && . .venv/bin/activate && {CHATENV_INSTALL}  # chatenv "
         "inside the project's virtualenv",
     ),
     Problem(
@@ -212,7 +212,49 @@ PROBLEMS: tuple[Problem, ...] = (
         message="system interpreter {executable}, not a virtualenv",
         cause="Installing the LLM stack into the Python your OS uses can break system tools, "
         "and many distributions refuse it outright (PEP 668, `externally-managed-environment`).",
-        fix="python3 -m venv .venv && . .venv/bin/activate && pip install chatenv",
+        fix="python3 -m venv .venv && . .venv/bin/activate && {CHATENV_INSTALL}",
+    ),
+    Problem(
+        id="python.chatenv-other-installed",
+        commands=DOCTOR,
+        area="Python",
+        levels=("fail",),
+        title="The unrelated `chatenv` distribution is installed here too",
+        message="the unrelated `chatenv` {version} is installed in this environment too: its "
+        "`chatenv` package and command replace chatenv-cli's",
+        cause='The name `chatenv` on PyPI belongs to another project (a "typed environment '
+        'profile manager"), which `pip install chatenv` installs. It ships a `chatenv` import '
+        "package and a `chatenv` command, as chatenv-cli does, so whichever was installed last "
+        "overwrote the other's files. An install of chatenv from before its rename to "
+        "chatenv-cli shows up the same way.",
+        fix="{executable} -m pip uninstall -y chatenv && {CHATENV_INSTALL} --force-reinstall",
+    ),
+    Problem(
+        id="python.chatenv-other-on-path",
+        commands=DOCTOR,
+        area="Python",
+        levels=("warn",),
+        title="The `chatenv` command on PATH is another project's",
+        message="the `chatenv` first on PATH ({script}) is {other}, another project's command, "
+        "not chatenv-cli",
+        cause="`pip install chatenv` (or pipx) installs an unrelated project with a command of "
+        "the same name; typing `chatenv` runs whichever comes first on PATH. chatenv-cli is "
+        "this tool's distribution.",
+        fix="{executable} -m chatenv doctor   (or put this environment's bin folder first on PATH)",
+    ),
+    Problem(
+        id="python.chatenv-elsewhere",
+        commands=DOCTOR,
+        area="Python",
+        levels=("warn",),
+        title="The `chatenv` command on PATH belongs to another environment",
+        message="the `chatenv` first on PATH ({script}) runs {interpreter}, not this Python: "
+        "typed as `chatenv`, it checks and installs into that environment",
+        cause="chatenv checks and installs into the interpreter it runs in. A `chatenv` from "
+        "another virtualenv, pipx or a system install earlier on PATH acts on that "
+        "environment instead of this one.",
+        fix="{executable} -m chatenv doctor   (or activate this virtualenv so its chatenv "
+        "comes first)",
     ),
     Problem(
         id="python.no-installer",
@@ -2465,7 +2507,7 @@ PROBLEMS += (
         levels=("usage",),
         title="A profile you do not install",
         message="'{name}' is not a profile you install (known: {known})",
-        cause="`base` is what `pip install chatenv` already installs.",
+        cause="`base` is what installing chatenv itself already installs.",
         fix="chatenv install all",
     ),
     Problem(
@@ -2510,8 +2552,8 @@ PROBLEMS += (
         "changes the Python every other program uses",
         cause="The target is outside any virtualenv or conda environment. Installing torch "
         "there can break OS tools (and many distributions forbid it: PEP 668).",
-        fix="python3 -m venv .venv && . .venv/bin/activate && pip install chatenv && chatenv "
-        "install ...  (or --python .venv/bin/python; or --system if you mean it)",
+        fix="python3 -m venv .venv && . .venv/bin/activate && {CHATENV_INSTALL} && chatenv "
+        "install   (or: --python .venv/bin/python; or --system if you mean it)",
     ),
     Problem(
         id="install.uv-missing",
