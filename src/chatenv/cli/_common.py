@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatenv import output
@@ -14,6 +15,8 @@ from chatenv.keys.mask import redact
 from chatenv.problems import problem, stopped_by
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from chatenv.results import Report
 
 JSON_HELP = "Same as --format json: one JSON document on stdout (docs/json.md)."
@@ -45,16 +48,33 @@ def cli_errors(
     fmt: Format | str | None = None,
     as_json: bool = False,
     verbose: bool = False,
+    env_file: Path | None = None,
+    model: str | None = None,
+    profiles: Sequence[str] = (),
 ) -> Iterator[str]:
     """Yields the output format. An exception that stops the command becomes `error: <message>`
     + `fix: <fix>` on stderr and its exit code (`problems.stopped_by`, the one mapping: Ctrl-C
     130, anything unexpected one line, its traceback only with --verbose). With --format json
     or markdown the failure is also a report on stdout (`"error"` in the JSON), so a script
-    always gets a document."""
+    always gets a document.
+
+    `env_file`, `model` and `profiles` are what the command line gave (None: the default):
+    every fix printed while the command runs names them too (`problems.invocation`)."""
+    import sys
+
+    from chatenv.problems.invocation import Invocation, invoked
+
     chosen = "text"
+    invocation = Invocation(
+        argv=tuple(sys.argv[1:]),
+        env_file=str(env_file) if env_file is not None and env_file != Path(".env") else None,
+        model=model,
+        profiles=tuple(profiles),
+    )
     try:
-        chosen = output_format(fmt, as_json)
-        yield chosen
+        with invoked(invocation):
+            chosen = output_format(fmt, as_json)
+            yield chosen
     except SystemExit:
         raise
     except (Exception, KeyboardInterrupt) as exc:

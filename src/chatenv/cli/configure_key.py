@@ -80,7 +80,9 @@ def configure_key(
     """Store the OpenAI API key in a .env file: read without echo (a hidden prompt, or stdin
     when piped), verified against the API, written atomically with mode 0600, every other line
     kept. Exit 0 when saved, 1 when verification or the file refused it, 2 for bad input."""
-    with cli_errors("configure-key", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
+    with cli_errors(
+        "configure-key", fmt=fmt, as_json=as_json, verbose=verbose, env_file=env_file
+    ) as chosen:
         from chatenv.keys import configure as command
 
         if show:

@@ -34,7 +34,9 @@ def run_command(
     env_file: Path = Path(".env"),
 ) -> None:
     """Run doctor, print its report in the chosen format and exit with its code."""
-    with cli_errors("doctor", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
+    with cli_errors(
+        "doctor", fmt=fmt, as_json=as_json, verbose=verbose, env_file=env_file
+    ) as chosen:
         from chatenv.commands.doctor import run_doctor
 
         report = run_doctor(

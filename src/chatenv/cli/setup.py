@@ -76,7 +76,15 @@ def setup(
 
     Exit 0 when every stage passed or was not needed, 1 when one failed, 2 for bad options
     (before anything ran), 130 on Ctrl-C."""
-    with cli_errors("setup", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
+    with cli_errors(
+        "setup",
+        fmt=fmt,
+        as_json=as_json,
+        verbose=verbose,
+        env_file=env_file,
+        model=model if model != DEFAULT_MODEL else None,
+        profiles=profiles or (),
+    ) as chosen:
         from chatenv.commands.setup import SetupRun, selection
 
         run = SetupRun(

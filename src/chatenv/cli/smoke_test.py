@@ -85,7 +85,14 @@ def smoke_test(
     """Prove the environment works: generate with a local model and complete with the API.
 
     Exit 0 when every stage asked for passed, 1 when one failed, 2 for usage errors."""
-    with cli_errors("smoke-test", fmt=fmt, as_json=as_json, verbose=verbose) as chosen:
+    with cli_errors(
+        "smoke-test",
+        fmt=fmt,
+        as_json=as_json,
+        verbose=verbose,
+        env_file=env_file,
+        model=model if model != DEFAULT_MODEL else None,
+    ) as chosen:
         from chatenv.commands.smoke_test import run_smoke
 
         report = run_smoke(

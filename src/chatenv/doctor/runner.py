@@ -9,6 +9,7 @@ far inside its budget at any load (benchmarks/bench_doctor_scaling.py)."""
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 import time
@@ -64,9 +65,10 @@ def run_sections(
             done.put((index, skipped, 0.0, False))
             continue
         # Daemon threads: a section stuck in a system call must not keep the process alive.
+        # Each runs in a copy of this thread's context (the command line fixes are fitted to).
         thread = threading.Thread(
-            target=_run_one,
-            args=(index, section, ctx, done, started),
+            target=contextvars.copy_context().run,
+            args=(_run_one, index, section, ctx, done, started),
             daemon=True,
             name=f"doctor-{section.name}",
         )

@@ -38,8 +38,16 @@ class Installer:
 
 def check_installer_name(requested: str) -> str:
     if requested not in INSTALLERS:
+        from chatenv.problems.invocation import did_you_mean
+
+        hint, retyped = did_you_mean(
+            requested, INSTALLERS, "auto", "chatenv install --installer {choice}"
+        )
         raise problem("install.unknown-installer").error(
-            name=requested, known=", ".join(INSTALLERS)
+            name=requested,
+            known=", ".join(INSTALLERS),
+            hint=hint,
+            retyped=retyped,
         )
     return requested
 

@@ -55,8 +55,16 @@ class Pins:
         try:
             return self.profiles[name]
         except KeyError:
+            from chatenv.problems.invocation import did_you_mean
+
             known = ", ".join(USER_PROFILES)
-            raise problem("install.unknown-profile").error(name=name, known=known) from None
+            hint, retyped = did_you_mean(name, USER_PROFILES, "all", "chatenv install {choice}")
+            raise problem("install.unknown-profile").error(
+                name=name,
+                known=known,
+                hint=hint,
+                retyped=retyped,
+            ) from None
 
     def pins_for(self, names: list[str] | tuple[str, ...]) -> tuple[Pin, ...]:
         """The pins of several profiles, each package once, in a stable order."""

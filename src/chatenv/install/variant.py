@@ -88,8 +88,19 @@ def parse_request(text: str) -> str:
         value = "cu" + value
     if value in known_requests():
         return value
+    from chatenv.problems.invocation import did_you_mean
+
     known = ", ".join(known_requests())
-    raise problem("install.unknown-torch-variant").error(text=text, known=known)
+    # "cu12" means one of the 12.x builds, not the nearest string (cu132)
+    hint, retyped = did_you_mean(
+        text,
+        [k for k in known_requests() if k.startswith(value)] or known_requests(),
+        AUTO,
+        "chatenv install local --torch {choice}",
+    )
+    raise problem("install.unknown-torch-variant").error(
+        text=text, known=known, hint=hint, retyped=retyped
+    )
 
 
 # --- helpers that phrase the machine ----------------------------------------------------------

@@ -71,7 +71,11 @@ class Problem:
     def fix_for(self, **values: Any) -> str | None:
         """The fix with `values` filled in; None when the problem has none (or it comes out
         empty: a fix passed on from another problem that had none)."""
-        return None if self.fix is None else _fill(self.fix, values) or None
+        if self.fix is None:
+            return None
+        from chatenv.problems.invocation import tailor
+
+        return tailor(_fill(self.fix, values)) or None
 
     def pair(self, **values: Any) -> tuple[str, str | None]:
         """(message, fix), both filled in."""

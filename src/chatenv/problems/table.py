@@ -2495,10 +2495,11 @@ PROBLEMS += (
         area="Options and the target",
         levels=("usage",),
         title="An unknown profile",
-        message="unknown profile '{name}' (known: {known})",
+        message="unknown profile '{name}'{hint} (known: {known})",
         cause="Profiles are `api` (openai, python-dotenv), `local` (torch, transformers, "
-        "tokenizers, safetensors, accelerate) and `all`.",
-        fix="chatenv install all",
+        "tokenizers, safetensors, accelerate) and `all`. The fix is the line you typed with the "
+        "profile it most likely meant (or `all`).",
+        fix="{retyped}",
     ),
     Problem(
         id="install.not-a-user-profile",
@@ -2516,10 +2517,11 @@ PROBLEMS += (
         area="Options and the target",
         levels=("usage",),
         title="An unknown --torch variant",
-        message="unknown torch variant '{text}' (known: {known})",
+        message="unknown torch variant '{text}'{hint} (known: {known})",
         cause="`--torch` takes auto, cpu or a CUDA variant PyTorch publishes (cu118 ... cu132; "
-        "`13.0` and `cu13.0` are read as cu130).",
-        fix="--torch auto",
+        "`13.0` and `cu13.0` are read as cu130). The fix is the line you typed with the "
+        "variant it most likely meant (or auto).",
+        fix="{retyped}",
     ),
     Problem(
         id="install.unknown-installer",
@@ -2527,9 +2529,10 @@ PROBLEMS += (
         area="Options and the target",
         levels=("usage",),
         title="An unknown --installer",
-        message="unknown installer '{name}' (known: {known})",
-        cause="`--installer` takes auto, uv or pip.",
-        fix="--installer auto",
+        message="unknown installer '{name}'{hint} (known: {known})",
+        cause="`--installer` takes auto, uv or pip. The fix is the line you typed with the "
+        "installer it most likely meant (or auto).",
+        fix="{retyped}",
     ),
     Problem(
         id="install.not-an-interpreter",
