@@ -527,7 +527,7 @@ def _server_failed(
     support = f"; quote request id {request_id} to support" if request_id else ""
     if server.is_openai:
         text = problem("api.server-error").pair(status=status, ref=ref, said=said, support=support)
-    elif server.kind in SELF_HOSTED:
+    elif server.kind in SELF_HOSTED or server.local:  # a server the user runs: its log
         text = problem("api.server-error-self-hosted").pair(
             server=server.name, status=status, ref=ref, said=said
         )

@@ -556,7 +556,7 @@ def check_api_key(probe: KeyProbe, masked: str) -> CheckResult:
             "network.api-key",
             data=data,
             masked=masked,
-            server=where,
+            url=probe.base_url,
             reason=failure.summary,
             api_fix=failure.fix or "",
         )
@@ -565,7 +565,7 @@ def check_api_key(probe: KeyProbe, masked: str) -> CheckResult:
         "network.api-key",
         data=data,
         masked=masked,
-        server=where,
+        url=probe.base_url,
         reason=failure.summary,
         api_fix=failure.fix or "",
     )

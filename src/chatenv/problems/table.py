@@ -1064,7 +1064,7 @@ PROBLEMS: tuple[Problem, ...] = (
         area="Network",
         levels=("fail",),
         title="The server refused the key (doctor's GET /models)",
-        message="key {masked} refused by {server}: {reason}",
+        message="GET /models at {url} with key {masked}: {reason}",
         cause="With a key set and without `--offline`, doctor makes one request that costs no "
         "tokens (`GET /models`, no retries) and the server said no. The line is the API "
         "failure's own (see the entries under The OpenAI API), for the server that answered.",
@@ -1076,7 +1076,7 @@ PROBLEMS: tuple[Problem, ...] = (
         area="Network",
         levels=("warn",),
         title="doctor could not learn whether the key is accepted",
-        message="key {masked} not checked at {server}: {reason}",
+        message="GET /models at {url} with key {masked} says nothing of the key: {reason}",
         cause="doctor's `GET /models` got no answer that says anything about the key: a "
         "timeout, a server error, a page that is not the API, or a server without "
         "`GET /models`.",
