@@ -22,10 +22,15 @@ if TYPE_CHECKING:
 
 
 def _doctor(run_cli: RunCli, env: dict[str, str], *args: str) -> tuple[int, dict[str, Any]]:
+    from jsonschema import Draft202012Validator
+
+    from chatenv.schemas import schema_text
+
     done = run_cli("doctor", "--json", *args, env=env)
     assert "Traceback" not in done.stdout + done.stderr
-    results = {r["id"]: r for r in json.loads(done.stdout)["results"]}
-    return done.returncode, results
+    document = json.loads(done.stdout)
+    Draft202012Validator(json.loads(schema_text("doctor"))).validate(document)
+    return done.returncode, {r["id"]: r for r in document["results"]}
 
 
 def _env(tmp_path: Path, server: OpenAIServer, **overrides: str | None) -> dict[str, str]:
@@ -124,3 +129,35 @@ def test_a_rate_limited_key_was_accepted() -> None:
     assert result.summary == (
         "key sk-…abcd accepted by OpenAI at https://api.openai.com/v1 (rate limited now)"
     )
+
+
+def test_the_key_check_imports_neither_openai_nor_pydantic(
+    openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    """doctor stays fast and works in the base install: its GET uses the standard library
+    (importing openai would cost ~0.6 s, about three times doctor's whole run)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys, runpy\n"
+        "sys.argv = ['chatenv', 'doctor', '--json']\n"
+        "try:\n"
+        "    runpy.run_module('chatenv', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps({m: m in sys.modules for m in ('openai', 'pydantic', 'httpx2')}),"
+        " file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=_env(tmp_path, openai_server),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    results = {r["id"]: r for r in json.loads(done.stdout)["results"]}
+    assert results["network.api-key"]["status"] == "ok"  # the GET was made
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert loaded == {"openai": False, "pydantic": False, "httpx2": False}
