@@ -130,3 +130,8 @@ def test_azure_per_deployment_urls_are_recognised_with_what_to_set_instead(url: 
 )
 def test_other_urls_are_not_azure_deployment_urls(url: str) -> None:
     assert azure_deployment_url(url) is None
+
+
+def test_a_password_in_an_azure_url_stays_out_of_the_v1_url() -> None:
+    found = azure_deployment_url("https://u:s3cret@my-res.openai.azure.com/openai/deployments/d")
+    assert found is not None and "s3cret" not in found.v1_url

@@ -223,5 +223,6 @@ def azure_deployment_url(base_url: str) -> AzureDeploymentUrl | None:
     match = _DEPLOYMENT_PATH.match(parts.path)
     if match is None:
         return None
-    v1 = urlunsplit((parts.scheme, parts.netloc, match["root"] + "/v1/", "", ""))
+    netloc = parts.netloc.rpartition("@")[2]  # never a password into the fix
+    v1 = urlunsplit((parts.scheme, netloc, match["root"] + "/v1/", "", ""))
     return AzureDeploymentUrl(base_url, v1, match["name"])

@@ -578,6 +578,7 @@ def key_results(
     from chatenv.api.failures import base_url_failure
     from chatenv.api.probe import KeyProbe, get_models
     from chatenv.api.servers import identify
+    from chatenv.keys.mask import mask_url
 
     if config.key is None:
         return []
@@ -585,7 +586,7 @@ def key_results(
     unusable = base_url_failure(config.effective_base_url)
     if unusable is not None:  # no request can succeed: say why, without making one
         url = config.effective_base_url
-        probe = KeyProbe(hide_password(url), identify(url), failure=unusable)
+        probe = KeyProbe(mask_url(url), identify(url), failure=unusable)
         return [check_api_key(probe, masked)]
     api = next((r for r in reached if r.id == "network.api"), None)
     if api is None or api.status is not Status.OK:
