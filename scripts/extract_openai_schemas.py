@@ -34,6 +34,9 @@ ROOTS = (
     "CompletionUsage",
     "ErrorResponse",
     "Response",
+    # what chatenv sends: the test server validates every request body against these
+    "CreateChatCompletionRequest",
+    "CreateResponse",
 )
 
 

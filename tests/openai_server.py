@@ -10,6 +10,17 @@ against those schemas. The error bodies and headers are those the real API sends
 Endpoints (under /v1): GET /models, GET /models/{id}, POST /chat/completions, POST /responses.
 The bearer key is checked first, as by the real API: none or a wrong one is a 401.
 
+Other servers: the scenarios after `CLOSED` answer as LiteLLM, Azure OpenAI, vLLM, llama.cpp's
+server, Prism and FastAPI servers do, byte for byte what each real server was seen to send (the
+comment on each says where it was recorded), with their headers and without OpenAI's. And
+`set(scenario, as_openai=False)` answers any scenario without OpenAI's own headers, as a server
+that is not OpenAI would.
+
+Every request chatenv makes (the openai client's, doctor's `GET /models`) is checked against
+OpenAI's spec: its body against `CreateChatCompletionRequest` or `CreateResponse`, a GET for
+carrying no body and a bearer key. A request that breaks it is an error of the server's
+(`OpenAIServer.errors`), which fails the test that made it.
+
 Use it through the `openai_server` fixture (tests/conftest.py): one server per session, reset
 to `Scenario.OK` and `TEST_KEY` before each test. A test picks what the server does next with
 `openai_server.set(Scenario.X)` (optionally only for some paths), and can read back the requests
@@ -25,6 +36,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
@@ -87,6 +99,33 @@ class Scenario(str, Enum):
     WRONG_SHAPE = "wrong-shape"
     #: headers and half of the body, then the connection is closed
     CLOSED = "closed"
+    # -- other servers (see _OTHER_SERVERS for where each answer was recorded) -------------
+    #: LiteLLM without a database, a key that is not the master key: 400 no_db_connection
+    LITELLM_NO_DB = "litellm-no-db"
+    #: LiteLLM, a model not in its config: 400 "Invalid model name passed in model=..."
+    LITELLM_UNKNOWN_MODEL = "litellm-unknown-model"
+    #: LiteLLM, budget exceeded: 422 (its default budget_exceeded_status_code)
+    LITELLM_BUDGET = "litellm-budget"
+    #: LiteLLM with budget_exceeded_status_code: 429
+    LITELLM_BUDGET_429 = "litellm-budget-429"
+    #: LiteLLM, a model's own budget (litellm_params.max_budget) spent: 429 "crossed budget"
+    LITELLM_MODEL_BUDGET = "litellm-model-budget"
+    #: LiteLLM, the model behind it timed out: 408
+    LITELLM_TIMEOUT = "litellm-timeout"
+    #: Azure OpenAI, no deployment of the name asked for: 404 DeploymentNotFound
+    AZURE_DEPLOYMENT_NOT_FOUND = "azure-deployment-not-found"
+    #: Azure OpenAI, a wrong key: 401
+    AZURE_UNAUTHORIZED = "azure-unauthorized"
+    #: a FastAPI server without the path (a server without /responses): {"detail":"Not Found"}
+    FASTAPI_NOT_FOUND = "fastapi-not-found"
+    #: Prism mocking OpenAI's spec, a path the spec file lacks: problem+json 404
+    PRISM_NOT_FOUND = "prism-not-found"
+    #: Prism, a request the spec does not allow: problem+json 422 with its validation list
+    PRISM_UNPROCESSABLE = "prism-unprocessable"
+    #: vLLM started with --api-key, another key: 401 {"error": "Unauthorized"}
+    VLLM_UNAUTHORIZED = "vllm-unauthorized"
+    #: llama.cpp's llama-server started with --api-key, another key: 401
+    LLAMA_CPP_UNAUTHORIZED = "llama-cpp-unauthorized"
 
 
 @dataclass(frozen=True)
@@ -111,6 +150,8 @@ class _State:
     #: when set, a request whose OpenAI-Organization header differs gets a 401
     organization: str | None = None
     slow_s: float = 5.0
+    #: send OpenAI's own headers (openai-version, openai-processing-ms) with every answer
+    as_openai: bool = True
     requests: list[Recorded] = field(default_factory=list)
 
 
@@ -120,6 +161,8 @@ class OpenAIServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._errors: list[str] = []
+        #: requests chatenv made that break OpenAI's spec, since `errors` was last read
+        self._violations: list[str] = []
         self._state = _State()
         self._release = threading.Event()
         server = _Server(("127.0.0.1", 0), _Handler)
@@ -159,12 +202,19 @@ class OpenAIServer:
             self._release = threading.Event()
 
     def set(
-        self, scenario: Scenario, *, paths: Iterable[str] | None = None, slow_s: float | None = None
+        self,
+        scenario: Scenario,
+        *,
+        paths: Iterable[str] | None = None,
+        slow_s: float | None = None,
+        as_openai: bool = True,
     ) -> None:
-        """Answer the next requests (to `paths`, e.g. "/v1/chat/completions") per `scenario`."""
+        """Answer the next requests (to `paths`, e.g. "/v1/chat/completions") per `scenario`;
+        `as_openai=False`: without OpenAI's own headers, as a server that is not OpenAI."""
         with self._lock:
             self._state.scenario = scenario
             self._state.paths = tuple(paths) if paths is not None else None
+            self._state.as_openai = as_openai and scenario not in _NOT_OPENAI
             if slow_s is not None:
                 self._state.slow_s = slow_s
 
@@ -178,8 +228,12 @@ class OpenAIServer:
 
     @property
     def errors(self) -> list[str]:
-        """Exceptions the request handlers raised (a bug in this server)."""
-        return list(self._errors)
+        """Exceptions the request handlers raised (a bug in this server), and the requests
+        chatenv made that break OpenAI's spec since the last read (a bug in chatenv; reading
+        them clears them, so each test's own are the ones it sees)."""
+        with self._lock:
+            violations, self._violations = self._violations, []
+        return [*self._errors, *violations]
 
     @property
     def requests(self) -> list[Recorded]:
@@ -195,6 +249,12 @@ class OpenAIServer:
     def _record(self, request: Recorded) -> None:
         with self._lock:
             self._state.requests.append(request)
+        if _from_chatenv(request.headers):
+            with self._lock:
+                self._violations.extend(
+                    f"{request.method} {request.path} breaks OpenAI's spec: {problem}"
+                    for problem in _breaks_spec(request)
+                )
 
 
 class _Server(ThreadingHTTPServer):
@@ -214,6 +274,13 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "chatenv-test-openai/1"
     #: the parsed body of the request being answered (for scenarios that quote it)
     body: Any = None
+    #: send OpenAI's own headers with this answer
+    as_openai: bool = True
+    #: the Server header of this answer (None: http.server's own)
+    server_header: str | None = None
+
+    def version_string(self) -> str:
+        return self.server_header or super().version_string()
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet in test output
         return
@@ -240,6 +307,8 @@ class _Handler(BaseHTTPRequestHandler):
         key = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
         openai._record(Recorded(method, path, headers, body, key))
         self.body = body
+        self.as_openai = state.as_openai
+        self.server_header = None
 
         if not key:
             return self._error(401, _MISSING_KEY, "invalid_request_error", None)
@@ -331,7 +400,7 @@ class _Handler(BaseHTTPRequestHandler):
         if model not in MODELS:
             return self._model_error(model)
         limit = body.get("max_output_tokens")
-        reply, finish = _reply(limit)
+        reply, finish = _reply(limit, prompt)
         tokens_in, tokens_out = _usage(json.dumps(prompt), reply)
         now = int(time.time())
         complete = finish == "stop"
@@ -455,7 +524,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"models": ["gpt-4o-mini"], "choices": "none"})
         elif scenario is Scenario.CLOSED:
             self._close_mid_response()
+        elif scenario in _OTHER_SERVERS:
+            self._other_server(scenario)
         return True
+
+    def _other_server(self, scenario: Scenario) -> None:
+        answer = _OTHER_SERVERS[scenario]
+        headers = {name: value() if callable(value) else value for name, value in answer.headers}
+        self.server_header = answer.server
+        body = answer.body.replace("{model}", _asked_model(self.body) or "gpt-4o-mini")
+        body = body.replace("{path}", self.path.split("?", 1)[0])
+        self._send(answer.status, body.encode(), answer.content_type, headers)
 
     def _close_mid_response(self) -> None:
         body = json.dumps({"object": "list", "data": [_model(m) for m in MODELS]}).encode()
@@ -509,13 +588,173 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status, HTTPStatus(status).phrase)
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(body)))
-        self.send_header("x-request-id", _request_id())
-        self.send_header("openai-processing-ms", "12")
-        self.send_header("openai-version", "2020-10-01")
+        if self.as_openai:
+            self.send_header("x-request-id", _request_id())
+            self.send_header("openai-processing-ms", "12")
+            self.send_header("openai-version", "2020-10-01")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One answer of another server, as recorded: `{model}` and `{path}` are filled in from
+    the request; a header value that is a function is called for each answer (a fresh id)."""
+
+    status: int
+    body: str
+    headers: tuple[tuple[str, Any], ...] = ()
+    content_type: str = "application/json"
+    #: the Server header it sends (None: http.server's own)
+    server: str | None = None
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _apim_id() -> str:
+    return str(uuid.uuid4())
+
+
+#: LiteLLM proxy 1.108.7 from PyPI, run here (`litellm --config` with models that have
+#: mock_response / mock_timeout, a master key, no database) and asked with curl; bodies verbatim
+_LITELLM_CALL = (("x-litellm-call-id", _uuid), ("x-litellm-response-cost", "0"))
+_LITELLM_BUDGET = (
+    '{"error":{"message":"Budget has been exceeded! Current cost: 1.0, Max budget: 1e-06\\n\\n'
+    "LiteLLM: model group 'mock-gpt' failed with the error above. No fallback was attempted.\","
+)
+_OTHER_SERVERS: dict[Scenario, _Answer] = {
+    # LiteLLM: any key but the master key, on a proxy without DATABASE_URL (no x-litellm headers)
+    Scenario.LITELLM_NO_DB: _Answer(
+        400,
+        '{"error":{"message":"No connected db.","type":"no_db_connection","param":null,'
+        '"code":"400"}}',
+    ),
+    # LiteLLM: POST /v1/chat/completions with a model that is not a model_name of its config
+    Scenario.LITELLM_UNKNOWN_MODEL: _Answer(
+        400,
+        '{"error":{"message":"/chat/completions: Invalid model name passed in model={model}. '
+        'Call `/v1/models` to view available models for your key.","type":"invalid_request_error",'
+        '"param":null,"code":"400","provider_specific_fields":{"error":"/chat/completions: Invalid '
+        "model name passed in model={model}. Call `/v1/models` to view available models for your "
+        'key."}}}',
+        (*_LITELLM_CALL, ("x-litellm-key-spend", "0.0")),
+    ),
+    # LiteLLM: litellm_settings.max_budget spent (the answer of every model then)
+    Scenario.LITELLM_BUDGET: _Answer(
+        422,
+        _LITELLM_BUDGET + '"type":"invalid_request_error","param":null,"code":"422"}}',
+        (*_LITELLM_CALL, ("x-litellm-key-spend", "0.0"), ("x-litellm-timeout", "6000.0")),
+    ),
+    # LiteLLM: the same with litellm_settings.budget_exceeded_status_code: 429
+    Scenario.LITELLM_BUDGET_429: _Answer(
+        429,
+        _LITELLM_BUDGET + '"type":"rate_limit_error","param":null,"code":"429"}}',
+        (*_LITELLM_CALL, ("x-litellm-key-spend", "0.0"), ("x-litellm-timeout", "6000.0")),
+    ),
+    # LiteLLM: a model whose litellm_params.max_budget (budget_duration 1d) is spent
+    Scenario.LITELLM_MODEL_BUDGET: _Answer(
+        429,
+        '{"error":{"message":"No deployments available - crossed budget: Exceeded budget for '
+        "deployment model_name: {model}, litellm_params.model: openai/gpt-4o-mini, model_id: "
+        '510d5167870e7c0da34d3fb1032c741ceae9f64c7cfcbdb883c4270141620296: 1.35e-05 >= 1d\\n",'
+        '"type":"internal_server_error","param":null,"code":"429"}}',
+        _LITELLM_CALL,
+    ),
+    # LiteLLM: a model with mock_timeout: true and timeout: 1
+    Scenario.LITELLM_TIMEOUT: _Answer(
+        408,
+        '{"error":{"message":"litellm.Timeout: This is a mock timeout error\\n\\nDeployment '
+        "Info: request_timeout: None\\ntimeout: 1.0\\n\\nLiteLLM: model group '{model}' failed "
+        'with the error above. No fallback was attempted.","type":"invalid_request_error",'
+        '"param":null,"code":"408"}}',
+        (*_LITELLM_CALL, ("x-litellm-key-spend", "0.0"), ("x-litellm-timeout", "1.0")),
+    ),
+    # Azure OpenAI: the body users quote in chatboxai/chatbox#861 and
+    # Azure-Samples/azure-search-openai-demo-csharp#379; Azure's API gateway adds apim-request-id
+    Scenario.AZURE_DEPLOYMENT_NOT_FOUND: _Answer(
+        404,
+        '{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource '
+        "does not exist. If you created the deployment within the last 5 minutes, please wait a "
+        'moment and try again."}}',
+        (("apim-request-id", _apim_id),),
+    ),
+    # Azure OpenAI: a key of another resource (the message Azure's gateway sends, as quoted in
+    # Azure's own repositories and many bug reports)
+    Scenario.AZURE_UNAUTHORIZED: _Answer(
+        401,
+        '{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong '
+        "API endpoint. Make sure to provide a valid key for an active subscription and use a "
+        'correct regional API endpoint for your resource."}}',
+        (("apim-request-id", _apim_id),),
+    ),
+    # FastAPI's default 404 (vLLM, the LiteLLM proxy, most Python servers): recorded from the
+    # LiteLLM proxy above for a path it does not serve
+    Scenario.FASTAPI_NOT_FOUND: _Answer(404, '{"detail":"Not Found"}'),
+    # Prism (stoplightio/prism) serving OpenAI's spec: NO_PATH_MATCHED_ERROR, as Prism's
+    # ProblemJsonError renders it (the body quoted in elastic/cloud-sdk-go's tests)
+    Scenario.PRISM_NOT_FOUND: _Answer(
+        404,
+        '{"type":"https://stoplight.io/prism/errors#NO_PATH_MATCHED_ERROR","title":"Route not '
+        'resolved, no path matched","status":404,"detail":"The route {path} hasn\'t been found in '
+        'the specification file"}',
+        content_type="application/problem+json",
+    ),
+    # Prism: a request its spec does not allow (UNPROCESSABLE_ENTITY with the validation list)
+    Scenario.PRISM_UNPROCESSABLE: _Answer(
+        422,
+        '{"type":"https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY","title":"Invalid '
+        'request","status":422,"detail":"Your request is not valid and no HTTP validation '
+        'response was found in the spec, so Prism is generating this error for you.",'
+        '"validation":[{"location":["body","max_tokens"],"severity":"Error","code":"minimum",'
+        '"message":"Request body property max_tokens must be >= 1"}]}',
+        content_type="application/problem+json",
+    ),
+    # vLLM: its AuthenticationMiddleware (vllm/entrypoints/openai/server_utils.py) on /v1 paths
+    Scenario.VLLM_UNAUTHORIZED: _Answer(401, '{"error":"Unauthorized"}'),
+    # llama.cpp's server: middleware_validate_api_key's format_error_response("Invalid API
+    # Key", ERROR_TYPE_AUTHENTICATION), and the Server header its set_default_headers sets
+    Scenario.LLAMA_CPP_UNAUTHORIZED: _Answer(
+        401,
+        '{"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}}',
+        server="llama.cpp",
+    ),
+}
+
+
+#: scenarios that answer as another server than OpenAI (without OpenAI's headers)
+_NOT_OPENAI = frozenset(
+    {Scenario.VLLM_MODEL_NOT_FOUND, Scenario.OLLAMA_MODEL_NOT_FOUND, *_OTHER_SERVERS}
+)
+
+
+def _from_chatenv(headers: Mapping[str, str]) -> bool:
+    """A request chatenv made: the openai client's (`OpenAI/Python x.y`) or doctor's own."""
+    return headers.get("user-agent", "").startswith(("OpenAI/", "chatenv"))
+
+
+#: what OpenAI's spec says each request chatenv makes must be
+_REQUEST_SCHEMAS = {
+    ("POST", "/v1/chat/completions"): "CreateChatCompletionRequest",
+    ("POST", "/v1/responses"): "CreateResponse",
+}
+
+
+def _breaks_spec(request: Recorded) -> list[str]:
+    from tests.openai_schemas import errors
+
+    found = []
+    if not (request.headers.get("authorization") or "").startswith("Bearer "):
+        found.append("no bearer key (the spec's ApiKeyAuth)")
+    schema = _REQUEST_SCHEMAS.get((request.method, request.path))
+    if schema is not None:
+        found += errors(request.body, schema)
+    elif request.method == "GET" and request.body is not None:
+        found.append("a GET with a body")
+    return found
 
 
 def closed_port() -> int:
@@ -577,12 +816,14 @@ def _snapshot_name(model: str) -> str:
     return f"{model}-2024-07-18" if model == "gpt-4o-mini" else model
 
 
-def _reply(limit: object) -> tuple[str, str]:
-    """The reply, cut to `limit` words (the server's "tokens"), and its finish reason."""
-    words = REPLY.split()
+def _reply(limit: object, prompt: object = "") -> tuple[str, str]:
+    """The reply, cut to `limit` words (the server's "tokens"), and its finish reason. A prompt
+    asking for a reply "at length" gets the reply three times (longer than the Responses API's
+    smallest limit, 16)."""
+    words = REPLY.split() * (3 if "at length" in str(prompt) else 1)
     if isinstance(limit, int) and 0 < limit < len(words):
         return " ".join(words[:limit]), "length"
-    return REPLY, "stop"
+    return " ".join(words), "stop"
 
 
 def _usage(prompt: str, reply: str) -> tuple[int, int]:

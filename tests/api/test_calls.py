@@ -82,11 +82,12 @@ def test_responses_completion_maps_status_to_finish_reason(
     full = responses_completion(client, "gpt-4o-mini", "Say hello", 64)
     assert (full.api, full.reply, full.finish_reason) == (RESPONSES_API, REPLY, "stop")
     assert full.usage is not None and full.usage.completion_tokens == len(REPLY.split())
-    cut = responses_completion(client, "gpt-4o-mini", "Say hello", 4)
+    # 16: the smallest max_output_tokens OpenAI's spec allows (the server checks every request)
+    cut = responses_completion(client, "gpt-4o-mini", "Say hello at length", 16)
     assert cut.finish_reason == "length"
-    assert cut.reply == " ".join(REPLY.split()[:4])
+    assert cut.reply == " ".join((REPLY.split() * 3)[:16])
     assert cut.request_id is not None and REQUEST_ID.match(cut.request_id)
-    assert openai_server.requests[-1].body["max_output_tokens"] == 4
+    assert openai_server.requests[-1].body["max_output_tokens"] == 16
 
 
 def test_organization_and_project_are_sent_only_from_the_config(
@@ -138,4 +139,4 @@ def test_completions_of_the_wrong_shape_are_malformed(
     client = make_client(make_config())
     run = chat_completion if call == "chat" else responses_completion
     with pytest.raises(MalformedResponseError):
-        run(client, "gpt-4o-mini", "hi", 8)
+        run(client, "gpt-4o-mini", "hi", 16)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chatenv.api.calls import chat_completion, list_models, retrieve_model
-from chatenv.api.failures import FailureKind, _duration, classify
+from chatenv.api.calls import chat_completion, list_models, responses_completion, retrieve_model
+from chatenv.api.failures import FailureKind, HttpAnswer, _duration, classify, classify_answer
 from chatenv.system.openai_client import make_client
 from tests.conftest import REPO, clean_env
 from tests.openai_server import TEST_KEY, OpenAIServer, Scenario, closed_port
@@ -146,27 +146,31 @@ def test_an_unknown_model_and_a_retired_model_are_different_failures(
 
 
 @pytest.mark.parametrize(
-    ("scenario", "quoted"),
+    ("scenario", "summary", "fix"),
     [
-        (Scenario.VLLM_MODEL_NOT_FOUND, "The model `llama-9b` does not exist."),
-        (Scenario.OLLAMA_MODEL_NOT_FOUND, 'model "llama-9b" not found, try pulling it first'),
+        (
+            Scenario.VLLM_MODEL_NOT_FOUND,
+            "vLLM does not serve that model (404): The model `llama-9b` does not exist.",
+            "choose a model it serves (GET /v1/models lists them), then --api-model NAME",
+        ),
+        (
+            Scenario.OLLAMA_MODEL_NOT_FOUND,
+            'Ollama has not pulled that model (404): model "llama-9b" not found, try pulling it '
+            "first",
+            "ollama pull llama-9b",
+        ),
     ],
 )
-def test_a_plain_404_naming_the_model_is_a_missing_model_not_a_missing_endpoint(
-    openai_server: OpenAIServer, make_config: MakeConfig, scenario: Scenario, quoted: str
+def test_a_plain_404_naming_the_model_is_a_missing_model_of_that_server(
+    openai_server: OpenAIServer, make_config: MakeConfig, scenario: Scenario, summary: str, fix: str
 ) -> None:
-    """vLLM and Ollama send no `model_not_found` code; their message names the model."""
+    """vLLM and Ollama send no `model_not_found` code; their message names the model, and
+    the body says which server it is (vLLM's exception names as types, Ollama's wording)."""
     openai_server.set(scenario, paths=("/v1/chat/completions",))
     failure = failure_of(make_config(), lambda client: chat_completion(client, "llama-9b", "hi", 8))
-    assert (failure.kind, failure.status_code, failure.error_code) == (
-        FailureKind.MODEL_NOT_FOUND,
-        404,
-        None if scenario is Scenario.OLLAMA_MODEL_NOT_FOUND else "404",
-    )
-    assert failure.summary == (
-        f"the model does not exist or this key cannot use it (404): {quoted}"
-    )
-    assert "ollama pull" in (failure.fix or "")
+    assert (failure.kind, failure.status_code) == (FailureKind.MODEL_NOT_FOUND, 404)
+    assert (failure.summary, failure.fix) == (summary, fix)
+    assert "platform.openai.com" not in failure.fix
 
 
 def test_a_completions_only_model_asked_for_a_chat_completion_is_not_a_chat_model(
@@ -384,4 +388,318 @@ def test_to_json_has_every_field(openai_server: OpenAIServer, make_config: MakeC
         "request_id",
         "cause",
         "retry_after_s",
+        "server",
     }
+    assert document["server"] == "openai"  # the test server sends OpenAI's own headers
+
+
+# -- other servers: each answer recorded from the real server (tests/openai_server.py) -------
+
+
+def _chat(model: str = "gpt-4o-mini") -> Call:
+    return lambda client: chat_completion(client, model, "hi", 16)
+
+
+def _responses(client: Any) -> object:
+    return responses_completion(client, "gpt-4o-mini", "hi", 16)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "call", "kind", "summary", "fix"),
+    [
+        (
+            Scenario.LITELLM_NO_DB,
+            list_models,
+            FailureKind.INVALID_KEY,
+            "the LiteLLM proxy refused the key: it is not the master key, and a proxy without a "
+            "database knows no other (400 no_db_connection): No connected db.",
+            "use the proxy's master key (general_settings.master_key), or give the proxy a "
+            "database (DATABASE_URL) so it can check virtual keys; then: chatenv configure-key",
+        ),
+        (
+            Scenario.LITELLM_UNKNOWN_MODEL,
+            _chat("gpt-9-imaginary"),
+            FailureKind.MODEL_NOT_FOUND,
+            "the LiteLLM proxy has no model of that name (400): /chat/completions: Invalid model "
+            "name passed in model=gpt-9-imaginary. Call `/v1/models` to view available models "
+            "for your key.",
+            "use a model_name from the proxy's config.yaml: GET /v1/models lists the ones this "
+            "key may use; then --api-model NAME",
+        ),
+        (
+            Scenario.LITELLM_BUDGET,
+            _chat(),
+            FailureKind.BUDGET_EXCEEDED,
+            "the LiteLLM proxy's budget is spent (422): Budget has been exceeded! Current cost: "
+            "1.0, Max budget: 1e-06",
+            "raise the budget that ran out (max_budget in the proxy's config.yaml, or the key's "
+            "with POST /key/update), or wait until its budget_duration resets it",
+        ),
+        (
+            Scenario.LITELLM_BUDGET_429,
+            _chat(),
+            FailureKind.BUDGET_EXCEEDED,
+            "the LiteLLM proxy's budget is spent (429): Budget has been exceeded! Current cost: "
+            "1.0, Max budget: 1e-06",
+            None,
+        ),
+        (
+            Scenario.LITELLM_MODEL_BUDGET,
+            _chat("mock-budget"),
+            FailureKind.BUDGET_EXCEEDED,
+            "the LiteLLM proxy's budget is spent (429): No deployments available - crossed "
+            "budget: Exceeded budget for deployment model_name: mock-budget, litellm_params.model:"
+            " openai/gpt-4o-mini, model_id: 510d5167870e7c0da34d3f"
+            "b1032c741ceae9f64c7cfcbdb8…",  # quoted up to 200 characters
+            None,
+        ),
+        (
+            Scenario.LITELLM_TIMEOUT,
+            _chat("mock-timeout"),
+            FailureKind.TIMEOUT,
+            "the LiteLLM proxy gave up waiting for the model behind it (408): litellm.Timeout: "
+            "This is a mock timeout error",
+            "raise the model's timeout (litellm_params.timeout in the proxy's config.yaml), or "
+            "check the provider behind it",
+        ),
+        (
+            Scenario.AZURE_DEPLOYMENT_NOT_FOUND,
+            _chat("gpt-4o-mini"),
+            FailureKind.MODEL_NOT_FOUND,
+            "Azure OpenAI has no deployment of that name (404 DeploymentNotFound): The API "
+            "deployment for this resource does not exist. If you created the deployment within "
+            "the last 5 minutes, please wait a moment and try again.",
+            "pass your deployment's name: --api-model DEPLOYMENT-NAME (see Deployments in the "
+            "Azure AI Foundry portal)",
+        ),
+        (
+            Scenario.AZURE_UNAUTHORIZED,
+            list_models,
+            FailureKind.INVALID_KEY,
+            "Azure OpenAI refused the key (401): Access denied due to invalid subscription key or "
+            "wrong API endpoint. Make sure to provide a valid key for an active subscription and "
+            "use a correct regional API endpoint for your resource.",
+            "copy KEY 1 from your resource's Keys and Endpoint page in the Azure portal, then: "
+            "chatenv configure-key",
+        ),
+        (
+            Scenario.LLAMA_CPP_UNAUTHORIZED,
+            list_models,
+            FailureKind.INVALID_KEY,
+            "llama.cpp's server refused the key (401): Invalid API Key",
+            "use the key llama-server was started with (--api-key KEY, or LLAMA_API_KEY), then: "
+            "chatenv configure-key",
+        ),
+        (
+            Scenario.VLLM_UNAUTHORIZED,
+            list_models,
+            FailureKind.INVALID_KEY,
+            "the server at {host} refused the key (401): Unauthorized",
+            "use the key this server expects (from whoever runs it, or its configuration), then: "
+            "chatenv configure-key",
+        ),
+        (
+            Scenario.PRISM_UNPROCESSABLE,
+            _chat(),
+            FailureKind.BAD_REQUEST,
+            "the server refused the request (422): Invalid request: Your request is not valid and "
+            "no HTTP validation response was found in the spec, so Prism is generating this "
+            "error for you.; Request body property max_tokens must be >= 1",
+            "check the model and base URL; run again with --verbose for details",
+        ),
+    ],
+)
+def test_each_other_servers_answer_is_told_with_a_fix_for_that_server(
+    openai_server: OpenAIServer,
+    make_config: MakeConfig,
+    scenario: Scenario,
+    call: Call,
+    kind: FailureKind,
+    summary: str,
+    fix: str | None,
+) -> None:
+    openai_server.set(scenario)
+    failure = failure_of(make_config(), call)
+    host = f"127.0.0.1:{openai_server.port}"
+    assert failure.kind is kind
+    assert failure.summary == summary.format(host=host)
+    if fix is not None:
+        assert failure.fix == fix
+    assert "openai.com" not in (failure.fix or "")
+    assert f"{failure.status_code} {failure.status_code}" not in failure.summary  # "400 400"
+    assert_no_key_in(failure)
+
+
+@pytest.mark.parametrize("scenario", [Scenario.LITELLM_UNKNOWN_MODEL, Scenario.LITELLM_BUDGET])
+def test_litellm_answers_carry_its_call_id_as_the_request_id(
+    openai_server: OpenAIServer, make_config: MakeConfig, scenario: Scenario
+) -> None:
+    openai_server.set(scenario)
+    failure = failure_of(make_config(), _chat())
+    assert failure.server == "litellm"
+    assert failure.request_id and len(failure.request_id) == 36  # a uuid, as LiteLLM sends
+
+
+def test_azure_answers_carry_the_apim_request_id(
+    openai_server: OpenAIServer, make_config: MakeConfig
+) -> None:
+    openai_server.set(Scenario.AZURE_DEPLOYMENT_NOT_FOUND)
+    failure = failure_of(make_config(), _chat())
+    assert (failure.server, failure.error_code) == ("azure", "DeploymentNotFound")
+    assert failure.request_id and len(failure.request_id) == 36
+
+
+@pytest.mark.parametrize(
+    ("scenario", "said"),
+    [
+        (Scenario.FASTAPI_NOT_FOUND, "Not Found"),
+        (
+            Scenario.PRISM_NOT_FOUND,
+            "Route not resolved, no path matched: The route /v1/responses hasn't been found in "
+            "the specification file",
+        ),
+    ],
+)
+def test_a_server_without_the_responses_api_says_so_and_offers_chat(
+    openai_server: OpenAIServer, make_config: MakeConfig, scenario: Scenario, said: str
+) -> None:
+    openai_server.set(scenario, paths=("/v1/responses",))
+    failure = failure_of(make_config(), _responses)
+    url = f"{openai_server.base_url}/responses"
+    assert failure.kind is FailureKind.NO_RESPONSES_API
+    assert failure.summary == (
+        f"the server at 127.0.0.1:{openai_server.port} has no Responses API (404 at {url}): {said}"
+    )
+    assert failure.fix == "use chat completions: --api-mode chat"
+
+
+def test_another_missing_endpoint_under_v1_does_not_say_add_v1(
+    openai_server: OpenAIServer, make_config: MakeConfig
+) -> None:
+    openai_server.set(Scenario.FASTAPI_NOT_FOUND, paths=("/v1/chat/completions",))
+    failure = failure_of(make_config(), _chat())
+    assert failure.kind is FailureKind.NOT_FOUND
+    assert "/v1" not in (failure.fix or "").replace("OPENAI_BASE_URL", "")
+    assert (
+        failure.fix == "check that OPENAI_BASE_URL points at the OpenAI-compatible server you meant"
+    )
+
+
+@pytest.mark.parametrize(
+    ("scenario", "kind", "summary", "fix"),
+    [
+        (
+            Scenario.UNAUTHORIZED,
+            FailureKind.INVALID_KEY,
+            "the server at {host} refused the key (401): Incorrect API key provided",
+            "use the key this server expects (from whoever runs it, or its configuration), then: "
+            "chatenv configure-key",
+        ),
+        (
+            Scenario.RATE_LIMIT,
+            FailureKind.RATE_LIMITED,
+            "rate limited by the server at {host} (429 rate_limit_exceeded); retry after 20 s: ",
+            "wait and try again; the server at {host} sets the limits (its settings or its "
+            "operator)",
+        ),
+        (
+            Scenario.UNAVAILABLE,
+            FailureKind.SERVER_ERROR,
+            "the server at {host} failed (503): The engine is currently overloaded",
+            "the server at {host}'s log (its terminal or service log) says why; then try again",
+        ),
+        (
+            Scenario.FORBIDDEN,
+            FailureKind.PERMISSION_DENIED,
+            "the server at {host} does not let this key do this (403): ",
+            "ask whoever runs the server at {host} to allow this key, or use a key that is allowed",
+        ),
+    ],
+)
+def test_401_429_403_and_5xx_from_a_server_that_is_not_openai_get_no_openai_page(
+    openai_server: OpenAIServer,
+    make_config: MakeConfig,
+    scenario: Scenario,
+    kind: FailureKind,
+    summary: str,
+    fix: str,
+) -> None:
+    """The same answers as OpenAI's, from a server that does not send OpenAI's headers: the
+    fixes are the server's, not platform.openai.com's or status.openai.com's."""
+    openai_server.set(scenario, as_openai=False)
+    failure = failure_of(make_config())
+    host = f"127.0.0.1:{openai_server.port}"
+    assert failure.kind is kind
+    assert failure.summary.startswith(summary.format(host=host))
+    assert failure.fix == fix.format(host=host)
+    assert failure.server == "other"
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "body", "kind", "summary", "fix"),
+    [
+        # OpenRouter's documented error shape (openrouter.ai/docs, API errors): a numeric code
+        (
+            "https://openrouter.ai/api/v1/chat/completions",
+            402,
+            {"error": {"code": 402, "message": "Insufficient credits"}},
+            FailureKind.INSUFFICIENT_QUOTA,
+            "OpenRouter wants payment: the account has no credit left (402): Insufficient credits",
+            "add credit to the account behind this key at OpenRouter, then try again",
+        ),
+        # Groq's 401 (console.groq.com/docs/errors): OpenAI's shape with its own wording
+        (
+            "https://api.groq.com/openai/v1/models",
+            401,
+            {
+                "error": {
+                    "message": "Invalid API Key",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                }
+            },
+            FailureKind.INVALID_KEY,
+            "Groq refused the key (401): Invalid API Key",
+            "create a new key at https://console.groq.com/keys, then: chatenv configure-key",
+        ),
+        (
+            "https://api.together.xyz/v1/chat/completions",
+            503,
+            {"error": {"message": "service unavailable", "type": "server_error"}},
+            FailureKind.SERVER_ERROR,
+            "Together AI failed (503): service unavailable",
+            "try again in a minute; if it persists, Together AI may have an outage",
+        ),
+        (
+            "https://my-res.openai.azure.com/openai/v1/chat/completions",
+            429,
+            {
+                "error": {
+                    "code": "429",
+                    "message": "Requests to the ChatCompletions_Create Operation have exceeded "
+                    "token rate limit of your current pricing tier.",
+                }
+            },
+            FailureKind.RATE_LIMITED,
+            "rate limited by Azure OpenAI (429): Requests to the ChatCompletions_Create Operation "
+            "have exceeded token rate limit of your current pricing tier.",
+            "wait and try again; a deployment's rate limit is raised in the Azure AI Foundry "
+            "portal, under Deployments",
+        ),
+    ],
+)
+def test_hosted_apis_are_known_by_their_host(
+    url: str, status: int, body: object, kind: FailureKind, summary: str, fix: str
+) -> None:
+    answer = HttpAnswer(status, url, {"content-type": "application/json"}, body)
+    failure = classify_answer(answer)
+    assert (failure.kind, failure.summary, failure.fix) == (kind, summary, fix)
+
+
+def test_fastapi_validation_details_are_quoted() -> None:
+    """FastAPI's own 422: `detail` is a list of {loc, msg, type}."""
+    body = {"detail": [{"loc": ["body", "model"], "msg": "Field required", "type": "missing"}]}
+    answer = HttpAnswer(422, "http://127.0.0.1:8000/v1/chat/completions", {}, body)
+    assert classify_answer(answer).summary == (
+        "the server refused the request (422): Field required"
+    )

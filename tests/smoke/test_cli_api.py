@@ -227,10 +227,10 @@ def test_a_model_ollama_has_not_pulled_and_a_completions_only_model_say_what_the
     pulled = run_cli(*API_ONLY, "--api-model", "llama3.2:1b", env=_env(openai_server))
     assert pulled.returncode == 1
     assert (
-        "✗ the model does not exist or this key cannot use it (404): "
-        'model "llama3.2:1b" not found, try pulling it first' in pulled.stdout
+        '✗ Ollama has not pulled that model (404): model "llama3.2:1b" not found, try pulling '
+        "it first" in pulled.stdout
     )
-    assert "on Ollama: ollama pull MODEL" in pulled.stdout
+    assert "fix: ollama pull llama3.2:1b" in pulled.stdout
     assert "no such endpoint" not in pulled.stdout
 
     openai_server.set(Scenario.OK)

@@ -1,7 +1,8 @@
 """The API calls chatenv makes, each returning a small typed result.
 
-The calls go through the real openai client (`with_raw_response`, so the `x-request-id` header
-and the raw body are at hand), but the answer is read from the JSON body here rather than from
+The calls go through the real openai client (`with_raw_response`, so the request id header
+(`x-request-id`, Azure's `apim-request-id`, LiteLLM's `x-litellm-call-id`) and the raw body are
+at hand), but the answer is read from the JSON body here rather than from
 the SDK's models: the SDK accepts almost anything without complaint, and a base URL that points
 at the wrong server (a proxy's login page, a server that is not OpenAI-compatible) must show up
 as a malformed response, not as an empty model list or an empty reply.
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from chatenv.api.servers import request_id
 from chatenv.system.openai_client import is_openai_host
 
 if TYPE_CHECKING:
@@ -219,7 +221,7 @@ def _is_openai(client: OpenAI) -> bool:
 
 
 def _request_id(response: httpx2.Response) -> str | None:
-    return response.headers.get("x-request-id")
+    return request_id(response.headers)
 
 
 def _json_object(response: httpx2.Response) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The network section (skipped by --offline): proxies, CA bundles, and whether the OpenAI API
-host and the Hugging Face Hub answer a TLS handshake.
+"""The network section (skipped by --offline): proxies, CA bundles, whether the OpenAI API
+host and the Hugging Face Hub answer a TLS handshake, and (with a key set) whether the API
+server accepts the key: one `GET /models`, which costs no tokens (`chatenv.api.probe`).
 
 It looks at the network the way the user's code will: the openai client (httpx2 under it) and
 huggingface_hub read the proxy variables the way `urllib.request.getproxies_environment` does
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable, Mapping
 
+    from chatenv.api.probe import KeyProbe
     from chatenv.doctor.context import Context
     from chatenv.keys.config import OpenAIConfig
     from chatenv.system.connect import Connector
@@ -474,6 +476,97 @@ def check_network(
     return results
 
 
+# --- the key, asked of the server ------------------------------------------------------------
+
+
+def check_api_key(probe: KeyProbe, masked: str) -> CheckResult:
+    """What the server said to the key, as `gh auth status` says it (the key shown masked)."""
+    from chatenv.api.failures import FailureKind
+
+    server = probe.server.name
+    where = server if server.startswith("the server at") else f"{server} at {probe.base_url}"
+    data = {
+        "base_url": probe.base_url,
+        "server": probe.server.kind.value,
+        "accepted": probe.model_ids is not None,
+        "model_count": len(probe.model_ids) if probe.model_ids is not None else None,
+        "latency_ms": round(probe.latency_s * 1000) if probe.latency_s is not None else None,
+        "request_id": probe.request_id,
+        "failure": probe.failure.to_json() if probe.failure else None,
+    }
+    failure = probe.failure
+    if failure is None and probe.model_ids is not None:
+        count, ms = len(probe.model_ids), data["latency_ms"]
+        return CheckResult.ok(
+            "network.api-key",
+            f"key {masked} accepted by {where}: {count} model{'s' if count != 1 else ''} "
+            f"listed (GET /models, {ms} ms)",
+            data=data,
+        )
+    assert failure is not None
+    if failure.kind is FailureKind.RATE_LIMITED:  # a server rate-limits only a key it accepted
+        return CheckResult.ok(
+            "network.api-key", f"key {masked} accepted by {where} (rate limited now)", data=data
+        )
+    if failure.key_rejected or failure.kind is FailureKind.AZURE_DEPLOYMENT_URL:
+        return problem("network.api-key-refused").check(
+            Status.FAIL,
+            "network.api-key",
+            data=data,
+            masked=masked,
+            url=probe.base_url,
+            reason=failure.summary,
+            api_fix=failure.fix or "",
+        )
+    return problem("network.api-key-unverified").check(
+        Status.WARN,
+        "network.api-key",
+        data=data,
+        masked=masked,
+        url=probe.base_url,
+        reason=failure.summary,
+        api_fix=failure.fix or "",
+    )
+
+
+def key_results(
+    config: OpenAIConfig, environ: Mapping[str, str], reached: list[CheckResult]
+) -> list[CheckResult]:
+    """One `GET /models` with the key, when there is a key and the API host answered."""
+    from chatenv.api.failures import base_url_failure
+    from chatenv.api.probe import KeyProbe, get_models
+    from chatenv.api.servers import identify
+    from chatenv.keys.mask import mask_url
+
+    if config.key is None:
+        return []
+    masked = config.key.masked
+    unusable = base_url_failure(config.effective_base_url)
+    if unusable is not None:  # no request can succeed: say why, without making one
+        url = config.effective_base_url
+        probe = KeyProbe(mask_url(url), identify(url), failure=unusable)
+        return [check_api_key(probe, masked)]
+    api = next((r for r in reached if r.id == "network.api"), None)
+    if api is None or api.status is not Status.OK:
+        return [
+            CheckResult.skip(
+                "network.api-key", f"key {masked} not checked: the API host did not answer"
+            )
+        ]
+    url = config.effective_base_url
+    proxy = proxy_for(url, environ)
+    try:
+        context = tls_context(environ) if url.startswith("https:") else None
+    except (OSError, ValueError) as exc:
+        return [
+            CheckResult.skip(
+                "network.api-key", f"key {masked} not checked: no TLS context ({_oserror(exc)})"
+            )
+        ]
+    return [check_api_key(get_models(config, proxy=proxy, context=context), masked)]
+
+
 def collect(ctx: Context) -> list[CheckResult]:
     """Run only without --offline (doctor/sections.py skips it then, without importing this)."""
-    return check_network(ctx.environ, targets_for(ctx.openai, ctx.environ), ctx.seams.sockets())
+    reached = check_network(ctx.environ, targets_for(ctx.openai, ctx.environ), ctx.seams.sockets())
+    return reached + key_results(ctx.openai, ctx.environ, reached)

@@ -4,8 +4,9 @@ The answer is one of four outcomes, and the mode says what each means for saving
 
 - valid: the server listed the models (or rate-limited the request, which it does only after
   accepting the key);
-- invalid: the server looked and said no (401, 403, 429 insufficient_quota), or the base URL is
-  not an OpenAI-compatible API (404, a malformed answer);
+- invalid: the server looked and said no (401, 403, 429 insufficient_quota, LiteLLM's 400
+  no_db_connection), or the base URL is not an OpenAI-compatible API (404, a malformed answer,
+  Azure's per-deployment URL);
 - unverified: nothing was learnt (cannot connect, timeout, 5xx, openai not installed);
 - skipped: --no-verify.
 
@@ -22,7 +23,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from chatenv.api.calls import list_models
-from chatenv.api.failures import FailureKind, classify
+from chatenv.api.failures import FailureKind, base_url_failure, classify
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system.openai_client import DEFAULT_TIMEOUT_S, make_client
@@ -126,6 +127,9 @@ def verify(
 ) -> Verification:
     if mode is VerifyMode.OFF:
         return Verification(mode, Outcome.SKIPPED, config.effective_base_url)
+    unusable = base_url_failure(config.effective_base_url)
+    if unusable is not None:  # Azure's per-deployment URL: every call would be refused
+        return Verification(mode, Outcome.INVALID, config.effective_base_url, failure=unusable)
     try:
         models = list_models(make_client(config, timeout=timeout, max_retries=0))
     except Exception as exc:

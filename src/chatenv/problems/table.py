@@ -1105,6 +1105,30 @@ PROBLEMS: tuple[Problem, ...] = (
         cause="The connection through the configured proxy failed or timed out.",
         fix="check the proxy {proxy}",
     ),
+    Problem(
+        id="network.api-key-refused",
+        commands=DOCTOR,
+        area="Network",
+        levels=("fail",),
+        title="The server refused the key (doctor's GET /models)",
+        message="GET /models at {url} with key {masked}: {reason}",
+        cause="With a key set and without `--offline`, doctor makes one request that costs no "
+        "tokens (`GET /models`, no retries) and the server said no. The line is the API "
+        "failure's own (see the entries under The OpenAI API), for the server that answered.",
+        fix="{api_fix}",
+    ),
+    Problem(
+        id="network.api-key-unverified",
+        commands=DOCTOR,
+        area="Network",
+        levels=("warn",),
+        title="doctor could not learn whether the key is accepted",
+        message="GET /models at {url} with key {masked} says nothing of the key: {reason}",
+        cause="doctor's `GET /models` got no answer that says anything about the key: a "
+        "timeout, a server error, a page that is not the API, or a server without "
+        "`GET /models`.",
+        fix="{api_fix}",
+    ),
 )
 
 PROBLEMS += (
@@ -1142,15 +1166,116 @@ PROBLEMS += (
         fix="pip install '{requirement}'   (or: chatenv install api)",
     ),
     Problem(
+        id="api.azure-deployment-url",
+        commands=("doctor", *API),
+        area="Before any request",
+        levels=("fail",),
+        title="OPENAI_BASE_URL is Azure's per-deployment URL",
+        message="OPENAI_BASE_URL is Azure's per-deployment URL ({url}): the openai client "
+        "cannot call it",
+        cause="`https://RESOURCE.openai.azure.com/openai/deployments/NAME?api-version=...` is "
+        "the URL of the older `AzureOpenAI` client. The plain client puts /chat/completions "
+        "after it, sends no `api-version` and no `api-key` header, and Azure answers 401 or "
+        "404. Azure's v1 API takes the plain client with the base URL "
+        "`https://RESOURCE.openai.azure.com/openai/v1/` and the deployment as the model.",
+        fix="export OPENAI_BASE_URL={v1_url}  # then pass the deployment as the model: "
+        "--api-model {deployment}",
+    ),
+    Problem(
         id="api.invalid-key",
         commands=API,
         area="The key and the account",
         levels=("fail",),
         title="The key was rejected (401)",
         message="the API key was rejected (401): it is wrong, revoked or deleted{said}",
-        cause="The server does not accept the key: a typo, a key that was revoked or deleted, "
-        "or a key for another server than OPENAI_BASE_URL points at.",
+        cause="OpenAI does not accept the key: a typo, a key that was revoked or deleted, or a "
+        "key of another server.",
         fix="create a new key at {KEYS_PAGE}, then: chatenv configure-key",
+    ),
+    Problem(
+        id="api.invalid-key-azure",
+        commands=API,
+        area="The key and the account",
+        levels=("fail",),
+        title="Azure OpenAI refused the key (401)",
+        message="Azure OpenAI refused the key (401){said}",
+        cause="Azure answers 401 `Access denied due to invalid subscription key or wrong API "
+        "endpoint` to a key of another resource, a key that was regenerated, or a base URL of "
+        "another resource than the key's.",
+        fix="copy KEY 1 from your resource's Keys and Endpoint page in the Azure portal, then: "
+        "chatenv configure-key",
+    ),
+    Problem(
+        id="api.invalid-key-litellm",
+        commands=API,
+        area="The key and the account",
+        levels=("fail",),
+        title="The LiteLLM proxy refused the key",
+        message="the LiteLLM proxy refused the key ({status}){said}",
+        cause="The proxy accepts its master key and the virtual keys it issued; this key is "
+        "neither, or it expired or was blocked.",
+        fix="use the proxy's master key (general_settings.master_key in its config.yaml) or a "
+        "virtual key it issued (POST /key/generate), then: chatenv configure-key",
+    ),
+    Problem(
+        id="api.litellm-no-database",
+        commands=API,
+        area="The key and the account",
+        levels=("fail",),
+        title="The LiteLLM proxy has no database to check the key in (400 no_db_connection)",
+        message="the LiteLLM proxy refused the key: it is not the master key, and a proxy "
+        "without a database knows no other ({status} no_db_connection){said}",
+        cause="A LiteLLM proxy started without `DATABASE_URL` knows only its master key; it "
+        "answers any other key with 400 `No connected db.` (type `no_db_connection`), not 401.",
+        fix="use the proxy's master key (general_settings.master_key), or give the proxy a "
+        "database (DATABASE_URL) so it can check virtual keys; then: chatenv configure-key",
+    ),
+    Problem(
+        id="api.invalid-key-vllm",
+        commands=API,
+        area="The key and the account",
+        levels=("fail",),
+        title="vLLM refused the key (401)",
+        message="vLLM refused the key (401){said}",
+        cause="vLLM started with `--api-key` (or `VLLM_API_KEY`) answers every other key on "
+        '/v1 with 401 `{{"error": "Unauthorized"}}`.',
+        fix="use the key vLLM was started with (vllm serve --api-key KEY, or VLLM_API_KEY), "
+        "then: chatenv configure-key",
+    ),
+    Problem(
+        id="api.invalid-key-llama-cpp",
+        commands=API,
+        area="The key and the account",
+        levels=("fail",),
+        title="llama.cpp's server refused the key (401)",
+        message="llama.cpp's server refused the key (401){said}",
+        cause="llama-server started with `--api-key` (or `LLAMA_API_KEY`) answers every other "
+        "key with 401 `Invalid API Key`.",
+        fix="use the key llama-server was started with (--api-key KEY, or LLAMA_API_KEY), "
+        "then: chatenv configure-key",
+    ),
+    Problem(
+        id="api.invalid-key-hosted",
+        commands=API,
+        area="The key and the account",
+        levels=("fail",),
+        title="A hosted API refused the key (401)",
+        message="{server} refused the key (401){said}",
+        cause="OpenRouter, Groq or Together AI does not accept the key: a typo, a deleted key, "
+        "or a key of another provider.",
+        fix="create a new key at {keys_page}, then: chatenv configure-key",
+    ),
+    Problem(
+        id="api.invalid-key-server",
+        commands=API,
+        area="The key and the account",
+        levels=("fail",),
+        title="Another server refused the key (401)",
+        message="{server} refused the key (401){said}",
+        cause="A server chatenv does not know refused the key. Only the server's operator (or "
+        "its configuration) knows which keys it takes.",
+        fix="use the key this server expects (from whoever runs it, or its configuration), "
+        "then: chatenv configure-key",
     ),
     Problem(
         id="api.organization-mismatch",
@@ -1187,6 +1312,17 @@ PROBLEMS += (
         "capabilities) at {KEYS_PAGE}, or ask your organization's owner for the role",
     ),
     Problem(
+        id="api.permission-denied-server",
+        commands=API,
+        area="The key and the account",
+        levels=("fail",),
+        title="Another server does not let the key do this (403)",
+        message="{server} does not let this key do this (403){said}",
+        cause="The server accepted the key but refuses it this call (a model or route the key "
+        "may not use).",
+        fix="ask whoever runs {server} to allow this key, or use a key that is allowed",
+    ),
+    Problem(
         id="api.model-retired",
         commands=API,
         area="The server's answer",
@@ -1203,11 +1339,55 @@ PROBLEMS += (
         levels=("fail",),
         title="The model does not exist or the key cannot use it (404)",
         message="the model does not exist or this key cannot use it (404{answered}){said}",
-        cause="A typo in the model name, a model your organization has no access to, or (on a "
-        "local server) a model the server has not loaded. OpenAI answers `model_not_found`; "
-        'vLLM (``The model `x` does not exist.``) and Ollama (`model "x" not found, try '
-        "pulling it first`) a plain 404 whose message names the model.",
-        fix="choose a model this key can use (GET /v1/models lists them; see {MODELS_PAGE}){pull}",
+        cause="OpenAI answers `model_not_found`: a typo in the model name, or a model your "
+        "organization has no access to.",
+        fix="choose a model this key can use (GET /v1/models lists them; see {MODELS_PAGE})",
+    ),
+    Problem(
+        id="api.deployment-not-found",
+        commands=API,
+        area="The server's answer",
+        levels=("fail",),
+        title="Azure OpenAI has no deployment of that name (404 DeploymentNotFound)",
+        message="Azure OpenAI has no deployment of that name (404 DeploymentNotFound){said}",
+        cause="On Azure the model of a request is your deployment's name, not the model's "
+        "(gpt-4.1-nano); a deployment made in the last minutes may not answer yet.",
+        fix="pass your deployment's name: --api-model DEPLOYMENT-NAME (see Deployments in the "
+        "Azure AI Foundry portal)",
+    ),
+    Problem(
+        id="api.model-not-found-litellm",
+        commands=API,
+        area="The server's answer",
+        levels=("fail",),
+        title="The LiteLLM proxy has no model of that name",
+        message="the LiteLLM proxy has no model of that name ({status}){said}",
+        cause="The proxy serves the `model_name`s of its config.yaml (`model_list`); it answers "
+        "400 `Invalid model name passed in model=...` to any other.",
+        fix="use a model_name from the proxy's config.yaml: GET /v1/models lists the ones this "
+        "key may use; then --api-model NAME",
+    ),
+    Problem(
+        id="api.model-not-found-ollama",
+        commands=API,
+        area="The server's answer",
+        levels=("fail",),
+        title="Ollama has not pulled the model",
+        message="Ollama has not pulled that model ({status}){said}",
+        cause='Ollama serves the models it has pulled; it answers 404 `model "x" not found, '
+        "try pulling it first` to any other.",
+        fix="ollama pull {model}",
+    ),
+    Problem(
+        id="api.model-not-found-server",
+        commands=API,
+        area="The server's answer",
+        levels=("fail",),
+        title="Another server does not serve the model",
+        message="{server} does not serve that model ({status}){said}",
+        cause="vLLM, llama.cpp, LM Studio and hosted APIs serve their own model names (vLLM: "
+        "``The model `x` does not exist.``): the name asked for is not one of them.",
+        fix="choose a model it serves (GET /v1/models lists them), then --api-model NAME",
     ),
     Problem(
         id="api.not-a-chat-model",
@@ -1234,6 +1414,29 @@ PROBLEMS += (
         fix="check the base URL: it usually ends in /v1 (e.g. http://localhost:8000/v1)",
     ),
     Problem(
+        id="api.endpoint-missing",
+        commands=API,
+        area="The server's answer",
+        levels=("fail",),
+        title="The server lacks an endpoint though the URL ends in /v1 (404)",
+        message="{server} has no such endpoint (404 at {url}){said}",
+        cause="The base URL has the usual `/v1`, and the server still has no such path: it is "
+        "another kind of server than expected, or an OpenAI-compatible one without this "
+        "endpoint.",
+        fix="check that OPENAI_BASE_URL points at the OpenAI-compatible server you meant",
+    ),
+    Problem(
+        id="api.no-responses-api",
+        commands=API,
+        area="The server's answer",
+        levels=("fail",),
+        title="The server has no Responses API (404 on /responses)",
+        message="{server} has no Responses API (404 at {url}){said}",
+        cause="Many OpenAI-compatible servers serve chat completions but not `/v1/responses` "
+        '(a FastAPI server answers `{{"detail":"Not Found"}}`).',
+        fix="use chat completions: --api-mode chat",
+    ),
+    Problem(
         id="api.insufficient-quota",
         commands=API,
         area="The key and the account",
@@ -1244,6 +1447,31 @@ PROBLEMS += (
         cause="Not a rate limit: the organization has no credit or has reached its spending "
         "limit. Waiting does not help.",
         fix="add credit or a payment method at {BILLING_PAGE}",
+    ),
+    Problem(
+        id="api.no-credit",
+        commands=API,
+        area="The key and the account",
+        levels=("fail",),
+        title="The account has no credit left (402)",
+        message="{server} wants payment: the account has no credit left (402){said}",
+        cause="Hosted APIs such as OpenRouter answer 402 Payment Required when the account "
+        "behind the key has run out of credit. Waiting does not help.",
+        fix="add credit to the account behind this key at {server}, then try again",
+    ),
+    Problem(
+        id="api.budget-exceeded-litellm",
+        commands=API,
+        area="The key and the account",
+        levels=("fail",),
+        title="The LiteLLM proxy's budget is spent",
+        message="the LiteLLM proxy's budget is spent ({status}{error_code}){said}",
+        cause="A budget set on the proxy (`max_budget`), a model of it, or the key, team or user "
+        "is used up. LiteLLM answers 422 (429 with `budget_exceeded_status_code: 429`, and 429 "
+        "`No deployments available - crossed budget` for a model's budget): not a rate limit, "
+        "so waiting a minute does not help.",
+        fix="raise the budget that ran out (max_budget in the proxy's config.yaml, or the "
+        "key's with POST /key/update), or wait until its budget_duration resets it",
     ),
     Problem(
         id="api.rate-limited",
@@ -1257,6 +1485,39 @@ PROBLEMS += (
         fix="wait and try again; see your limits at {LIMITS_PAGE}",
     ),
     Problem(
+        id="api.rate-limited-azure",
+        commands=API,
+        area="The key and the account",
+        levels=("fail", "warn"),
+        title="Rate limited by Azure OpenAI (429)",
+        message="rate limited by Azure OpenAI (429{error_code}){wait}{said}",
+        cause="The deployment's tokens-per-minute or requests-per-minute limit is reached.",
+        fix="wait and try again; a deployment's rate limit is raised in the Azure AI Foundry "
+        "portal, under Deployments",
+    ),
+    Problem(
+        id="api.rate-limited-litellm",
+        commands=API,
+        area="The key and the account",
+        levels=("fail", "warn"),
+        title="Rate limited by the LiteLLM proxy (429)",
+        message="rate limited by the LiteLLM proxy (429{error_code}){wait}{said}",
+        cause="The proxy's own limits (rpm/tpm of a model or a key) or the provider behind it "
+        "refused the request for now.",
+        fix="wait and try again; the proxy's limits are rpm/tpm in its config.yaml (per model) "
+        "or on the key",
+    ),
+    Problem(
+        id="api.rate-limited-server",
+        commands=API,
+        area="The key and the account",
+        levels=("fail", "warn"),
+        title="Rate limited by another server (429)",
+        message="rate limited by {server} (429{error_code}){wait}{said}",
+        cause="Too many requests for the limits that server sets. The key itself was accepted.",
+        fix="wait and try again; {server} sets the limits (its settings or its operator)",
+    ),
+    Problem(
         id="api.server-error",
         commands=API,
         area="The server's answer",
@@ -1268,6 +1529,38 @@ PROBLEMS += (
         fix="try again in a minute; if it persists, check {STATUS_PAGE}{support}",
     ),
     Problem(
+        id="api.server-error-self-hosted",
+        commands=API,
+        area="The server's answer",
+        levels=("fail",),
+        title="A server you run failed (5xx)",
+        message="{server} failed ({status}){ref}{said}",
+        cause="vLLM, Ollama, llama.cpp, LM Studio or the LiteLLM proxy (or the provider behind "
+        "it) raised an error: its own log has the reason.",
+        fix="{server}'s log (its terminal or service log) says why; then try again",
+    ),
+    Problem(
+        id="api.server-error-hosted",
+        commands=API,
+        area="The server's answer",
+        levels=("fail",),
+        title="A hosted API failed (5xx)",
+        message="{server} failed ({status}){ref}{said}",
+        cause="An error on the side of Azure OpenAI or a hosted API (an outage, an overloaded "
+        "model).",
+        fix="try again in a minute; if it persists, {server} may have an outage{support}",
+    ),
+    Problem(
+        id="api.server-error-server",
+        commands=API,
+        area="The server's answer",
+        levels=("fail",),
+        title="Another server failed (5xx)",
+        message="{server} failed ({status}){ref}{said}",
+        cause="An error on the side of a server chatenv does not know (or a proxy in between).",
+        fix="try again in a minute; if it persists, tell whoever runs it{support}",
+    ),
+    Problem(
         id="api.bad-request",
         commands=API,
         area="The server's answer",
@@ -1275,7 +1568,8 @@ PROBLEMS += (
         title="The server refused the request (4xx)",
         message="the server refused the request ({status}{error_code}){said}",
         cause="The server answered another 4xx status: usually a model or parameter the server "
-        "does not support.",
+        "does not support. The line quotes the body: OpenAI's `error.message`, FastAPI's "
+        "`detail`, a problem+json `title` and `detail` (Prism).",
         fix="check the model and base URL; run again with --verbose for details",
     ),
     Problem(
@@ -1299,6 +1593,39 @@ PROBLEMS += (
         cause="The connection was made but no answer came within `--timeout`: a slow or "
         "overloaded server (a local server still loading its model).",
         fix="try again in a minute; if it persists, check {STATUS_PAGE}",
+    ),
+    Problem(
+        id="api.read-timeout-server",
+        commands=API,
+        area="Connecting",
+        levels=("fail",),
+        title="Another server did not answer in time",
+        message="{url} did not answer in time (read timeout)",
+        cause="The connection was made but no answer came within `--timeout`: a slow or "
+        "overloaded server, or a local server still loading its model.",
+        fix="try again in a minute; a server that is loading its model answers once it is done",
+    ),
+    Problem(
+        id="api.server-timeout",
+        commands=API,
+        area="Connecting",
+        levels=("fail",),
+        title="The server timed out the request (408)",
+        message="{server} gave up waiting for an answer (408){said}",
+        cause="The server (or a gateway in front of it) stopped waiting for the model behind it.",
+        fix="try again; if it keeps timing out, the model behind it is too slow or down",
+    ),
+    Problem(
+        id="api.server-timeout-litellm",
+        commands=API,
+        area="Connecting",
+        levels=("fail",),
+        title="The LiteLLM proxy timed out the model behind it (408)",
+        message="the LiteLLM proxy gave up waiting for the model behind it (408){said}",
+        cause="The provider behind the proxy did not answer within the model's `timeout` "
+        "(`litellm.Timeout`).",
+        fix="raise the model's timeout (litellm_params.timeout in the proxy's config.yaml), or "
+        "check the provider behind it",
     ),
     Problem(
         id="api.timeout",

@@ -60,13 +60,22 @@ class ApiOptions:
 
 
 def run_api(options: ApiOptions, progress: Progress = no_progress) -> list[CheckResult]:
-    from chatenv.api.failures import classify
+    from chatenv.api.failures import base_url_failure, classify
     from chatenv.keys.config import resolve
     from chatenv.system.openai_client import make_client
 
     config = resolve(options.environ, options.env_file)
     results = _config_warnings(config)
     base = mask_url(config.effective_base_url)
+    unusable = base_url_failure(config.effective_base_url)
+    if unusable is not None:
+        results.append(_failed("api.models", unusable, base_url=base))
+        results.append(
+            CheckResult.skip(
+                "api.completion", "not run: listing the models failed", section=SECTION
+            )
+        )
+        return results
     try:
         client = make_client(config, timeout=options.timeout_s, max_retries=0)
     except Exception as exc:
