@@ -114,3 +114,40 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.tiny_model import build_tiny_gpt2
 
     return build_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2"))
+
+
+IMPORT_PROBE = (
+    "import json, sys\n"
+    "modules, args = json.loads(sys.argv[1]), sys.argv[2:]\n"
+    "sys.argv = ['chatenv', *args]\n"
+    "try:\n"
+    "    if args[:1] == ['doctor']:\n"
+    "        from chatenv.cli.doctor_fast import run_fast\n"
+    "        run_fast(args[1:])  # exits when it takes the line; else Typer parses it\n"
+    "    from chatenv.cli import main\n"
+    "    main()\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print(json.dumps({m: m in sys.modules for m in modules}), file=sys.stderr)\n"
+)
+
+
+def imported_by(
+    args: list[str], modules: tuple[str, ...], env: dict[str, str]
+) -> tuple[dict[str, bool], subprocess.CompletedProcess[str]]:
+    """Which of `modules` a real `chatenv ARGS` run has imported when it is done, in any
+    thread. doctor's console script ends with os._exit once its output is flushed, so the
+    probe runs doctor's fast path itself (`run_fast`, what `chatenv.cli.main` calls) and then
+    looks; every other command goes through `main`."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, json.dumps(modules), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    return {m: bool(loaded[m]) for m in modules}, done

@@ -11,7 +11,7 @@ from chatenv.api.probe import KeyProbe
 from chatenv.api.servers import identify
 from chatenv.doctor.network import check_api_key
 from chatenv.results import Status
-from tests.conftest import server_env
+from tests.conftest import imported_by, server_env
 from tests.openai_server import TEST_KEY, Scenario
 
 if TYPE_CHECKING:
@@ -136,28 +136,13 @@ def test_the_key_check_imports_neither_openai_nor_pydantic(
 ) -> None:
     """doctor stays fast and works in the base install: its GET uses the standard library
     (importing openai would cost ~0.6 s, about three times doctor's whole run)."""
-    import subprocess
-    import sys
 
-    probe = (
-        "import json, sys, runpy\n"
-        "sys.argv = ['chatenv', 'doctor', '--json']\n"
-        "try:\n"
-        "    runpy.run_module('chatenv', run_name='__main__')\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print(json.dumps({m: m in sys.modules for m in ('openai', 'pydantic', 'httpx2')}),"
-        " file=sys.stderr)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env=_env(tmp_path, openai_server),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    loaded, done = imported_by(
+        ["doctor", "--json"],
+        ("openai", "pydantic", "httpx2", "chatenv.doctor.network"),
+        _env(tmp_path, openai_server),
     )
     results = {r["id"]: r for r in json.loads(done.stdout)["results"]}
     assert results["network.api-key"]["status"] == "ok"  # the GET was made
-    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert loaded.pop("chatenv.doctor.network")
     assert loaded == {"openai": False, "pydantic": False, "httpx2": False}

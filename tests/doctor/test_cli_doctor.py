@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 import pytest
 
-from tests.conftest import REPO, clean_env
+from tests.conftest import REPO, clean_env, imported_by
 from tests.sites import write_dist
 
 if TYPE_CHECKING:
@@ -289,24 +289,8 @@ def test_fast_path_knows_every_doctor_option() -> None:
 
 
 def _imported_after(argv: list[str], modules: tuple[str, ...]) -> dict[str, bool]:
-    """Which of `modules` a real `chatenv ...` process imported, read from `-X importtime`
-    (doctor ends with os._exit once its output is flushed, so nothing runs after it)."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "from chatenv.cli import main; main()", *argv],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr[-2000:]
-    imported = {
-        line.rpartition("|")[2].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:")
-    }
-    assert "chatenv.cli" in imported  # the probe sees the real imports
-    return {m: m in imported for m in modules}
+    loaded, _ = imported_by(argv, modules, clean_env())
+    return loaded
 
 
 def test_doctor_json_loads_neither_typer_pydantic_rich_nor_pynvml_on_a_cpu_box() -> None:
