@@ -12,7 +12,7 @@ from pathlib import Path
 from chatenv.doctor.runner import DoctorOptions, Seams, Section, build_report, run_sections
 from chatenv.doctor.sections import SECTIONS
 from chatenv.results import CheckResult, Status
-from tests.fakes import nvml as fake
+from tests.fakes import machines as fake
 
 
 def _options(tmp_path: Path) -> DoctorOptions:
@@ -22,7 +22,7 @@ def _options(tmp_path: Path) -> DoctorOptions:
         offline=True,
         environ={**env, "HF_HOME": str(tmp_path / "hf")},
         cwd=tmp_path,
-        seams=Seams(nvml=fake.one_h100()),
+        seams=Seams(nvml=fake.nvml(fake.one_h100())),
     )
 
 

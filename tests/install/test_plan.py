@@ -15,9 +15,8 @@ from chatenv.install.resolve import Outcome, Resolution, Resolved
 from chatenv.install.target import probe_interpreter
 from chatenv.install.variant import Machine, choose
 from chatenv.installed import broken_requirements, scan
-from chatenv.system.nvml import probe
 from chatenv.torch_builds import CPU_INDEX_URL
-from tests.fakes import nvml as fake
+from tests.fakes import machines as fake
 from tests.install.conftest import python_of, site_packages
 from tests.sites import write_dist, write_torch
 
@@ -93,7 +92,7 @@ def test_cpu_torch_on_a_cpu_box_is_kept(make_venv: MakeVenv) -> None:
     satisfied_local_without_torch(site)
     prepared = prepare(
         InstallOptions(profiles=("local",), python=str(python_of(venv))),
-        Seams(which=lambda name: None, gpus=lambda: probe(fake.cpu_box())),
+        Seams(which=lambda name: None, gpus=lambda: fake.probe(fake.cpu_box())),
     )
     assert prepared.plan.nothing_to_do
     assert prepared.plan.torch is not None and prepared.plan.torch.keep
@@ -119,11 +118,11 @@ def test_missing_installer_is_reported_only_when_something_must_change(
 def test_cpu_torch_on_an_h100_box_is_replaced_by_the_cuda_build(make_venv: MakeVenv) -> None:
     site = site_packages(make_venv())
     write_torch(site, "2.13.0+cpu", None)
-    plan, _ = torch_plan(site, probe(fake.one_h100(driver="580.65.06", cuda=13000)))
+    plan, _ = torch_plan(site, fake.probe(fake.one_h100(driver="580.65.06", cuda=13000)))
     assert not plan.keep and "CPU build" in plan.reason
     assert plan.choice.variant == "cu132"
     # The installed cpu build is excluded, so the resolver cannot settle for it.
-    assert plan.requirement == "torch<2.14,>=2.4,==2.13.*,!=2.13.0+cpu"
+    assert plan.requirement == "torch<2.15,>=2.4,==2.13.*,!=2.13.0+cpu"
     satisfied_local_without_torch(site)
     write_dist(site, "filelock", "3.20.0")
     write_dist(site, "typing-extensions", "4.15.0")
@@ -137,18 +136,18 @@ def test_working_cuda_torch_is_kept_and_upgrade_moves_it_to_the_chosen_build(
 ) -> None:
     site = site_packages(make_venv())
     write_torch(site, "2.12.0+cu126", "12.6")
-    h100 = probe(fake.one_h100(driver="580.65.06", cuda=13000))
+    h100 = fake.probe(fake.one_h100(driver="580.65.06", cuda=13000))
     kept, _ = torch_plan(site, h100)
     assert kept.keep and "runs on this driver" in kept.reason
     upgraded, _ = torch_plan(site, h100, upgrade=True)
     assert not upgraded.keep and upgraded.choice.variant == "cu132"
-    assert upgraded.requirement == "torch<2.14,>=2.4,==2.13.*,!=2.12.0+cu126"
+    assert upgraded.requirement == "torch<2.15,>=2.4,==2.13.*,!=2.12.0+cu126"
 
 
 def test_torch_outside_the_pins_is_replaced(make_venv: MakeVenv) -> None:
     site = site_packages(make_venv())
     write_torch(site, "2.3.1+cpu", None)
-    plan, _ = torch_plan(site, probe(fake.cpu_box()))
+    plan, _ = torch_plan(site, fake.probe(fake.cpu_box()))
     assert not plan.keep and "the pins want" in plan.reason
     assert plan.choice.index_url == CPU_INDEX_URL
 
@@ -157,8 +156,8 @@ def test_fresh_local_install_plans_torch_first_then_the_rest_constrained_to_it(
     make_venv: MakeVenv,
 ) -> None:
     site = site_packages(make_venv())
-    plan, _ = torch_plan(site, probe(fake.cpu_box()))
-    assert plan.requirement == "torch<2.14,>=2.4,==2.13.*"
+    plan, _ = torch_plan(site, fake.probe(fake.cpu_box()))
+    assert plan.requirement == "torch<2.15,>=2.4,==2.13.*"
     steps = steps_for(site, LOCAL, plan)
     assert [s.name for s in steps] == ["torch", "packages"]
     torch_step, packages = steps

@@ -16,9 +16,9 @@ from chatenv.install.variant import (
     judge_installed,
     parse_request,
 )
-from chatenv.system.nvml import CudaVersion, DriverInfo, GpuInfo, GpuProbe, ProbeState, probe
+from chatenv.system.nvml import CudaVersion, DriverInfo, GpuInfo, GpuProbe, ProbeState
 from chatenv.torch_builds import CPU_INDEX_URL
-from tests.fakes import nvml as fake
+from tests.fakes import machines as fake
 
 PINS = SpecifierSet(">=2.4,<2.14")
 
@@ -67,12 +67,12 @@ def test_cpu_build_on_macos_and_windows_comes_from_pypi(platform: str) -> None:
 
 
 def test_real_probe_of_a_machine_without_driver_leads_to_cpu() -> None:
-    machine = Machine("linux", "x86_64", probe(fake.cpu_box()))
+    machine = Machine("linux", "x86_64", fake.probe(fake.cpu_box()))
     assert pick(machine) == CPU
 
 
 def test_driver_loaded_without_gpus_is_cpu_without_warning() -> None:
-    machine = Machine("linux", "x86_64", probe(fake.no_devices()))
+    machine = Machine("linux", "x86_64", fake.probe(fake.no_devices()))
     choice = choose(AUTO, machine, "2.13", spec=PINS)
     assert choice.variant == CPU and choice.warning is None
 
@@ -213,8 +213,8 @@ def test_eight_h100_box_from_the_probe() -> None:
     assert pick(probe_machine(fake.eight_h100())) == "cu126"  # driver 570: 12.x builds only
 
 
-def probe_machine(library: fake.FakeNvml) -> Machine:
-    return Machine("linux", "x86_64", probe(library))
+def probe_machine(library: fake.Machine) -> Machine:
+    return Machine("linux", "x86_64", fake.probe(library))
 
 
 # --- explicit variants ------------------------------------------------------------------------

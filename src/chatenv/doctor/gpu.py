@@ -2,8 +2,17 @@
 
 A machine without an NVIDIA GPU is not a failure: it is reported as a skip. What is worth a
 warning is a GPU that cannot be used: on the PCI bus but without a driver, a driver that is not
-loaded, a device node the user may not open. A driver upgraded under a running kernel module
-(NVML's version mismatch) is a failure: nothing CUDA works until the reboot.
+loaded, a device node the user may not open, a container that has NVML but no libcuda. A driver
+upgraded under a running kernel module (NVML's version mismatch) is a failure: nothing CUDA
+works until the reboot.
+
+CUDA_VISIBLE_DEVICES is read as the CUDA runtime reads it (CUDA Programming Guide, "CUDA
+Environment Variables"): a comma-separated list of indices, GPU UUIDs (or unique prefixes of
+them) and MIG device UUIDs, cut at the first entry that matches nothing. Its indices count GPUs
+in CUDA's order, which is nvidia-smi's (PCI bus order) only with CUDA_DEVICE_ORDER=PCI_BUS_ID;
+the default, FASTEST_FIRST, puts the fastest GPU first by a heuristic CUDA does not specify.
+So on a machine with different GPUs an index names a GPU only under PCI_BUS_ID, and doctor says
+so instead of guessing.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from chatenv.doctor.runner import DoctorOptions
-    from chatenv.system.nvml import GpuInfo, GpuProbe
+    from chatenv.system.nvml import DriverInfo, GpuInfo, GpuProbe, MigDevice
 
 GIB = 1024**3
 NVIDIA_PCI_VENDOR = "0x10de"
@@ -39,6 +48,8 @@ class GpuFacts:
     wsl: bool
     #: CUDA_VISIBLE_DEVICES as set (None: not set)
     visible_devices: str | None
+    #: CUDA_DEVICE_ORDER as set (None: not set, CUDA's FASTEST_FIRST)
+    device_order: str | None = None
 
 
 def pci_nvidia_gpus(root: Path) -> int | None:
@@ -78,6 +89,7 @@ def observe(options: DoctorOptions) -> GpuFacts:
         container=plat.container,
         wsl=plat.wsl,
         visible_devices=options.environ.get("CUDA_VISIBLE_DEVICES"),
+        device_order=options.environ.get("CUDA_DEVICE_ORDER"),
     )
 
 
@@ -88,15 +100,7 @@ def check_driver(facts: GpuFacts) -> CheckResult:
     state = found.state
     seen_on_bus = bool(facts.pci_nvidia)
     if state is ProbeState.OK and found.driver is not None:
-        cuda = found.driver.cuda
-        supports = f"supports CUDA up to {cuda}" if cuda else "its CUDA version is unknown"
-        return CheckResult.ok(
-            "gpu.driver",
-            f"NVIDIA driver {found.driver.version}, {supports}; "
-            f"{len(found.gpus)} GPU{'s' if len(found.gpus) != 1 else ''}",
-            details=details,
-            data=data,
-        )
+        return _driver_ok(facts, found.driver, details, data)
     if state is ProbeState.VERSION_MISMATCH:
         return problem("gpu.version-mismatch").check(
             Status.FAIL, "gpu.driver", details=details, data=data
@@ -134,6 +138,50 @@ def check_driver(facts: GpuFacts) -> CheckResult:
         ProbeState.NO_DEVICE: "NVIDIA driver loaded but it reports no GPU: CPU only",
     }[state]
     return CheckResult.skip("gpu.driver", summary, details=details, data=data)
+
+
+def _driver_ok(
+    facts: GpuFacts, driver: DriverInfo, details: list[str], data: dict[str, Any]
+) -> CheckResult:
+    gpus = facts.probe.gpus
+    count = f"{len(gpus)} GPU{'s' if len(gpus) != 1 else ''}"
+    if driver.libcuda is False:
+        details.append(
+            "NVML answers (nvidia-smi works) but nvmlSystemGetCudaDriverVersion_v2 finds no "
+            "libcuda.so.1; without it torch.cuda.is_available() is False"
+        )
+        if facts.container:
+            return problem("gpu.no-libcuda-container").check(
+                Status.WARN, "gpu.driver", details=details, data=data, version=driver.version
+            )
+        return problem("gpu.no-libcuda").check(
+            Status.WARN,
+            "gpu.driver",
+            details=details,
+            data=data,
+            version=driver.version,
+            branch=driver.version.partition(".")[0],
+        )
+    cuda = driver.cuda
+    supports = f"supports CUDA up to {cuda}" if cuda else "its CUDA version is unknown"
+    if driver.forward_compat:
+        supports += " through forward compatibility"
+        details.append(
+            f"forward compatibility: the loaded libcuda is CUDA {cuda} (NVIDIA's cuda-compat "
+            f"package), newer than the R{driver.version.partition('.')[0]} driver's own CUDA "
+            f"{driver.branch_cuda}; chatenv trusts the reported CUDA version"
+        )
+        if any(g.name and "GeForce" in g.name for g in gpus):
+            details.append(
+                "forward compatibility works on datacenter GPUs only: on a GeForce card CUDA "
+                "fails with CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE"
+            )
+    return CheckResult.ok(
+        "gpu.driver",
+        f"NVIDIA driver {driver.version}, {supports}; {count}",
+        details=details,
+        data=data,
+    )
 
 
 def _unused_gpu(
@@ -178,22 +226,41 @@ def _gib(value: int) -> str:
     return f"{value / GIB:.1f}"
 
 
-def check_gpu(gpu: GpuInfo) -> CheckResult:
+def _mig_line(mig: MigDevice) -> str:
+    memory = (
+        f"{_gib(mig.memory_free)} of {_gib(mig.memory_total)} GiB free"
+        if mig.memory_total is not None and mig.memory_free is not None
+        else "memory n/a"
+    )
+    return f"MIG {mig.profile or 'device'} {mig.uuid or '(uuid n/a)'}: {memory}"
+
+
+def _gpu_summary(gpu: GpuInfo) -> str:
     parts = [f"GPU {gpu.index}: {gpu.name or 'name n/a'}"]
-    if gpu.memory_total is not None and gpu.memory_free is not None:
+    if gpu.mig_enabled:
+        # What CUDA programs see of a MIG-mode GPU are its MIG devices, not the whole GPU.
+        profiles = ", ".join(m.profile or "?" for m in gpu.mig_devices)
+        n = len(gpu.mig_devices)
+        parts.append(
+            f"MIG on: {n} MIG device{'s' if n != 1 else ''} ({profiles})" if n else "MIG on"
+        )
+    elif gpu.memory_total is not None and gpu.memory_free is not None:
         parts.append(f"{_gib(gpu.memory_free)} of {_gib(gpu.memory_total)} GiB free")
     else:
         parts.append("memory n/a")
     cc = gpu.compute_capability
     parts.append(f"compute {cc[0]}.{cc[1]} ({gpu.sm})" if cc else "compute capability n/a")
-    if gpu.mig_enabled:
-        parts.append("MIG on")
-    summary = ", ".join(parts)
+    return ", ".join(parts)
+
+
+def check_gpu(gpu: GpuInfo) -> CheckResult:
+    summary = _gpu_summary(gpu)
     details = [f"UUID: {gpu.uuid or 'n/a'}"]
+    details.extend(_mig_line(m) for m in gpu.mig_devices)
     details.extend(f"n/a: {reason}" for reason in gpu.unavailable)
     if gpu.mig_enabled:
         details.append(
-            "MIG mode on: CUDA programs see MIG instances, not the whole GPU "
+            "MIG mode on: CUDA programs see MIG devices, not the whole GPU "
             "(list them with nvidia-smi -L; pick one with CUDA_VISIBLE_DEVICES=MIG-<uuid>)"
         )
     data = gpu.to_json()
@@ -211,8 +278,18 @@ def check_gpu(gpu: GpuInfo) -> CheckResult:
             mode="on" if gpu.mig_pending else "off",
             index=gpu.index,
         )
+    if gpu.mig_enabled and not gpu.mig_devices:
+        return problem("gpu.mig-no-devices").check(
+            Status.WARN,
+            f"gpu.{gpu.index}",
+            details=details,
+            data=data,
+            summary=summary,
+            index=gpu.index,
+        )
     if (
-        gpu.memory_total
+        not gpu.mig_enabled
+        and gpu.memory_total
         and gpu.memory_free is not None
         and gpu.memory_free < LOW_FREE_BYTES
         and gpu.memory_free < gpu.memory_total / 10
@@ -223,39 +300,170 @@ def check_gpu(gpu: GpuInfo) -> CheckResult:
     return CheckResult.ok(f"gpu.{gpu.index}", summary, details=details, data=data)
 
 
-def visible_indices(value: str, gpus: tuple[GpuInfo, ...]) -> list[int]:
-    """The GPUs CUDA_VISIBLE_DEVICES lets CUDA programs use, as the CUDA runtime reads it:
-    a comma-separated list of indices or UUID prefixes, cut at the first entry that matches
-    no GPU ("" and "-1" hide them all)."""
-    visible: list[int] = []
+# --- CUDA_VISIBLE_DEVICES ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CudaDevice:
+    """One device a CUDA program gets, in CUDA's order: a GPU, a MIG device of one, or (when
+    CUDA's order cannot be told) "the GPU CUDA numbers `ordinal`"."""
+
+    ordinal: int  # cuda:N
+    gpu: GpuInfo | None
+    mig: MigDevice | None = None
+
+    def describe(self) -> str:
+        if self.gpu is None:
+            return f"cuda:{self.ordinal} = CUDA's GPU {self.ordinal}, which one cannot be told"
+        name = self.gpu.name or "name n/a"
+        if self.mig is not None:
+            what = f"MIG {self.mig.profile or 'device'} of GPU {self.gpu.index} {name}"
+        else:
+            what = f"GPU {self.gpu.index} {name}"
+        return f"cuda:{self.ordinal} = {what}"
+
+
+@dataclass(frozen=True)
+class Visible:
+    devices: tuple[CudaDevice, ...]
+    #: why an index cannot be mapped to a GPU (mixed GPUs in CUDA's default order); None if it can
+    ambiguous: str | None = None
+    #: a UUID prefix that names several devices
+    prefix_doubt: str | None = None
+
+    @property
+    def gpus(self) -> list[int | None]:
+        """NVML index of each device's GPU, in CUDA's order (None where it cannot be told)."""
+        return [d.gpu.index if d.gpu is not None else None for d in self.devices]
+
+
+def cuda_order(
+    gpus: tuple[GpuInfo, ...], device_order: str | None
+) -> tuple[list[GpuInfo] | None, str | None]:
+    """The GPUs in the order CUDA numbers them, or None and why it cannot be told.
+
+    PCI_BUS_ID: ascending PCI bus id (nvidia-smi's order). FASTEST_FIRST (the default): known
+    only when every GPU is the same model, where any order gives the same answers."""
+    if (device_order or "").strip().upper() == "PCI_BUS_ID":
+        if all(g.pci_bus_id for g in gpus):
+            return sorted(gpus, key=lambda g: (g.pci_bus_id or "").upper()), None
+        return None, "NVML did not give every GPU's PCI bus id"
+    if len({(g.name, g.compute_capability, g.memory_total) for g in gpus}) <= 1:
+        return list(gpus), None
+    models = ", ".join(sorted({g.name or "name n/a" for g in gpus}))
+    return None, (
+        f"CUDA numbers these different GPUs ({models}) fastest first by a heuristic it does "
+        "not specify, not in nvidia-smi's order"
+    )
+
+
+def _match_uuid(entry: str, gpus: tuple[GpuInfo, ...]) -> tuple[CudaDevice | None, str | None]:
+    """A GPU-… or MIG-… entry: a full UUID or a prefix. CUDA wants a prefix that names one
+    device; one that names several is taken as the first, and said to be ambiguous."""
+    if entry.startswith("MIG-GPU-"):  # the R450 form: MIG-GPU-<uuid>/<gi>/<ci>
+        parent = entry.removeprefix("MIG-").partition("/")[0]
+        found = [CudaDevice(0, g) for g in gpus if g.uuid and g.uuid.startswith(parent)]
+    elif entry.startswith("MIG-"):
+        found = [
+            CudaDevice(0, g, m)
+            for g in gpus
+            for m in g.mig_devices
+            if m.uuid and m.uuid.startswith(entry)
+        ]
+    else:
+        found = [CudaDevice(0, g) for g in gpus if g.uuid and g.uuid.startswith(entry)]
+    if not found:
+        return None, None
+    why = None
+    if len(found) > 1:
+        why = f"{entry} is the start of {len(found)} UUIDs: CUDA needs a prefix that names one"
+    return found[0], why
+
+
+def cuda_visible(value: str, gpus: tuple[GpuInfo, ...], device_order: str | None) -> Visible:
+    """The devices CUDA programs get under CUDA_VISIBLE_DEVICES=value, in CUDA's order."""
+    order, why = cuda_order(gpus, device_order)
+    devices: list[CudaDevice] = []
+    seen: set[str] = set()
+    indices: set[int] = set()
+    prefix_doubt: str | None = None
     for raw in value.split(","):
         entry = raw.strip()
-        match: int | None = None
         if entry.isdigit():
             index = int(entry)
-            match = index if index < len(gpus) else None
-        elif entry.startswith("GPU-"):
-            match = next((g.index for g in gpus if g.uuid and g.uuid.startswith(entry)), None)
-        elif entry.startswith("MIG-"):
-            # A MIG instance's UUID is not its GPU's: count it against the first MIG-mode GPU.
-            match = next((g.index for g in gpus if g.mig_enabled), None)
-        if match is None or match in visible:
+            if index >= len(gpus):
+                break
+            key = f"index {index}"
+            indices.add(index)
+            device = CudaDevice(len(devices), order[index] if order is not None else None)
+        elif entry.startswith(("GPU-", "MIG-")):
+            match, unclear = _match_uuid(entry, gpus)
+            if match is None or match.gpu is None:
+                break
+            prefix_doubt = prefix_doubt or unclear
+            key = f"{match.gpu.index}/{match.mig.slot if match.mig else '-'}"
+            device = CudaDevice(len(devices), match.gpu, match.mig)
+        else:
             break
-        visible.append(match)
-    return visible
+        if key in seen:
+            break
+        seen.add(key)
+        devices.append(device)
+    # Indices on mixed GPUs leave open which GPUs are meant, unless they list every GPU
+    # (then only the numbering is CUDA's own).
+    open_question = order is None and bool(indices) and len(indices) < len(gpus)
+    return Visible(tuple(devices), why if open_question else None, prefix_doubt)
 
 
-def check_visible_devices(value: str | None, gpus: tuple[GpuInfo, ...]) -> CheckResult | None:
+def visible_indices(
+    value: str, gpus: tuple[GpuInfo, ...], device_order: str | None = None
+) -> list[int | None]:
+    """The NVML index of each GPU CUDA_VISIBLE_DEVICES lets CUDA programs use, in CUDA's
+    order; None where CUDA's order on mixed GPUs cannot be told ("" and "-1" hide them all)."""
+    return cuda_visible(value, gpus, device_order).gpus
+
+
+def check_visible_devices(
+    value: str | None, gpus: tuple[GpuInfo, ...], device_order: str | None = None
+) -> CheckResult | None:
     if value is None or not gpus:
         return None
-    visible = visible_indices(value, gpus)
-    data = {"CUDA_VISIBLE_DEVICES": value, "visible": visible}
-    if not visible:
+    found = cuda_visible(value, gpus, device_order)
+    data = {
+        "CUDA_VISIBLE_DEVICES": value,
+        "CUDA_DEVICE_ORDER": device_order,
+        "visible": found.gpus,
+        "mig": [d.mig.uuid for d in found.devices if d.mig is not None],
+        "ambiguous": found.ambiguous or found.prefix_doubt,
+    }
+    if not found.devices:
         return problem("gpu.all-hidden").check(Status.WARN, "gpu.visible", data=data, value=value)
+    details = [d.describe() for d in found.devices]
+    if found.ambiguous:
+        return problem("gpu.visible-order-ambiguous").check(
+            Status.WARN,
+            "gpu.visible",
+            details=[*details, found.ambiguous],
+            data=data,
+            value=value,
+        )
+    if found.prefix_doubt:
+        return problem("gpu.visible-prefix-ambiguous").check(
+            Status.WARN,
+            "gpu.visible",
+            details=details,
+            data=data,
+            value=value,
+            why=found.prefix_doubt,
+        )
+    n = len(found.devices)
+    known = [str(i) for i in found.gpus if i is not None]
+    where = f" (NVML index {', '.join(known)})" if known else ""
     return CheckResult.ok(
         "gpu.visible",
-        f"CUDA_VISIBLE_DEVICES={value!r}: CUDA programs see {len(visible)} of {len(gpus)} GPUs "
-        f"(NVML index {', '.join(map(str, visible))})",
+        f"CUDA_VISIBLE_DEVICES={value!r}: CUDA programs see {n} of {len(gpus)} "
+        f"GPU{'s' if len(gpus) != 1 else ''}{where}",
+        details=details,
         data=data,
     )
 
@@ -263,7 +471,7 @@ def check_visible_devices(value: str | None, gpus: tuple[GpuInfo, ...]) -> Check
 def check_gpus(facts: GpuFacts) -> list[CheckResult]:
     results = [check_driver(facts)]
     results.extend(check_gpu(g) for g in facts.probe.gpus)
-    visible = check_visible_devices(facts.visible_devices, facts.probe.gpus)
+    visible = check_visible_devices(facts.visible_devices, facts.probe.gpus, facts.device_order)
     if visible:
         results.append(visible)
     return results

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chatenv.doctor.fixes import FixTarget
 from chatenv.errors import ChatenvError
 from chatenv.install import plan as planning
+from chatenv.install import torch_index
 from chatenv.install.apply import apply_steps, default_log_path, write_constraints
 from chatenv.install.installer import check_installer_name, pick_installer
 from chatenv.install.pins import USER_PROFILES, load_pins
@@ -54,6 +55,10 @@ class Seams:
     line_runner: proc.LineRunner = proc.stream
     gpus: Callable[[], GpuProbe] = _probe_gpus
     which: Callable[[str], str | None] = shutil.which
+    #: GET a URL's text (the PyTorch index's simple pages); raises OSError when it cannot
+    fetch: Callable[[str], str] = torch_index.http_get
+    #: the PyTorch index (or a mirror of it) whose pages say which torch wheels exist
+    torch_index_url: str = torch_index.DEFAULT_INDEX
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,9 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     machine = None
     torch_plan = None
     if torch_pin is not None:
-        machine = Machine(target.platform, target.machine, seams.gpus())
+        machine = _machine(target, seams.gpus(), seams)
+        if machine.offered is not None and machine.offered.note:
+            notes.append(f"{machine.offered.note}: the torch variants come from chatenv's table")
         series = _target_series(torch_pin)
         choice = choose(request, machine, series, spec=torch_pin.spec, force=options.force)
         if choice.refusal and (choice.final or not options.force):
@@ -157,6 +164,17 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         return prepared
     installer = pick_installer(options.installer, target, seams.which)
     return _resolve(replace(prepared, plan=replace(plan, installer=installer)), installer, seams)
+
+
+def _machine(target: Interpreter, gpu: GpuProbe, seams: Seams) -> Machine:
+    """The machine the torch choice looks at. Which CUDA wheels exist is read from the PyTorch
+    index only where it can change the choice (an NVIDIA GPU NVML can read): a CPU machine
+    gets the CPU build whatever the index says, without a network round trip."""
+    offered = None
+    if gpu.state is ProbeState.OK and gpu.has_gpu and not target.platform.startswith("darwin"):
+        wheel = torch_index.WheelTarget(target.platform, target.machine, target.version)
+        offered = torch_index.read_offered(seams.torch_index_url, wheel, seams.fetch)
+    return Machine(target.platform, target.machine, gpu, offered)
 
 
 def _target_series(pin: Pin) -> str:
