@@ -126,7 +126,7 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     machine = None
     torch_plan = None
     if torch_pin is not None:
-        machine = _machine(target, seams.gpus(), seams)
+        machine = observe_machine(target, seams.gpus(), seams)
         if machine.offered is not None and machine.offered.note:
             notes.append(f"{machine.offered.note}: the torch variants come from chatenv's table")
         series = _target_series(torch_pin)
@@ -166,7 +166,7 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     return _resolve(replace(prepared, plan=replace(plan, installer=installer)), installer, seams)
 
 
-def _machine(target: Interpreter, gpu: GpuProbe, seams: Seams) -> Machine:
+def observe_machine(target: Interpreter, gpu: GpuProbe, seams: Seams) -> Machine:
     """The machine the torch choice looks at. Which CUDA wheels exist is read from the PyTorch
     index only where it can change the choice (an NVIDIA GPU NVML can read): a CPU machine
     gets the CPU build whatever the index says, without a network round trip."""
