@@ -39,7 +39,10 @@ Sources (checked August 2026, 2.14 and 2.15 in September 2026):
 - 2.15: cu126 is gone, and with it every Maxwell, Pascal and Volta kernel: RFC
   pytorch/pytorch#190385 and pytorch/test-infra#8739 ("Remove cuda 12.6 support CD", merged
   2026-09-06, citing the dev-discuss notice "CUDA 12.6 wheels will no longer be published from
-  PyTorch 2.15"). It keeps cu130 and cu132 (same RFC). Not established from any source here:
+  PyTorch 2.15"). It keeps cu130 and cu132 (same RFC). PyPI's own record agrees on the
+  default: torch 2.15.0 (uploaded 2026-10-28) has Linux wheels requiring cuda-toolkit 13.2.2,
+  so its PyPI build is CUDA 13.2, and it requires Python >= 3.11 (read from
+  pypi.org/pypi/torch/json). Not established from any source here:
   2.15's own TORCH_CUDA_ARCH_LIST (no 2.15 support matrix was published in what could be read)
   and whether 2.15 adds a CUDA variant. So its architecture lists are marked *assumed* (the
   2.14 lists for the same variants) and every verdict built on them says so; `install` reads
