@@ -13,7 +13,7 @@ from chatenv.install.command import InstallOptions, Seams, prepare
 from chatenv.install.pins import load_pins
 from chatenv.install.resolve import Outcome, Resolution, Resolved
 from chatenv.install.target import probe_interpreter
-from chatenv.install.variant import Machine, choose
+from chatenv.install.variant import Machine, choose, target_series
 from chatenv.installed import broken_requirements, scan
 from chatenv.torch_builds import CPU_INDEX_URL
 from tests.fakes import machines as fake
@@ -51,7 +51,7 @@ def machine(gpus: GpuProbe) -> Machine:
 def torch_plan(site: Path, gpus: GpuProbe, request: str = "auto", *, upgrade: bool = False):  # type: ignore[no-untyped-def]
     installed = scan([str(site)])
     m = machine(gpus)
-    choice = choose(request, m, "2.13", spec=TORCH_PIN.spec)
+    choice = choose(request, m, target_series(TORCH_PIN.spec) or "", spec=TORCH_PIN.spec)
     return planning.decide_torch(
         TORCH_PIN, installed, request, m, choice, upgrade=upgrade
     ), installed
@@ -122,7 +122,7 @@ def test_cpu_torch_on_an_h100_box_is_replaced_by_the_cuda_build(make_venv: MakeV
     assert not plan.keep and "CPU build" in plan.reason
     assert plan.choice.variant == "cu132"
     # The installed cpu build is excluded, so the resolver cannot settle for it.
-    assert plan.requirement == "torch<2.15,>=2.4,==2.13.*,!=2.13.0+cpu"
+    assert plan.requirement == "torch<2.15,>=2.4,==2.14.*,!=2.13.0+cpu"
     satisfied_local_without_torch(site)
     write_dist(site, "filelock", "3.20.0")
     write_dist(site, "typing-extensions", "4.15.0")
@@ -141,7 +141,7 @@ def test_working_cuda_torch_is_kept_and_upgrade_moves_it_to_the_chosen_build(
     assert kept.keep and "runs on this driver" in kept.reason
     upgraded, _ = torch_plan(site, h100, upgrade=True)
     assert not upgraded.keep and upgraded.choice.variant == "cu132"
-    assert upgraded.requirement == "torch<2.15,>=2.4,==2.13.*,!=2.12.0+cu126"
+    assert upgraded.requirement == "torch<2.15,>=2.4,==2.14.*,!=2.12.0+cu126"
 
 
 def test_torch_outside_the_pins_is_replaced(make_venv: MakeVenv) -> None:
@@ -152,12 +152,25 @@ def test_torch_outside_the_pins_is_replaced(make_venv: MakeVenv) -> None:
     assert plan.choice.index_url == CPU_INDEX_URL
 
 
+def test_torch_newer_than_the_pins_is_replaced_by_the_newest_tested_release(
+    make_venv: MakeVenv,
+) -> None:
+    site = site_packages(make_venv())
+    write_torch(site, "2.15.0+cu130", "13.0")
+    plan, _ = torch_plan(site, fake.probe(fake.one_h100(driver="580.65.06", cuda=13000)))
+    assert not plan.keep
+    assert plan.reason == (
+        "torch 2.15.0+cu130 is newer than chatenv's tested range (<2.15,>=2.4); install puts "
+        "the newest tested release, torch 2.14, in its place"
+    )
+
+
 def test_fresh_local_install_plans_torch_first_then_the_rest_constrained_to_it(
     make_venv: MakeVenv,
 ) -> None:
     site = site_packages(make_venv())
     plan, _ = torch_plan(site, fake.probe(fake.cpu_box()))
-    assert plan.requirement == "torch<2.15,>=2.4,==2.13.*"
+    assert plan.requirement == "torch<2.15,>=2.4,==2.14.*"
     steps = steps_for(site, LOCAL, plan)
     assert [s.name for s in steps] == ["torch", "packages"]
     torch_step, packages = steps
