@@ -68,7 +68,7 @@ def test_package_outside_its_pin_fails_with_the_profile_fix(tmp_path: Path) -> N
     results = _by_id(check_packages(installed, load_pins()))
     pin = results["packages.pin.torch"]
     assert pin.status is Status.FAIL
-    assert "torch 2.3.1" in pin.summary and "<2.15,>=2.4" in pin.summary
+    assert "torch 2.3.1" in pin.summary and "<2.14,>=2.4" in pin.summary
     assert pin.fix == "chatenv install local"
     assert results["packages.local"].status is Status.OK  # present; the pin line says what is wrong
 
@@ -81,9 +81,12 @@ def test_torch_newer_than_the_pins_warns_and_says_what_chatenv_checks_it_with(
     pin = _by_id(check_packages(installed, load_pins()))["packages.pin.torch"]
     assert pin.status is Status.WARN
     assert pin.summary == (
-        "torch 2.15.0 is newer than chatenv's tested range (<2.15,>=2.4); chatenv checks it "
+        "torch 2.15.0 is newer than chatenv's tested range (<2.14,>=2.4); chatenv checks it "
         "with its table's entry for torch 2.15 (whose architecture lists are assumed)"
     )
+    older = scan([str(_site(tmp_path / "b", **BASE, **{**LOCAL, "torch": "2.14.1"}))])
+    pin = _by_id(check_packages(older, load_pins()))["packages.pin.torch"]
+    assert pin.status is Status.WARN and pin.summary.endswith("its table's entry for torch 2.14")
     assert pin.data["state"] == "newer"
 
 

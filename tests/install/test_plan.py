@@ -122,7 +122,7 @@ def test_cpu_torch_on_an_h100_box_is_replaced_by_the_cuda_build(make_venv: MakeV
     assert not plan.keep and "CPU build" in plan.reason
     assert plan.choice.variant == "cu132"
     # The installed cpu build is excluded, so the resolver cannot settle for it.
-    assert plan.requirement == "torch<2.15,>=2.4,==2.14.*,!=2.13.0+cpu"
+    assert plan.requirement == "torch<2.14,>=2.4,==2.13.*,!=2.13.0+cpu"
     satisfied_local_without_torch(site)
     write_dist(site, "filelock", "3.20.0")
     write_dist(site, "typing-extensions", "4.15.0")
@@ -141,7 +141,7 @@ def test_working_cuda_torch_is_kept_and_upgrade_moves_it_to_the_chosen_build(
     assert kept.keep and "runs on this driver" in kept.reason
     upgraded, _ = torch_plan(site, h100, upgrade=True)
     assert not upgraded.keep and upgraded.choice.variant == "cu132"
-    assert upgraded.requirement == "torch<2.15,>=2.4,==2.14.*,!=2.12.0+cu126"
+    assert upgraded.requirement == "torch<2.14,>=2.4,==2.13.*,!=2.12.0+cu126"
 
 
 def test_torch_outside_the_pins_is_replaced(make_venv: MakeVenv) -> None:
@@ -160,8 +160,8 @@ def test_torch_newer_than_the_pins_is_replaced_by_the_newest_tested_release(
     plan, _ = torch_plan(site, fake.probe(fake.one_h100(driver="580.65.06", cuda=13000)))
     assert not plan.keep
     assert plan.reason == (
-        "torch 2.15.0+cu130 is newer than chatenv's tested range (<2.15,>=2.4); install puts "
-        "the newest tested release, torch 2.14, in its place"
+        "torch 2.15.0+cu130 is newer than chatenv's tested range (<2.14,>=2.4); install puts "
+        "the newest tested release, torch 2.13, in its place"
     )
 
 
@@ -170,7 +170,7 @@ def test_fresh_local_install_plans_torch_first_then_the_rest_constrained_to_it(
 ) -> None:
     site = site_packages(make_venv())
     plan, _ = torch_plan(site, fake.probe(fake.cpu_box()))
-    assert plan.requirement == "torch<2.15,>=2.4,==2.14.*"
+    assert plan.requirement == "torch<2.14,>=2.4,==2.13.*"
     steps = steps_for(site, LOCAL, plan)
     assert [s.name for s in steps] == ["torch", "packages"]
     torch_step, packages = steps

@@ -22,7 +22,7 @@ def test_every_release_names_only_known_variants() -> None:
 def test_pinned_torch_range_ends_at_a_release_the_table_knows() -> None:
     torch = next(p for p in load_pins().profile("local").pins if p.name == "torch")
     newest = tb.newest_series(torch.spec)
-    assert newest == "2.14"
+    assert newest == "2.13"  # the release CI tests (tests install torch 2.13.0 only)
     # Raising the cap without adding the new release's variants here would fail this:
     for series in tb.known_series():
         if torch.spec.contains(f"{series}.0"):

@@ -89,13 +89,12 @@ def _run(server: ThreadingHTTPServer) -> subprocess.CompletedProcess[str]:
 
 def test_nothing_to_do_when_table_pins_and_indexes_agree(server: ThreadingHTTPServer) -> None:
     """PyPI's newest torch is the one the pins allow; every wheel the table names exists."""
-    newest_pinned = "2.14"
     server.pages = {  # type: ignore[attr-defined]
-        "/pypi/torch/json": _pypi("2.13.0", f"{newest_pinned}.1", "2.15.0rc2"),
+        "/pypi/torch/json": _pypi("2.12.1", "2.13.1", "2.14.0rc2"),
         "/torch/": _index_page({}),
     }
     done = _run(server)
-    assert done.stdout.splitlines()[0] == "torch on PyPI: 2.14.1"  # the rc is not a release
+    assert done.stdout.splitlines()[0] == "torch on PyPI: 2.13.1"  # the rc is not a release
     # 2.15's assumed arch lists are the one standing item while ASSUMED_ARCHES holds it
     todo = [line for line in done.stdout.splitlines() if line.startswith("  - ")]
     assert todo == [
@@ -112,13 +111,13 @@ def test_a_newer_release_and_a_new_variant_are_each_a_thing_to_do(
     server: ThreadingHTTPServer,
 ) -> None:
     server.pages = {  # type: ignore[attr-defined]
-        "/pypi/torch/json": _pypi("2.14.1", "2.16.0"),
+        "/pypi/torch/json": _pypi("2.13.1", "2.16.0"),
         "/torch/": _index_page({("2.15", "x86_64"): ["cu134"]}),
     }
     done = _run(server)
     assert done.returncode == 1
     out = done.stdout
-    assert "pins: torch 2.16.0 is out, the pins (<2.15,>=2.4) stop at 2.14" in out
+    assert "pins: torch 2.16.0 is out, the pins (<2.14,>=2.4) stop at 2.13" in out
     assert "table: torch 2.16 is out, the table ends at 2.15" in out
     assert "Linux x86_64 cp312: torch 2.15 has cu134 on the index, not in the table" in out
 
@@ -131,7 +130,7 @@ def test_a_wheel_the_table_promises_but_the_index_lacks_is_reported(
         "torch-2.7.0+cu128-cp312-cp312-manylinux_2_28_aarch64.whl</a>\n",
         "",
     )
-    server.pages = {"/pypi/torch/json": _pypi("2.14.1"), "/torch/": page}  # type: ignore[attr-defined]
+    server.pages = {"/pypi/torch/json": _pypi("2.13.1"), "/torch/": page}  # type: ignore[attr-defined]
     out = _run(server).stdout
     assert (
         "Linux aarch64 cp312: the table lists cu128 for torch 2.7, the index has no such wheel"

@@ -8,10 +8,11 @@ Decisions:
   A profile installed in part is a warning too (the missing packages are named).
 - An installed package outside its pin is a failure: chatenv has not tested it, and the
   failures it causes (removed APIs, a torch with other CUDA builds) are hard to trace. One
-  exception: a torch *newer* than the pins is a warning. The pins are the tested range, and
-  `pip install torch` brings the newest release the day it is out; doctor checks it with its
-  build table's facts (for a release newer than the table: the newest known release's facts
-  for the same CUDA variant, `chatenv.torch_builds.build_facts`) and says so.
+  exception: a torch *newer* than the pins is a warning. The pins are the tested range (the
+  torch CI installs), and `pip install torch` brings the newest release the day it is out;
+  doctor checks it with its build table's facts (for a release newer than the table: the
+  newest known release's facts for the same CUDA variant, `chatenv.torch_builds.build_facts`)
+  and says so.
 - Broken requirements are computed in-process the way `pip check` does
   (`chatenv.installed.broken_requirements`: requirements without markers or whose markers hold
   with no extra, prereleases allowed, first distribution of a name on the path wins). One

@@ -66,7 +66,8 @@ def _pins_line(report: Report, newest: Version) -> None:
     if not pin.allows(f"{_series(newest)}.0"):
         report.todo.append(
             f"pins: torch {newest} is out, the pins ({pin.spec}) stop at {allowed}; raise the "
-            "cap once the release's facts are in the table (README, 'Adding a PyTorch release')"
+            "cap once CI tests it and its facts are in the table (README, 'Adding a PyTorch "
+            "release')"
         )
 
 
