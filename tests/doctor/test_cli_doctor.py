@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import REPO, clean_env, imported_by
-from tests.sites import write_dist
+from tests.sites import write_dist, write_torch
 
 if TYPE_CHECKING:
     from tests.conftest import RunCli
@@ -317,3 +317,20 @@ def test_doctor_text_report_skips_typer_but_other_commands_use_it() -> None:
     assert text == {"typer": False, "rich": True}
     assert _imported_after(["doctor", "--help"], ("typer",)) == {"typer": True}
     assert _imported_after(["schema", "doctor"], ("typer",)) == {"typer": True}
+
+
+@pytest.mark.parametrize("version", ["2.14.1+cpu", "2.15.0+cpu", "2.16.0+cpu"])
+def test_torch_newer_than_the_pins_or_the_table_is_a_warning_not_a_failure(
+    run_cli: RunCli, tmp_path: Path, version: str
+) -> None:
+    """`pip install torch` the day 2.14 or 2.15 (in the table, past the pins) or a release past
+    the table comes out: doctor warns, says what it assumed, and exits 0."""
+    site = tmp_path / "site"
+    write_torch(site, version, None)
+    done = run_cli("doctor", "--offline", "--json", env=_env(tmp_path, PYTHONPATH=str(site)))
+    results = {r["id"]: r for r in _doc(done)["results"]}
+    pin = results["packages.pin.torch"]
+    assert pin["status"] == "warn", pin
+    assert pin["summary"].startswith(f"torch {version} is newer than chatenv's tested range")
+    assert results["torch.build"]["status"] == "ok"
+    assert done.returncode == 0, [r for r in results.values() if r["status"] == "fail"]

@@ -14,9 +14,9 @@ from chatenv.doctor.context import Context, DoctorOptions, Seams
 from chatenv.doctor.deep import DeepAnswer, check_deep, parse_answer, run_child, why_no_cuda
 from chatenv.installed import TorchBuild
 from chatenv.results import Status
-from chatenv.system.nvml import CudaVersion, probe
+from chatenv.system.nvml import CudaVersion
 from chatenv.system.proc import ProcResult
-from tests.fakes import nvml as fake
+from tests.fakes import machines as fake
 from tests.sites import write_torch
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def _answer(**over: object) -> DeepAnswer:
 
 
 def test_h100_answer_confirms_cuda_and_the_op() -> None:
-    results = {r.id: r for r in check_deep(_answer(), CU128, probe(fake.one_h100()), {})}
+    results = {r.id: r for r in check_deep(_answer(), CU128, fake.probe(fake.one_h100()), {})}
     assert results["deep.import"].status is Status.OK
     assert results["deep.cuda"].status is Status.OK and "sm_90" in results["deep.cuda"].summary
     assert results["deep.gpu.0"].status is Status.OK
@@ -76,7 +76,7 @@ def test_no_kernel_image_on_a_gpu_fails_that_gpu_with_a_variant_fix() -> None:
         ]
     )
     results = {
-        r.id: r for r in check_deep(answer, CU128, probe(fake.gtx1080ti_current_driver()), {})
+        r.id: r for r in check_deep(answer, CU128, fake.probe(fake.gtx1080ti_current_driver()), {})
     }
     gpu0 = results["deep.gpu.0"]
     assert gpu0.status is Status.FAIL and "no kernel image" in gpu0.summary
@@ -101,7 +101,7 @@ def test_why_cuda_is_unavailable(build_cuda, lib, environ, status, words) -> Non
         "available": False,
         "warnings": ["CUDA initialization: CUDA unknown error - this may be due to ..."],
     }
-    got_status, reason, fix = why_no_cuda(None, probe(lib()), environ, answer)
+    got_status, reason, fix = why_no_cuda(None, fake.probe(lib()), environ, answer)
     assert (got_status, words in reason) == (status, True)
     assert got_status == "skip" or fix
 
@@ -114,7 +114,7 @@ def test_unavailable_cuda_reports_torchs_own_words_in_details() -> None:
         warnings=["CUDA initialization: The NVIDIA driver on your system is too old"],
         cuda="13.0",
     )
-    results = {r.id: r for r in check_deep(answer, CU128, probe(fake.one_h100()), {})}
+    results = {r.id: r for r in check_deep(answer, CU128, fake.probe(fake.one_h100()), {})}
     cuda = results["deep.cuda"]
     assert cuda.status is Status.FAIL and cuda.fix == "chatenv install local --torch cu126"
     assert cuda.details == (
@@ -129,7 +129,7 @@ def test_timeout_and_crash_become_one_line() -> None:
         ProcResult(("python",), -11, "", "Fatal Python error: Segmentation fault"), 5
     )
     assert crashed.failure is not None and "killed by signal 11" in crashed.failure
-    (result,) = check_deep(crashed, CU128, probe(fake.cpu_box()), {})
+    (result,) = check_deep(crashed, CU128, fake.probe(fake.cpu_box()), {})
     assert result.status is Status.FAIL and result.id == "deep.import"
 
 
@@ -137,7 +137,7 @@ def test_child_reports_an_import_error_of_a_broken_torch(tmp_path: Path) -> None
     write_torch(tmp_path)  # its __init__ raises ImportError
     options = DoctorOptions(environ=_env(tmp_path), cwd=tmp_path)
     answer = run_child(Context(options), timeout=60)
-    (result,) = check_deep(answer, CU128, probe(fake.cpu_box()), options.environ)
+    (result,) = check_deep(answer, CU128, fake.probe(fake.cpu_box()), options.environ)
     assert result.status is Status.FAIL
     assert result.summary.startswith("import torch fails: ImportError: this test torch")
 
@@ -168,7 +168,10 @@ def test_child_runs_through_the_process_seam(tmp_path: Path) -> None:
 def test_real_cpu_torch_imports_and_says_why_there_is_no_cuda(tmp_path: Path) -> None:
     """The torch installed in this environment (the CPU wheel in CI), imported for real."""
     options = DoctorOptions(
-        environ=dict(os.environ), deep=True, cwd=tmp_path, seams=Seams(nvml=fake.cpu_box())
+        environ=dict(os.environ),
+        deep=True,
+        cwd=tmp_path,
+        seams=Seams(nvml=fake.nvml(fake.cpu_box())),
     )
     results = {r.id: r for r in deep.collect(Context(options))}
     assert results["deep.import"].status is Status.OK, results["deep.import"]

@@ -73,6 +73,38 @@ def test_package_outside_its_pin_fails_with_the_profile_fix(tmp_path: Path) -> N
     assert results["packages.local"].status is Status.OK  # present; the pin line says what is wrong
 
 
+def test_torch_newer_than_the_pins_warns_and_says_what_chatenv_checks_it_with(
+    tmp_path: Path,
+) -> None:
+    """`pip install torch` brings 2.15 (in the table, outside the tested range): a warning."""
+    installed = scan([str(_site(tmp_path, **BASE, **{**LOCAL, "torch": "2.15.0"}))])
+    pin = _by_id(check_packages(installed, load_pins()))["packages.pin.torch"]
+    assert pin.status is Status.WARN
+    assert pin.summary == (
+        "torch 2.15.0 is newer than chatenv's tested range (<2.14,>=2.4); chatenv checks it "
+        "with its table's entry for torch 2.15 (whose architecture lists are assumed)"
+    )
+    older = scan([str(_site(tmp_path / "b", **BASE, **{**LOCAL, "torch": "2.14.1"}))])
+    pin = _by_id(check_packages(older, load_pins()))["packages.pin.torch"]
+    assert pin.status is Status.WARN and pin.summary.endswith("its table's entry for torch 2.14")
+    assert pin.data["state"] == "newer"
+
+
+def test_torch_newer_than_the_table_warns_with_the_newest_known_facts(tmp_path: Path) -> None:
+    installed = scan([str(_site(tmp_path, **BASE, **{**LOCAL, "torch": "2.16.0"}))])
+    pin = _by_id(check_packages(installed, load_pins()))["packages.pin.torch"]
+    assert pin.status is Status.WARN
+    assert pin.summary.endswith(
+        "the newest known release's (torch 2.15) facts for the same CUDA variant"
+    )
+
+
+def test_another_package_newer_than_its_pin_still_fails(tmp_path: Path) -> None:
+    installed = scan([str(_site(tmp_path, **BASE, **{**LOCAL, "transformers": "6.0.0"}))])
+    pin = _by_id(check_packages(installed, load_pins()))["packages.pin.transformers"]
+    assert pin.status is Status.FAIL
+
+
 def test_base_package_outside_its_pin_gets_a_pip_line(tmp_path: Path) -> None:
     installed = scan([str(_site(tmp_path, **{**BASE, "rich": "12.0.0"}))])
     pin = _by_id(check_packages(installed, load_pins()))["packages.pin.rich"]

@@ -16,7 +16,7 @@ from chatenv.doctor.context import Context, DoctorOptions, Seams
 from chatenv.doctor.runner import Section, build_report, run_sections
 from chatenv.doctor.sections import SECTIONS
 from chatenv.results import CheckResult, Status
-from tests.fakes import nvml as fake
+from tests.fakes import machines as fake
 
 
 def _options(tmp_path: Path) -> DoctorOptions:
@@ -26,7 +26,7 @@ def _options(tmp_path: Path) -> DoctorOptions:
         offline=True,
         environ={**env, "HF_HOME": str(tmp_path / "hf")},
         cwd=tmp_path,
-        seams=Seams(nvml=fake.one_h100()),
+        seams=Seams(nvml=fake.nvml(fake.one_h100())),
     )
 
 

@@ -9,8 +9,7 @@ from chatenv.doctor import torch_build
 from chatenv.doctor.context import Context, DoctorOptions, Seams
 from chatenv.install.variant import suggest
 from chatenv.results import Status
-from chatenv.system.nvml import probe
-from tests.fakes import nvml as fake
+from tests.fakes import machines as fake
 from tests.sites import write_dist, write_torch
 
 if TYPE_CHECKING:
@@ -19,8 +18,8 @@ if TYPE_CHECKING:
     from chatenv.results import CheckResult
 
 
-def _verdict(site: Path, lib: fake.FakeNvml) -> dict[str, CheckResult]:
-    options = DoctorOptions(environ={}, seams=Seams(nvml=lib, sys_path=(str(site),)))
+def _verdict(site: Path, lib: fake.Machine) -> dict[str, CheckResult]:
+    options = DoctorOptions(environ={}, seams=Seams(nvml=fake.nvml(lib), sys_path=(str(site),)))
     return {r.id: r for r in torch_build.collect(Context(options))}
 
 
@@ -142,10 +141,82 @@ def test_unparsable_version_file_warns(tmp_path: Path) -> None:
 
 
 def test_suggestion_prefers_the_newest_build_every_gpu_can_run() -> None:
-    mixed = fake.FakeNvml(
+    mixed = fake.Machine(
         driver="570.86.15",
         cuda=12080,
-        gpus=[fake.FakeGpu(cc=(9, 0)), fake.FakeGpu(cc=(6, 1), uuid="GPU-other")],
+        gpus=[fake.Gpu(cc=(9, 0)), fake.Gpu(cc=(6, 1), uuid="GPU-other")],
     )
-    found = probe(mixed)
+    found = fake.probe(mixed)
     assert suggest(found) == "cu126"
+
+
+# --- forward compatibility, libcuda, releases newer than the table ----------------------------
+
+
+def test_cu130_torch_in_a_forward_compat_container_runs(tmp_path: Path) -> None:
+    """cuda-compat 13.0 on an R535 driver: NVML reports 13.0, so the cu130 build runs, where
+    the driver-branch rule alone (>= 580) would have failed it."""
+    write_torch(tmp_path, "2.13.0+cu130", "13.0")
+    results = _verdict(tmp_path, fake.forward_compat_container())
+    build = results["torch.build"]
+    assert build.status is Status.OK
+    assert "supports CUDA 13.0 through forward compatibility" in build.summary
+    assert any(d.startswith("forward compatibility:") for d in build.details)
+    assert results["torch.kernels"].status is Status.OK
+
+
+def test_the_same_driver_without_compat_libraries_still_fails_cuda_13(tmp_path: Path) -> None:
+    write_torch(tmp_path, "2.13.0+cu130", "13.0")
+    build = _verdict(tmp_path, fake.one_h100(driver="535.161.08", cuda=12020))["torch.build"]
+    assert build.status is Status.FAIL and "needs a driver for CUDA 13.0 (>= 580)" in build.summary
+
+
+def test_cuda_torch_without_libcuda_points_at_the_gpu_finding(tmp_path: Path) -> None:
+    write_torch(tmp_path, "2.13.0+cu126", "12.6")
+    build = _verdict(tmp_path, fake.no_libcuda_container())["torch.build"]
+    assert build.status is Status.SKIP and "without the CUDA driver library" in build.summary
+
+
+def test_torch_2_15_is_checked_with_assumed_architectures_and_says_so(tmp_path: Path) -> None:
+    write_torch(tmp_path, "2.15.0+cu130", "13.0")
+    results = _verdict(tmp_path, fake.one_h100(driver="580.65.06", cuda=13000))
+    assert results["torch.build"].status is Status.OK
+    kernels = results["torch.kernels"]
+    assert kernels.status is Status.OK
+    assert kernels.summary == (
+        "kernels for every GPU (sm_90) in torch 2.15.0+cu130 "
+        "(assumed: torch 2.15's arch lists are not published)"
+    )
+    assert kernels.data["assumed"] is True
+
+
+def test_torch_2_15_on_a_pascal_gpu_fails_and_the_verdict_says_it_assumed(tmp_path: Path) -> None:
+    write_torch(tmp_path, "2.15.0+cu130", "13.0")
+    kernels = _verdict(tmp_path, fake.mixed_h100_1080ti())["torch.kernels"]
+    assert kernels.status is Status.FAIL
+    assert "GPU 0 NVIDIA GeForce GTX 1080 Ti (sm_61)" in kernels.summary
+    assert "assumed: torch 2.15's arch lists are not published" in kernels.summary
+    assert kernels.fix == "chatenv install local --torch cu126"  # torch 2.14 still has it
+
+
+def test_release_newer_than_the_table_borrows_the_newest_known_facts(tmp_path: Path) -> None:
+    write_torch(tmp_path, "2.16.0+cu132", "13.2")
+    results = _verdict(tmp_path, fake.one_h100(driver="580.65.06", cuda=13000))
+    build = results["torch.build"]
+    assert build.status is Status.OK
+    assert any("newer than chatenv's table" in d for d in build.details)
+    kernels = results["torch.kernels"]
+    assert kernels.status is Status.OK
+    assert kernels.summary.endswith("(assumed from torch 2.15's cu132 build)")
+    assert kernels.data["assumed_from"] == "2.15"
+
+
+def test_new_cuda_variant_of_a_newer_release_gets_its_cuda_majors_driver_rule(
+    tmp_path: Path,
+) -> None:
+    write_torch(tmp_path, "2.16.0+cu134", "13.4")
+    results = _verdict(tmp_path, fake.eight_h100())  # driver 570: CUDA 12.8
+    build = results["torch.build"]
+    assert build.status is Status.FAIL
+    assert "needs a driver for CUDA 13.4 (>= 580)" in build.summary
+    assert any("assumed from CUDA 13.x" in d for d in build.details)

@@ -13,12 +13,11 @@ from chatenv.install.command import InstallOptions, prepare
 from chatenv.install.pins import load_pins
 from chatenv.install.resolve import Outcome, Resolution, Resolved
 from chatenv.install.target import probe_interpreter
-from chatenv.install.variant import Machine, choose
+from chatenv.install.variant import Machine, choose, target_series
 from chatenv.installed import broken_requirements, scan
-from chatenv.system.nvml import probe
 from chatenv.system.seams import Seams
 from chatenv.torch_builds import CPU_INDEX_URL
-from tests.fakes import nvml as fake
+from tests.fakes import machines as fake
 from tests.install.conftest import python_of, site_packages
 from tests.sites import write_dist, write_torch
 
@@ -53,7 +52,7 @@ def machine(gpus: GpuProbe) -> Machine:
 def torch_plan(site: Path, gpus: GpuProbe, request: str = "auto", *, upgrade: bool = False):  # type: ignore[no-untyped-def]
     installed = scan([str(site)])
     m = machine(gpus)
-    choice = choose(request, m, "2.13", spec=TORCH_PIN.spec)
+    choice = choose(request, m, target_series(TORCH_PIN.spec) or "", spec=TORCH_PIN.spec)
     return planning.decide_torch(
         TORCH_PIN, installed, request, m, choice, upgrade=upgrade
     ), installed
@@ -94,7 +93,7 @@ def test_cpu_torch_on_a_cpu_box_is_kept(make_venv: MakeVenv) -> None:
     satisfied_local_without_torch(site)
     prepared = prepare(
         InstallOptions(profiles=("local",), python=str(python_of(venv))),
-        Seams(which=lambda name: None, nvml=fake.cpu_box()),
+        Seams(which=lambda name: None, nvml=fake.nvml(fake.cpu_box())),
     )
     assert prepared.plan.nothing_to_do
     assert prepared.plan.torch is not None and prepared.plan.torch.keep
@@ -120,7 +119,7 @@ def test_missing_installer_is_reported_only_when_something_must_change(
 def test_cpu_torch_on_an_h100_box_is_replaced_by_the_cuda_build(make_venv: MakeVenv) -> None:
     site = site_packages(make_venv())
     write_torch(site, "2.13.0+cpu", None)
-    plan, _ = torch_plan(site, probe(fake.one_h100(driver="580.65.06", cuda=13000)))
+    plan, _ = torch_plan(site, fake.probe(fake.one_h100(driver="580.65.06", cuda=13000)))
     assert not plan.keep and "CPU build" in plan.reason
     assert plan.choice.variant == "cu132"
     # The installed cpu build is excluded, so the resolver cannot settle for it.
@@ -138,7 +137,7 @@ def test_working_cuda_torch_is_kept_and_upgrade_moves_it_to_the_chosen_build(
 ) -> None:
     site = site_packages(make_venv())
     write_torch(site, "2.12.0+cu126", "12.6")
-    h100 = probe(fake.one_h100(driver="580.65.06", cuda=13000))
+    h100 = fake.probe(fake.one_h100(driver="580.65.06", cuda=13000))
     kept, _ = torch_plan(site, h100)
     assert kept.keep and "runs on this driver" in kept.reason
     upgraded, _ = torch_plan(site, h100, upgrade=True)
@@ -149,16 +148,29 @@ def test_working_cuda_torch_is_kept_and_upgrade_moves_it_to_the_chosen_build(
 def test_torch_outside_the_pins_is_replaced(make_venv: MakeVenv) -> None:
     site = site_packages(make_venv())
     write_torch(site, "2.3.1+cpu", None)
-    plan, _ = torch_plan(site, probe(fake.cpu_box()))
+    plan, _ = torch_plan(site, fake.probe(fake.cpu_box()))
     assert not plan.keep and "the pins want" in plan.reason
     assert plan.choice.index_url == CPU_INDEX_URL
+
+
+def test_torch_newer_than_the_pins_is_replaced_by_the_newest_tested_release(
+    make_venv: MakeVenv,
+) -> None:
+    site = site_packages(make_venv())
+    write_torch(site, "2.15.0+cu130", "13.0")
+    plan, _ = torch_plan(site, fake.probe(fake.one_h100(driver="580.65.06", cuda=13000)))
+    assert not plan.keep
+    assert plan.reason == (
+        "torch 2.15.0+cu130 is newer than chatenv's tested range (<2.14,>=2.4); install puts "
+        "the newest tested release, torch 2.13, in its place"
+    )
 
 
 def test_fresh_local_install_plans_torch_first_then_the_rest_constrained_to_it(
     make_venv: MakeVenv,
 ) -> None:
     site = site_packages(make_venv())
-    plan, _ = torch_plan(site, probe(fake.cpu_box()))
+    plan, _ = torch_plan(site, fake.probe(fake.cpu_box()))
     assert plan.requirement == "torch<2.14,>=2.4,==2.13.*"
     steps = steps_for(site, LOCAL, plan)
     assert [s.name for s in steps] == ["torch", "packages"]

@@ -1,5 +1,5 @@
 """How a plan reads for people: the torch decision with its reasons, rows per package. GPU
-machines come from the NVML fakes (tests/fakes/nvml.py); the plans are built from real
+machines come from the NVML fakes (tests/fakes/machines.py); the plans are built from real
 metadata in throw-away venvs."""
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from chatenv.install.target import probe_interpreter
 from chatenv.install.variant import Machine, choose
 from chatenv.installed import scan
 from chatenv.output import install_plan_lines
-from chatenv.system.nvml import probe
 from chatenv.system.seams import Seams
-from tests.fakes import nvml as fake
+from tests.fakes import machines as fake
 from tests.install.conftest import python_of, site_packages
 from tests.sites import write_dist, write_torch
 
@@ -45,7 +44,7 @@ def test_kept_cuda_build_on_an_h100_reads_as_keep_with_its_reason(make_venv: Mak
     full_local(site)
     prepared = prepare(
         InstallOptions(profiles=("local",), python=str(python_of(venv))),
-        Seams(which=lambda name: None, nvml=fake.one_h100("580.65.06", 13000)),
+        Seams(which=lambda name: None, nvml=fake.nvml(fake.one_h100("580.65.06", 13000))),
     )
     text = plain(prepared.plan)
     assert "PyTorch: keep 2.13.0+cu126 (cu126)" in text
@@ -60,10 +59,10 @@ def test_cpu_torch_on_an_h100_plan_names_the_cuda_index_and_why(make_venv: MakeV
     full_local(site)
     target = probe_interpreter(str(python_of(venv)))
     installed = scan(target.site_dirs)
-    h100_and_1080ti = fake.FakeNvml(
-        "580.65.06", 13000, [fake.FakeGpu(), *fake.old_driver_gtx1080ti().gpus]
+    h100_and_1080ti = fake.Machine(
+        driver="580.65.06", cuda=13000, gpus=[fake.Gpu(), *fake.old_driver_gtx1080ti().gpus]
     )
-    machine = Machine("linux", "x86_64", probe(h100_and_1080ti))
+    machine = Machine("linux", "x86_64", fake.probe(h100_and_1080ti))
     torch_pin = next(p for p in LOCAL if p.name == "torch")
     choice = choose("auto", machine, "2.13", spec=torch_pin.spec)
     torch = planning.decide_torch(torch_pin, installed, "auto", machine, choice, upgrade=False)

@@ -22,16 +22,106 @@ def test_every_release_names_only_known_variants() -> None:
 def test_pinned_torch_range_ends_at_a_release_the_table_knows() -> None:
     torch = next(p for p in load_pins().profile("local").pins if p.name == "torch")
     newest = tb.newest_series(torch.spec)
-    assert newest == "2.13"
+    assert newest == "2.13"  # the release CI tests (tests install torch 2.13.0 only)
     # Raising the cap without adding the new release's variants here would fail this:
     for series in tb.known_series():
         if torch.spec.contains(f"{series}.0"):
             assert series in tb.RELEASES
+            # ... and the pins only take releases whose facts are published, not assumed
+            assert series not in tb.ASSUMED_ARCHES
 
 
 def test_torch_2_13_ships_cu126_cu130_cu132() -> None:
     assert [v.tag for v in tb.shipped_variants("2.13")] == ["cu132", "cu130", "cu126"]
     assert tb.shipped_variants("1.13") == ()
+
+
+def test_torch_2_14_ships_cu126_cu130_cu132_with_2_13s_architectures() -> None:
+    """RELEASE.md (pytorch/pytorch#194367, #197555): 2.14 = 12.6 legacy, 13.0, 13.2."""
+    assert [v.tag for v in tb.shipped_variants("2.14")] == ["cu132", "cu130", "cu126"]
+    assert tb.RELEASES["2.14"] == tb.RELEASES["2.13"]
+    assert not tb.build_facts("cu126", "2.14").assumed
+
+
+def test_torch_2_15_drops_cu126_and_every_pre_turing_kernel() -> None:
+    """pytorch/pytorch#190385, pytorch/test-infra#8739: no cu126 from 2.15 on, so no build of
+    2.15 has Maxwell, Pascal or Volta kernels; its arch lists are assumed, and say so."""
+    assert [v.tag for v in tb.shipped_variants("2.15")] == ["cu132", "cu130"]
+    for tag in tb.RELEASES["2.15"]:
+        facts = tb.build_facts(tag, "2.15")
+        assert not any(tb.has_kernels(facts.arches, cc) for cc in ((5, 2), (6, 1), (7, 0)))
+        assert facts.assumed and facts.short == "assumed: torch 2.15's arch lists are not published"
+
+
+def test_a_release_newer_than_the_table_borrows_the_newest_known_facts_and_says_so() -> None:
+    assert tb.newer_than_table("2.16") and tb.newer_than_table("3.0")
+    assert not tb.newer_than_table("2.15") and not tb.newer_than_table("2.3")
+    facts = tb.build_facts("cu132", "2.16")
+    assert facts.arches == tb.RELEASES["2.15"]["cu132"]
+    assert facts.assumed and facts.source == "2.15"
+    assert facts.note is not None and "newer than chatenv's table" in facts.note
+    # a variant the newest release dropped: the newest release that still had it
+    assert tb.build_facts("cu126", "2.16").source == "2.14"
+
+
+def test_a_variant_the_table_does_not_know_gets_its_cuda_majors_driver_rule() -> None:
+    cu134 = tb.assumed_variant("cu134")
+    assert cu134 is not None and cu134.assumed and str(cu134.cuda) == "13.4"
+    assert tb.min_driver(cu134, "linux") == Version("580")
+    assert cu134.arches == tb.variant("cu132").arches  # type: ignore[union-attr]
+    assert tb.assumed_variant("cu140") is None  # CUDA 14's driver rule is not known
+    assert tb.assumed_variant("rocm6.4") is None
+    assert tb.assumed_variant("cu130") == tb.variant("cu130")
+
+
+@pytest.mark.parametrize(
+    ("series", "tags"),
+    [
+        ("2.4", []),  # pytorch/pytorch#134790: no aarch64 CUDA wheels
+        ("2.6", ["cu126"]),
+        ("2.7", ["cu128"]),  # CUDA_AARCH64_ARCHES = ["12.8-aarch64"]: no cu118, no cu126
+        ("2.13", ["cu132", "cu130", "cu126"]),
+        ("2.15", ["cu132", "cu130"]),
+    ],
+)
+def test_aarch64_wheels_per_release(series: str, tags: list[str]) -> None:
+    assert [v.tag for v in tb.shipped_variants(series, "linux", "aarch64")] == tags
+
+
+def test_no_cuda_wheels_for_macos_or_windows_on_arm() -> None:
+    assert tb.shipped_variants("2.13", "darwin", "arm64") == ()
+    assert tb.shipped_variants("2.13", "win32", "ARM64") == ()
+    assert [v.tag for v in tb.shipped_variants("2.13", "win32", "AMD64")] == [
+        "cu132",
+        "cu130",
+        "cu126",
+    ]
+
+
+def test_aarch64_2_5_and_2_6_builds_are_sm_90_only() -> None:
+    """build_cuda.sh's aarch64 TORCH_CUDA_ARCH_LIST="9.0" (pytorch/pytorch#140844): an A100 on
+    a Grace/ARM server has no kernels in them, an H100/GH200 has."""
+    assert tb.shipped_arches("cu126", "2.6", "aarch64") == ((9, 0),)
+    assert tb.shipped_arches("cu124", "2.5", "aarch64") == ((9, 0),)
+    assert not tb.has_kernels(tb.shipped_arches("cu126", "2.6", "aarch64"), (8, 0))
+    assert tb.has_kernels(tb.shipped_arches("cu128", "2.7", "aarch64"), (8, 0))
+
+
+@pytest.mark.parametrize(
+    ("driver", "cuda", "ok"),
+    [
+        ("535.161.08", (13, 0), True),  # cuda-compat 13.0 on R535: forward compatibility
+        ("570.86.15", (13, 0), True),  # ... on R570
+        ("535.161.08", (12, 2), False),  # the same driver without the compat libraries
+        ("575.64.05", (12, 9), False),
+    ],
+)
+def test_forward_compatibility_trusts_the_reported_cuda_version(
+    driver: str, cuda: tuple[int, int], ok: bool
+) -> None:
+    v = tb.variant("cu130")
+    assert v is not None
+    assert tb.driver_supports(v, driver, CudaVersion(*cuda)) is ok
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from chatenv.install.variant import (
     judge_installed,
     parse_request,
 )
-from chatenv.system.nvml import CudaVersion, DriverInfo, GpuInfo, GpuProbe, ProbeState, probe
+from chatenv.system.nvml import CudaVersion, DriverInfo, GpuInfo, GpuProbe, ProbeState
 from chatenv.torch_builds import CPU_INDEX_URL
-from tests.fakes import nvml as fake
+from tests.fakes import machines as fake
 
 PINS = SpecifierSet(">=2.4,<2.14")
 
@@ -67,12 +67,12 @@ def test_cpu_build_on_macos_and_windows_comes_from_pypi(platform: str) -> None:
 
 
 def test_real_probe_of_a_machine_without_driver_leads_to_cpu() -> None:
-    machine = Machine("linux", "x86_64", probe(fake.cpu_box()))
+    machine = Machine("linux", "x86_64", fake.probe(fake.cpu_box()))
     assert pick(machine) == CPU
 
 
 def test_driver_loaded_without_gpus_is_cpu_without_warning() -> None:
-    machine = Machine("linux", "x86_64", probe(fake.no_devices()))
+    machine = Machine("linux", "x86_64", fake.probe(fake.no_devices()))
     choice = choose(AUTO, machine, "2.13", spec=PINS)
     assert choice.variant == CPU and choice.warning is None
 
@@ -213,8 +213,8 @@ def test_eight_h100_box_from_the_probe() -> None:
     assert pick(probe_machine(fake.eight_h100())) == "cu126"  # driver 570: 12.x builds only
 
 
-def probe_machine(library: fake.FakeNvml) -> Machine:
-    return Machine("linux", "x86_64", probe(library))
+def probe_machine(library: fake.Machine) -> Machine:
+    return Machine("linux", "x86_64", fake.probe(library))
 
 
 # --- explicit variants ------------------------------------------------------------------------
@@ -327,3 +327,77 @@ def test_explicit_request_keeps_only_that_variant() -> None:
 def test_unknown_build_is_never_kept() -> None:
     assert not judge_installed(AUTO, None, "2.13", no_gpu()).keep
     assert not judge_installed(AUTO, "rocm", "2.13", gpu_box("580.65.06", (13, 0), H100)).keep
+
+
+# --- torch 2.14 and 2.15 ----------------------------------------------------------------------
+
+NEXT = SpecifierSet(">=2.4,<2.16")  # pins that would let 2.15 in
+
+
+@pytest.mark.parametrize(
+    ("machine", "v214", "v215"),
+    [
+        (gpu_box("580.65.06", (13, 0), H100), "cu132", "cu132"),
+        (gpu_box("570.86.15", (12, 8), H100), "cu126", CPU),  # 2.15 has no CUDA 12 build
+        (gpu_box("580.65.06", (13, 0), GTX_1080_TI), "cu126", CPU),  # nor Pascal kernels
+        (gpu_box("580.65.06", (13, 0), V100), "cu126", CPU),  # nor Volta
+        (gpu_box("580.65.06", (13, 0), RTX_5090), "cu132", "cu132"),
+    ],
+)
+def test_auto_for_torch_2_14_and_2_15(machine: Machine, v214: str, v215: str) -> None:
+    assert choose(AUTO, machine, "2.14", spec=NEXT).variant == v214
+    assert choose(AUTO, machine, "2.15", spec=NEXT).variant == v215
+
+
+def test_pascal_gpu_on_2_15_is_sent_to_2_14s_cu126() -> None:
+    choice = choose(AUTO, gpu_box("580.65.06", (13, 0), GTX_1080_TI), "2.15", spec=NEXT)
+    assert choice.variant == CPU and choice.fix is not None
+    assert "use --torch cu126 (torch 2.14, the newest release that runs here)" in choice.fix
+    assert any("assumed" in r for r in choice.reasons)  # 2.15's arch lists are assumed
+
+
+def test_explicit_cu126_on_2_15_takes_the_newest_release_that_ships_it() -> None:
+    choice = choose("cu126", gpu_box("580.65.06", (13, 0), GTX_1080_TI), "2.15", spec=NEXT)
+    assert (choice.variant, choice.series, choice.refusal) == ("cu126", "2.14", None)
+
+
+def test_forward_compat_driver_gets_a_cuda_13_build() -> None:
+    info = DriverInfo("535.161.08", CudaVersion(13, 0))  # cuda-compat 13.0 on R535
+    machine = Machine("linux", "x86_64", GpuProbe(ProbeState.OK, info, (H100,)))
+    choice = choose(AUTO, machine, "2.14", spec=NEXT)
+    assert choice.variant == "cu132"
+    assert any("forward compatibility" in r for r in choice.reasons)
+
+
+# --- platforms: which wheels exist ------------------------------------------------------------
+
+
+def arm_box(*gpus: GpuInfo, driver: str = "580.65.06", cuda: tuple[int, int] = (13, 0)) -> Machine:
+    info = DriverInfo(driver, CudaVersion(*cuda))
+    return Machine("linux", "aarch64", GpuProbe(ProbeState.OK, info, tuple(gpus)))
+
+
+def test_aarch64_is_never_offered_a_wheel_that_does_not_exist() -> None:
+    """torch 2.7 has no aarch64 cu118 (or cu126) wheel: the old table suggested one."""
+    machine = arm_box(H100, driver="570.86.15", cuda=(12, 8))
+    choice = choose("cu118", machine, "2.7", spec=SpecifierSet(">=2.4,<2.8"))
+    assert choice.refusal == (
+        "no torch release allowed by the pins (<2.8,>=2.4) ships a cu118 wheel for Linux aarch64"
+    )
+    assert choice.final  # --force cannot make a wheel exist
+    assert choose(AUTO, machine, "2.7", spec=SpecifierSet(">=2.4,<2.8")).variant == "cu128"
+
+
+def test_aarch64_torch_2_6_is_sm_90_only_so_an_a100_gets_nothing_from_it() -> None:
+    a100 = GpuInfo(0, "NVIDIA A100-SXM4-80GB", compute_capability=(8, 0))
+    machine = arm_box(a100, driver="570.86.15", cuda=(12, 8))
+    assert choose(AUTO, machine, "2.6", spec=SpecifierSet("<2.7")).variant == CPU
+    assert choose(AUTO, arm_box(H100, driver="570.86.15", cuda=(12, 8)), "2.6").variant == "cu126"
+
+
+def test_windows_on_arm_has_no_cuda_wheels() -> None:
+    info = DriverInfo("580.88", CudaVersion(13, 0))
+    machine = Machine("win32", "ARM64", GpuProbe(ProbeState.OK, info, (RTX_4090,)))
+    choice = choose(AUTO, machine, "2.14", spec=NEXT)
+    assert choice.variant == CPU
+    assert any("ships no CUDA builds (and cpu) for Windows ARM64" in r for r in choice.reasons)

@@ -2,8 +2,17 @@
 
 A machine without an NVIDIA GPU is not a failure: it is reported as a skip. What is worth a
 warning is a GPU that cannot be used: on the PCI bus but without a driver, a driver that is not
-loaded, a device node the user may not open. A driver upgraded under a running kernel module
-(NVML's version mismatch) is a failure: nothing CUDA works until the reboot.
+loaded, a device node the user may not open, a container that has NVML but no libcuda. A driver
+upgraded under a running kernel module (NVML's version mismatch) is a failure: nothing CUDA
+works until the reboot.
+
+CUDA_VISIBLE_DEVICES is read as the CUDA runtime reads it (CUDA Programming Guide, "CUDA
+Environment Variables"): a comma-separated list of indices, GPU UUIDs (or unique prefixes of
+them) and MIG device UUIDs, cut at the first entry that matches nothing. Its indices count GPUs
+in CUDA's order, which is nvidia-smi's (PCI bus order) only with CUDA_DEVICE_ORDER=PCI_BUS_ID;
+the default, FASTEST_FIRST, puts the fastest GPU first by a heuristic CUDA does not specify.
+So on a machine with different GPUs an index names a GPU only under PCI_BUS_ID, and doctor says
+so instead of guessing.
 """
 
 from __future__ import annotations
@@ -14,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
-from chatenv.system.cuda_devices import visible_indices
+from chatenv.system.cuda_devices import cuda_visible
 from chatenv.system.nvml import ProbeState
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from chatenv.doctor.context import Context
-    from chatenv.system.nvml import GpuInfo, GpuProbe
+    from chatenv.system.nvml import DriverInfo, GpuInfo, GpuProbe, MigDevice
 
 GIB = 1024**3
 NVIDIA_PCI_VENDOR = "0x10de"
@@ -39,6 +48,8 @@ class GpuFacts:
     wsl: bool
     #: CUDA_VISIBLE_DEVICES as set (None: not set)
     visible_devices: str | None
+    #: CUDA_DEVICE_ORDER as set (None: not set, CUDA's FASTEST_FIRST)
+    device_order: str | None = None
 
 
 def pci_nvidia_gpus(root: Path) -> int | None:
@@ -72,6 +83,7 @@ def observe(ctx: Context) -> GpuFacts:
         container=ctx.host.container,
         wsl=ctx.host.wsl,
         visible_devices=ctx.environ.get("CUDA_VISIBLE_DEVICES"),
+        device_order=ctx.environ.get("CUDA_DEVICE_ORDER"),
     )
 
 
@@ -82,15 +94,7 @@ def check_driver(facts: GpuFacts) -> CheckResult:
     state = found.state
     seen_on_bus = bool(facts.pci_nvidia)
     if state is ProbeState.OK and found.driver is not None:
-        cuda = found.driver.cuda
-        supports = f"supports CUDA up to {cuda}" if cuda else "its CUDA version is unknown"
-        return CheckResult.ok(
-            "gpu.driver",
-            f"NVIDIA driver {found.driver.version}, {supports}; "
-            f"{len(found.gpus)} GPU{'s' if len(found.gpus) != 1 else ''}",
-            details=details,
-            data=data,
-        )
+        return _driver_ok(facts, found.driver, details, data)
     if state is ProbeState.VERSION_MISMATCH:
         return problem("gpu.version-mismatch").check(
             Status.FAIL, "gpu.driver", details=details, data=data
@@ -128,6 +132,50 @@ def check_driver(facts: GpuFacts) -> CheckResult:
         ProbeState.NO_DEVICE: "NVIDIA driver loaded but it reports no GPU: CPU only",
     }[state]
     return CheckResult.skip("gpu.driver", summary, details=details, data=data)
+
+
+def _driver_ok(
+    facts: GpuFacts, driver: DriverInfo, details: list[str], data: dict[str, Any]
+) -> CheckResult:
+    gpus = facts.probe.gpus
+    count = f"{len(gpus)} GPU{'s' if len(gpus) != 1 else ''}"
+    if driver.libcuda is False:
+        details.append(
+            "NVML answers (nvidia-smi works) but nvmlSystemGetCudaDriverVersion_v2 finds no "
+            "libcuda.so.1; without it torch.cuda.is_available() is False"
+        )
+        if facts.container:
+            return problem("gpu.no-libcuda-container").check(
+                Status.WARN, "gpu.driver", details=details, data=data, version=driver.version
+            )
+        return problem("gpu.no-libcuda").check(
+            Status.WARN,
+            "gpu.driver",
+            details=details,
+            data=data,
+            version=driver.version,
+            branch=driver.version.partition(".")[0],
+        )
+    cuda = driver.cuda
+    supports = f"supports CUDA up to {cuda}" if cuda else "its CUDA version is unknown"
+    if driver.forward_compat:
+        supports += " through forward compatibility"
+        details.append(
+            f"forward compatibility: the loaded libcuda is CUDA {cuda} (NVIDIA's cuda-compat "
+            f"package), newer than the R{driver.version.partition('.')[0]} driver's own CUDA "
+            f"{driver.branch_cuda}; chatenv trusts the reported CUDA version"
+        )
+        if any(g.name and "GeForce" in g.name for g in gpus):
+            details.append(
+                "forward compatibility works on datacenter GPUs only: on a GeForce card CUDA "
+                "fails with CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE"
+            )
+    return CheckResult.ok(
+        "gpu.driver",
+        f"NVIDIA driver {driver.version}, {supports}; {count}",
+        details=details,
+        data=data,
+    )
 
 
 def _unused_gpu(
@@ -172,22 +220,41 @@ def _gib(value: int) -> str:
     return f"{value / GIB:.1f}"
 
 
-def check_gpu(gpu: GpuInfo) -> CheckResult:
+def _mig_line(mig: MigDevice) -> str:
+    memory = (
+        f"{_gib(mig.memory_free)} of {_gib(mig.memory_total)} GiB free"
+        if mig.memory_total is not None and mig.memory_free is not None
+        else "memory n/a"
+    )
+    return f"MIG {mig.profile or 'device'} {mig.uuid or '(uuid n/a)'}: {memory}"
+
+
+def _gpu_summary(gpu: GpuInfo) -> str:
     parts = [f"GPU {gpu.index}: {gpu.name or 'name n/a'}"]
-    if gpu.memory_total is not None and gpu.memory_free is not None:
+    if gpu.mig_enabled:
+        # What CUDA programs see of a MIG-mode GPU are its MIG devices, not the whole GPU.
+        profiles = ", ".join(m.profile or "?" for m in gpu.mig_devices)
+        n = len(gpu.mig_devices)
+        parts.append(
+            f"MIG on: {n} MIG device{'s' if n != 1 else ''} ({profiles})" if n else "MIG on"
+        )
+    elif gpu.memory_total is not None and gpu.memory_free is not None:
         parts.append(f"{_gib(gpu.memory_free)} of {_gib(gpu.memory_total)} GiB free")
     else:
         parts.append("memory n/a")
     cc = gpu.compute_capability
     parts.append(f"compute {cc[0]}.{cc[1]} ({gpu.sm})" if cc else "compute capability n/a")
-    if gpu.mig_enabled:
-        parts.append("MIG on")
-    summary = ", ".join(parts)
+    return ", ".join(parts)
+
+
+def check_gpu(gpu: GpuInfo) -> CheckResult:
+    summary = _gpu_summary(gpu)
     details = [f"UUID: {gpu.uuid or 'n/a'}"]
+    details.extend(_mig_line(m) for m in gpu.mig_devices)
     details.extend(f"n/a: {reason}" for reason in gpu.unavailable)
     if gpu.mig_enabled:
         details.append(
-            "MIG mode on: CUDA programs see MIG instances, not the whole GPU "
+            "MIG mode on: CUDA programs see MIG devices, not the whole GPU "
             "(list them with nvidia-smi -L; pick one with CUDA_VISIBLE_DEVICES=MIG-<uuid>)"
         )
     data = gpu.to_json()
@@ -205,8 +272,18 @@ def check_gpu(gpu: GpuInfo) -> CheckResult:
             mode="on" if gpu.mig_pending else "off",
             index=gpu.index,
         )
+    if gpu.mig_enabled and not gpu.mig_devices:
+        return problem("gpu.mig-no-devices").check(
+            Status.WARN,
+            f"gpu.{gpu.index}",
+            details=details,
+            data=data,
+            summary=summary,
+            index=gpu.index,
+        )
     if (
-        gpu.memory_total
+        not gpu.mig_enabled
+        and gpu.memory_total
         and gpu.memory_free is not None
         and gpu.memory_free < LOW_FREE_BYTES
         and gpu.memory_free < gpu.memory_total / 10
@@ -217,17 +294,47 @@ def check_gpu(gpu: GpuInfo) -> CheckResult:
     return CheckResult.ok(f"gpu.{gpu.index}", summary, details=details, data=data)
 
 
-def check_visible_devices(value: str | None, gpus: tuple[GpuInfo, ...]) -> CheckResult | None:
+def check_visible_devices(
+    value: str | None, gpus: tuple[GpuInfo, ...], device_order: str | None = None
+) -> CheckResult | None:
     if value is None or not gpus:
         return None
-    visible = visible_indices(value, gpus)
-    data = {"CUDA_VISIBLE_DEVICES": value, "visible": visible}
-    if not visible:
+    found = cuda_visible(value, gpus, device_order)
+    data = {
+        "CUDA_VISIBLE_DEVICES": value,
+        "CUDA_DEVICE_ORDER": device_order,
+        "visible": found.gpus,
+        "mig": [d.mig.uuid for d in found.devices if d.mig is not None],
+        "ambiguous": found.ambiguous or found.prefix_doubt,
+    }
+    if not found.devices:
         return problem("gpu.all-hidden").check(Status.WARN, "gpu.visible", data=data, value=value)
+    details = [d.describe() for d in found.devices]
+    if found.ambiguous:
+        return problem("gpu.visible-order-ambiguous").check(
+            Status.WARN,
+            "gpu.visible",
+            details=[*details, found.ambiguous],
+            data=data,
+            value=value,
+        )
+    if found.prefix_doubt:
+        return problem("gpu.visible-prefix-ambiguous").check(
+            Status.WARN,
+            "gpu.visible",
+            details=details,
+            data=data,
+            value=value,
+            why=found.prefix_doubt,
+        )
+    n = len(found.devices)
+    known = [str(i) for i in found.gpus if i is not None]
+    where = f" (NVML index {', '.join(known)})" if known else ""
     return CheckResult.ok(
         "gpu.visible",
-        f"CUDA_VISIBLE_DEVICES={value!r}: CUDA programs see {len(visible)} of {len(gpus)} GPUs "
-        f"(NVML index {', '.join(map(str, visible))})",
+        f"CUDA_VISIBLE_DEVICES={value!r}: CUDA programs see {n} of {len(gpus)} "
+        f"GPU{'s' if len(gpus) != 1 else ''}{where}",
+        details=details,
         data=data,
     )
 
@@ -235,7 +342,7 @@ def check_visible_devices(value: str | None, gpus: tuple[GpuInfo, ...]) -> Check
 def check_gpus(facts: GpuFacts) -> list[CheckResult]:
     results = [check_driver(facts)]
     results.extend(check_gpu(g) for g in facts.probe.gpus)
-    visible = check_visible_devices(facts.visible_devices, facts.probe.gpus)
+    visible = check_visible_devices(facts.visible_devices, facts.probe.gpus, facts.device_order)
     if visible:
         results.append(visible)
     return results

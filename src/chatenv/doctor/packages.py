@@ -7,7 +7,12 @@ Decisions:
   fix, not a failure: chatenv alone in a fresh virtualenv, then `chatenv doctor`, exits 0.
   A profile installed in part is a warning too (the missing packages are named).
 - An installed package outside its pin is a failure: chatenv has not tested it, and the
-  failures it causes (removed APIs, a torch with other CUDA builds) are hard to trace.
+  failures it causes (removed APIs, a torch with other CUDA builds) are hard to trace. One
+  exception: a torch *newer* than the pins is a warning. The pins are the tested range (the
+  torch CI installs), and `pip install torch` brings the newest release the day it is out;
+  doctor checks it with its build table's facts (for a release newer than the table: the
+  newest known release's facts for the same CUDA variant, `chatenv.torch_builds.build_facts`)
+  and says so.
 - Broken requirements are computed in-process the way `pip check` does
   (`chatenv.installed.broken_requirements`: requirements without markers or whose markers hold
   with no extra, prereleases allowed, first distribution of a name on the path wins). One
@@ -163,6 +168,9 @@ def check_profile(
             continue
         if s.pin.name == "openai" and _is_v0(s.version):
             continue  # check_openai_v0 explains this one
+        if s.pin.name == "torch" and s.version and s.pin.newer_than_tested(s.version):
+            results.append(_torch_newer_than_tested(s))
+            continue
         why = "is outside" if s.state == "outside" else "has a version packaging cannot read for"
         if profile == "base":
             outside = problem("packages.base-outside-pin").check(
@@ -190,6 +198,30 @@ def check_profile(
             )
         results.append(outside)
     return results
+
+
+def _torch_newer_than_tested(state: PinState) -> CheckResult:
+    from chatenv import torch_builds
+
+    version = state.version or ""
+    series = torch_builds.release_series(version)
+    if series in torch_builds.RELEASES:
+        facts = f"its table's entry for torch {series}"
+        if series in torch_builds.ASSUMED_ARCHES:
+            facts += " (whose architecture lists are assumed)"
+    else:
+        facts = (
+            f"the newest known release's (torch {torch_builds.newest_known()}) facts for the "
+            "same CUDA variant"
+        )
+    return problem("packages.torch-newer-than-tested").check(
+        Status.WARN,
+        "packages.pin.torch",
+        data={**state.to_json(), "state": "newer"},
+        version=version,
+        spec=state.pin.spec,
+        facts=facts,
+    )
 
 
 def _requirements(states: list[PinState]) -> str:

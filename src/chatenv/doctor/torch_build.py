@@ -6,6 +6,11 @@ works even when `import torch` would crash. The verdict crosses three things no 
 checks together: the CUDA version torch was built for, the CUDA version the driver supports,
 and the compute capability of every GPU against the architectures the build ships kernels for
 (`chatenv.torch_builds`).
+
+A torch newer than the table (or built for a CUDA variant it does not list) is checked with the
+newest known release's facts for the same CUDA variant (`torch_builds.build_facts`), and every
+verdict built on such facts says it was assumed. A driver running a newer CUDA through
+forward compatibility (cuda-compat) is judged by the CUDA version its libcuda reports.
 """
 
 from __future__ import annotations
@@ -44,7 +49,31 @@ def _pip_line(variant: str, build: TorchBuild, target: FixTarget) -> str:
 
 def _driver_text(driver: DriverInfo) -> str:
     cuda = f"CUDA {driver.cuda}" if driver.cuda else "an unknown CUDA version"
-    return f"driver {driver.version} (supports {cuda})"
+    compat = " through forward compatibility" if driver.forward_compat else ""
+    return f"driver {driver.version} (supports {cuda}{compat})"
+
+
+def build_variant(build: TorchBuild) -> torch_builds.CudaVariant | None:
+    """The table's variant for a CUDA build; for a torch newer than the table built for a CUDA
+    the table does not list (cu134), one assumed from its CUDA major. An unknown CUDA in a
+    known release (a source build) stays unknown: nothing says what it was built for."""
+    if build.cuda is None:
+        return None
+    known = torch_builds.variant_for_cuda(build.cuda)
+    if known is not None or not torch_builds.newer_than_table(build.series):
+        return known
+    return torch_builds.assumed_variant(f"cu{build.cuda.major}{build.cuda.minor}")
+
+
+def _assumed_release(build: TorchBuild) -> str | None:
+    """A line for a torch release newer than the table, None otherwise."""
+    if not torch_builds.newer_than_table(build.series):
+        return None
+    return (
+        f"torch {build.series} is newer than chatenv's table of PyTorch builds (which ends at "
+        f"{torch_builds.newest_known()}): chatenv assumes the newest known release's facts for "
+        "the same CUDA variant"
+    )
 
 
 def check_build(
@@ -118,6 +147,13 @@ def check_build(
             details=details,
             data=data,
         )
+    if found.driver is not None and found.driver.libcuda is False and found.has_gpu:
+        return CheckResult.skip(
+            "torch.build",
+            f"{label}: no CUDA build can run without the CUDA driver library (see gpu)",
+            details=details,
+            data=data,
+        )
     if found.driver is None or not found.has_gpu:
         return problem("torch.cuda-build-without-gpu").check(
             Status.WARN,
@@ -127,13 +163,21 @@ def check_build(
             label=label,
             python_option=target.option,
         )
-    variant = torch_builds.variant_for_cuda(build.cuda)
+    variant = build_variant(build)
+    assumed = _assumed_release(build)
+    if assumed:
+        details.append(assumed)
     if variant is not None:
         runs = torch_builds.driver_supports(
             variant, found.driver.version, found.driver.cuda, sys.platform
         )
         min_driver = torch_builds.nvidia_version(torch_builds.min_driver(variant, sys.platform))
         needs = f"a driver for CUDA {variant.cuda} (>= {min_driver})"
+        if variant.assumed:
+            details.append(
+                f"CUDA {build.cuda} is not in chatenv's table: its driver minimum is assumed "
+                f"from CUDA {build.cuda.major}.x's"
+            )
     else:
         runs = found.driver.cuda is None or found.driver.cuda.major >= build.cuda.major
         needs = f"a driver for CUDA {build.cuda.major}.x"
@@ -156,6 +200,11 @@ def check_build(
         )
     if variant is None:
         details.append(f"CUDA {build.cuda} is not in chatenv's table of PyTorch builds")
+    if found.driver.forward_compat:
+        details.append(
+            f"forward compatibility: the CUDA {found.driver.cuda} libcuda in use runs it, not "
+            f"the driver's own CUDA {found.driver.branch_cuda}"
+        )
     return CheckResult.ok(
         "torch.build",
         f"{label}: the {_driver_text(found.driver)} runs it",
@@ -170,7 +219,7 @@ def check_kernels(
     """Does the build ship kernels for every GPU? ("no kernel image is available" otherwise)"""
     if build is None or build.cuda is None or build.error or not found.has_gpu:
         return None
-    variant = torch_builds.variant_for_cuda(build.cuda)
+    variant = build_variant(build)
     if variant is None:
         if target.python is None:
             return problem("torch.kernels-unknown").check(
@@ -179,9 +228,12 @@ def check_kernels(
         return problem("torch.kernels-unknown-target").check(
             Status.SKIP, "torch.kernels", cuda=build.cuda, python_command=target.command
         )
-    arches = torch_builds.shipped_arches(variant.tag, build.series, platform.machine())
+    facts = torch_builds.build_facts(variant.tag, build.series, platform.machine())
+    arches = facts.arches
     shipped = torch_builds.arch_names(arches)
     arch_range = f"{shipped[0]} to {shipped[-1]}" if shipped else "none"
+    if facts.short:
+        arch_range += f", {facts.short}"
     missing = [
         g
         for g in found.gpus
@@ -189,11 +241,16 @@ def check_kernels(
         and not torch_builds.has_kernels(arches, g.compute_capability)
     ]
     unknown = [g for g in found.gpus if g.compute_capability is None]
-    details = [f"this {variant.tag} build ships kernels for: {' '.join(shipped)}"]
+    ships = "is assumed to ship" if facts.assumed else "ships"
+    details = [f"this {variant.tag} build {ships} kernels for: {' '.join(shipped)}"]
+    if facts.note:
+        details.append(facts.note)
     details.extend(f"GPU {g.index}: compute capability n/a, not checked" for g in unknown)
     data = {
         "variant": variant.tag,
         "arch_list": shipped,
+        "assumed": facts.assumed,
+        "assumed_from": facts.source if facts.assumed else None,
         "gpus": [
             {"index": g.index, "sm": g.sm, "has_kernels": g not in missing} for g in found.gpus
         ],
@@ -230,9 +287,12 @@ def check_kernels(
             python_option=target.option,
         )
     sms = sorted({g.sm for g in found.gpus if g.sm})
+    summary = f"kernels for every GPU ({', '.join(sms) or 'n/a'}) in torch {build.version}"
+    if facts.short:
+        summary += f" ({facts.short})"
     return CheckResult.ok(
         "torch.kernels",
-        f"kernels for every GPU ({', '.join(sms) or 'n/a'}) in torch {build.version}",
+        summary,
         details=details,
         data=data,
     )

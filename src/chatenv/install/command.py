@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chatenv.doctor.fixes import FixTarget
 from chatenv.errors import ChatenvError
 from chatenv.install import plan as planning
+from chatenv.install import torch_index
 from chatenv.install.apply import apply_steps, default_log_path, write_constraints
 from chatenv.install.installer import check_installer_name, pick_installer
 from chatenv.install.pins import USER_PROFILES, load_pins
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from chatenv.install.resolve import Resolution
     from chatenv.install.target import Interpreter
     from chatenv.installed import Installed
+    from chatenv.system.nvml import GpuProbe
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class InstallOptions:
     upgrade: bool = False
     force: bool = False
     log_file: Path | None = None
+    #: the PyTorch index (or a mirror of it) whose pages say which torch wheels exist;
+    #: None: download.pytorch.org
+    torch_index: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,9 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     machine = None
     torch_plan = None
     if torch_pin is not None:
-        machine = Machine(target.platform, target.machine, seams.probe_gpus())
+        machine = observe_machine(target, seams.probe_gpus(), seams, options.torch_index)
+        if machine.offered is not None and machine.offered.note:
+            notes.append(f"{machine.offered.note}: the torch variants come from chatenv's table")
         series = _target_series(torch_pin)
         choice = choose(request, machine, series, spec=torch_pin.spec, force=options.force)
         if choice.refusal and (choice.final or not options.force):
@@ -142,6 +149,21 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         return prepared
     installer = pick_installer(options.installer, target, seams.find)
     return _resolve(replace(prepared, plan=replace(plan, installer=installer)), installer, seams)
+
+
+def observe_machine(
+    target: Interpreter, gpu: GpuProbe, seams: Seams, index_url: str | None = None
+) -> Machine:
+    """The machine the torch choice looks at. Which CUDA wheels exist is read from the PyTorch
+    index only where it can change the choice (an NVIDIA GPU NVML can read): a CPU machine
+    gets the CPU build whatever the index says, without a network round trip."""
+    offered = None
+    if gpu.state is ProbeState.OK and gpu.has_gpu and not target.platform.startswith("darwin"):
+        wheel = torch_index.WheelTarget(target.platform, target.machine, target.version)
+        offered = torch_index.read_offered(
+            index_url or torch_index.DEFAULT_INDEX, wheel, seams.get_text
+        )
+    return Machine(target.platform, target.machine, gpu, offered)
 
 
 def _target_series(pin: Pin) -> str:

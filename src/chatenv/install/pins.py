@@ -39,6 +39,21 @@ class Pin:
         except InvalidVersion:
             return None
 
+    def newer_than_tested(self, version: str) -> bool:
+        """Above the pin's upper bound (the newest release chatenv tested) and inside the rest
+        of it: torch 2.15.0 against >=2.4,<2.15. Such a release is a warning, not a failure."""
+        try:
+            v = Version(version)
+        except InvalidVersion:
+            return False
+        upper = [s for s in self.spec if s.operator in ("<", "<=")]
+        rest = [s for s in self.spec if s.operator not in ("<", "<=")]
+        return (
+            bool(upper)
+            and not all(s.contains(v, prereleases=True) for s in upper)
+            and all(s.contains(v, prereleases=True) for s in rest)
+        )
+
 
 @dataclass(frozen=True)
 class Profile:

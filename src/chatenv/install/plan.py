@@ -186,6 +186,11 @@ def decide_torch(
         )
     if version is None:
         reason = "torch is not installed"
+    elif pin.newer_than_tested(version):
+        reason = (
+            f"torch {version} is newer than chatenv's tested range ({pin.spec}); install puts "
+            f"the newest tested release, torch {choice.series}, in its place"
+        )
     else:
         reason = f"torch {version} is installed, the pins want {pin.spec}"
     return TorchPlan(choice, build, False, reason, torch_requirement(pin.spec, choice.series))

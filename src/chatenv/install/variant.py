@@ -6,12 +6,14 @@ variant whose minimum driver it meets. That is half the answer: PyTorch's newer 
 GPU architectures (12.8+ has no sm_50/sm_60 kernels, CUDA 13 no sm_70), so a GTX 1080 Ti on a
 new driver gets a build that cannot run on it. `choose` also requires kernels for every GPU's
 compute capability (`chatenv.torch_builds.shipped_arches`), only considers the variants the
-target torch release actually ships, and returns its reasons so the plan can say why.
+target torch release actually ships *for this platform and CPU architecture* (read from the
+PyTorch index when it could be, `Machine.offered`; chatenv's table otherwise), and returns its
+reasons so the plan can say why.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import SpecifierSet
@@ -21,6 +23,7 @@ from chatenv.problems import problem
 from chatenv.system.nvml import ProbeState
 
 if TYPE_CHECKING:
+    from chatenv.install.torch_index import Offered
     from chatenv.system.nvml import GpuInfo, GpuProbe
 
 AUTO = "auto"
@@ -34,10 +37,51 @@ class Machine:
     platform: str  # sys.platform of the target interpreter: "linux", "win32", "darwin"
     machine: str  # platform.machine(): "x86_64", "aarch64", "arm64", "AMD64"
     gpu: GpuProbe
+    #: the CUDA wheels the PyTorch index has for this interpreter (None: chatenv's table)
+    offered: Offered | None = None
 
     @property
     def is_macos(self) -> bool:
         return self.platform == "darwin"
+
+    @property
+    def where(self) -> str:
+        system = {"linux": "Linux", "win32": "Windows", "darwin": "macOS"}.get(
+            self.platform, self.platform
+        )
+        return f"{system} {self.machine}"
+
+
+def offered_variants(series: str, machine: Machine) -> tuple[tb.CudaVariant, ...]:
+    """The CUDA builds of `series` that have a wheel for this machine, newest CUDA first: from
+    the index when it was read (a tag the table does not know, cu134, gets the driver rule of
+    its CUDA major), else from chatenv's table for this platform and CPU architecture."""
+    if machine.offered is not None:
+        tags: tuple[str, ...] = machine.offered.variants(series)
+    else:
+        tags = tuple(tb.cuda_wheels(series, machine.platform, machine.machine))
+    found = [v for v in (tb.assumed_variant(t) for t in tags) if v is not None]
+    return tuple(sorted(found, key=lambda v: v.cuda.as_tuple(), reverse=True))
+
+
+def _offers(series: str, tag: str, machine: Machine) -> bool:
+    return any(v.tag == tag for v in offered_variants(series, machine))
+
+
+def _known_series(machine: Machine) -> list[str]:
+    """Every release the table or the index knows, newest first."""
+    names = set(tb.known_series())
+    if machine.offered is not None:
+        names.update(machine.offered.series())
+    return sorted(names, key=tb.series_key, reverse=True)
+
+
+def newest_offering(spec: SpecifierSet, tag: str, machine: Machine) -> str | None:
+    """The newest release within `spec` that has a `tag` wheel for this machine."""
+    for series in _known_series(machine):
+        if spec.contains(f"{series}.0") and _offers(series, tag, machine):
+            return series
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,6 +101,8 @@ class TorchChoice:
     forced: bool = False
     #: a refusal --force cannot override (no CUDA builds exist for this platform at all)
     final: bool = False
+    #: where the list of existing CUDA wheels came from (None: chatenv's table, not read)
+    offered: Offered | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +114,7 @@ class TorchChoice:
             "refusal": self.refusal,
             "warning": self.warning,
             "forced": self.forced,
+            "wheels_from": self.offered.to_json() if self.offered else None,
         }
 
 
@@ -162,11 +209,12 @@ def _problems(v: tb.CudaVariant, series: str, machine: Machine) -> list[str]:
     ):
         need = tb.nvidia_version(tb.min_driver(v, machine.platform))
         problems.append(f"needs driver >= {need} (CUDA {v.cuda.major}.x), this is {driver.version}")
-    arches = tb.shipped_arches(v.tag, series, machine.machine)
+    facts = tb.build_facts(v.tag, series, machine.machine)
     for gpu in probe.gpus:
         cc = gpu.compute_capability
-        if cc is not None and not tb.has_kernels(arches, cc):
-            problems.append(f"has no kernels for {_gpu_label(gpu)}")
+        if cc is not None and not tb.has_kernels(facts.arches, cc):
+            assumed = f" ({facts.short})" if facts.short else ""
+            problems.append(f"has no kernels for {_gpu_label(gpu)}{assumed}")
     return problems
 
 
@@ -174,21 +222,25 @@ def _driver_line(probe: GpuProbe) -> str:
     driver = probe.driver
     assert driver is not None
     cuda = f", CUDA {driver.cuda}" if driver.cuda else ""
+    if driver.forward_compat:
+        cuda += f" (forward compatibility: the driver's own is {driver.branch_cuda})"
     gpus = "; ".join(_gpu_label(g) for g in probe.gpus)
     return f"driver {driver.version}{cuda}; {gpus}"
 
 
-def _shipped_line(series: str) -> str:
-    tags = ", ".join(v.tag for v in tb.shipped_variants(series)) or "no CUDA builds we know"
-    return f"torch {series} ships {tags} (and cpu)"
+def _shipped_line(series: str, machine: Machine) -> str:
+    tags = ", ".join(v.tag for v in offered_variants(series, machine)) or "no CUDA builds"
+    offered = machine.offered
+    source = "the PyTorch index" if offered and offered.source == "index" else "chatenv's table"
+    return f"torch {series} ships {tags} (and cpu) for {machine.where}, per {source}"
 
 
 def runnable_elsewhere(machine: Machine, spec: SpecifierSet) -> tuple[str, str] | None:
     """The newest (series, variant) within the pins that does run here, for the fix line."""
-    for series in tb.known_series():
+    for series in _known_series(machine):
         if not spec.contains(f"{series}.0"):
             continue
-        for v in tb.shipped_variants(series):
+        for v in offered_variants(series, machine):
             if not _problems(v, series, machine):
                 return series, v.tag
     return None
@@ -218,10 +270,12 @@ def choose(
         reasons = ["requested with --torch cpu"]
         if machine.gpu.has_gpu:
             reasons.append(f"note: this machine has {len(machine.gpu.gpus)} NVIDIA GPU(s)")
-        return _cpu_choice(request, machine, series, reasons)
-    if request == AUTO:
-        return _choose_auto(machine, series, spec)
-    return _choose_explicit(request, machine, series, spec, force)
+        choice = _cpu_choice(request, machine, series, reasons)
+    elif request == AUTO:
+        choice = _choose_auto(machine, series, spec)
+    else:
+        choice = _choose_explicit(request, machine, series, spec, force)
+    return replace(choice, offered=machine.offered)
 
 
 def _choose_auto(machine: Machine, series: str, spec: SpecifierSet) -> TorchChoice:
@@ -231,8 +285,8 @@ def _choose_auto(machine: Machine, series: str, spec: SpecifierSet) -> TorchChoi
     if probe.state is not ProbeState.OK or not probe.gpus or probe.driver is None:
         why, warning = _no_gpu_reason(probe)
         return _cpu_choice(AUTO, machine, series, [why], warning=warning)
-    reasons = [_driver_line(probe), _shipped_line(series)]
-    for v in tb.shipped_variants(series):
+    reasons = [_driver_line(probe), _shipped_line(series, machine)]
+    for v in offered_variants(series, machine):
         problems = _problems(v, series, machine)
         if problems:
             reasons.append(f"not {v.tag}: it " + "; it ".join(problems))
@@ -246,7 +300,7 @@ def _choose_auto(machine: Machine, series: str, spec: SpecifierSet) -> TorchChoi
 
 
 def _kernels_for_all(v: tb.CudaVariant, series: str, machine: Machine) -> bool:
-    arches = tb.shipped_arches(v.tag, series, machine.machine)
+    arches = tb.build_facts(v.tag, series, machine.machine).arches
     return all(
         g.compute_capability is None or tb.has_kernels(arches, g.compute_capability)
         for g in machine.gpu.gpus
@@ -256,7 +310,7 @@ def _kernels_for_all(v: tb.CudaVariant, series: str, machine: Machine) -> bool:
 def _fallback_fix(machine: Machine, series: str, spec: SpecifierSet) -> str:
     """What would get this machine a CUDA build: a newer driver, or an older torch release."""
     parts = []
-    fitting = [v for v in tb.shipped_variants(series) if _kernels_for_all(v, series, machine)]
+    fitting = [v for v in offered_variants(series, machine) if _kernels_for_all(v, series, machine)]
     if fitting:
         need = tb.nvidia_version(min(tb.min_driver(v, machine.platform) for v in fitting))
         parts.append(f"update the NVIDIA driver to >= {need}")
@@ -281,10 +335,12 @@ def _choose_explicit(
         return TorchChoice(
             tag, tag, series, v.index_url, tuple(reasons), refusal=refusal, fix=fix, final=True
         )
-    if tag not in tb.RELEASES.get(series, {}):
-        older = tb.newest_series(spec, shipping=tag)
+    if not _offers(series, tag, machine):
+        older = newest_offering(spec, tag, machine)
         if older is None:
-            refusal, fix = problem("install.variant-not-shipped").pair(spec=spec, tag=tag)
+            refusal, fix = problem("install.variant-not-shipped").pair(
+                spec=spec, tag=tag, where=machine.where
+            )
             return TorchChoice(
                 tag, tag, series, v.index_url, tuple(reasons), refusal=refusal, fix=fix, final=True
             )
@@ -342,7 +398,7 @@ def judge_installed(
     if installed_variant == CPU:
         if not usable_gpu or machine.is_macos:
             return Verdict(True, "the installed torch is the CPU build; no usable NVIDIA GPU here")
-        if any(not _problems(v, series, machine) for v in tb.shipped_variants(series)):
+        if any(not _problems(v, series, machine) for v in offered_variants(series, machine)):
             return Verdict(False, "the installed torch is the CPU build; this machine has a GPU")
         # What `choose` falls back to as well: replacing it would only reinstall it, every run.
         return Verdict(

@@ -325,6 +325,20 @@ PROBLEMS: tuple[Problem, ...] = (
         fix="chatenv install {profile}{python_option}",
     ),
     Problem(
+        id="packages.torch-newer-than-tested",
+        commands=("doctor", "install"),
+        area="Packages",
+        levels=("warn",),
+        title="torch is newer than chatenv's tested range",
+        message="torch {version} is newer than chatenv's tested range ({spec}); chatenv checks "
+        "it with {facts}",
+        cause="A torch release came out after this chatenv's pins were set (`pip install "
+        "torch` installs it the day it is published). It is probably fine, so this is a "
+        "warning, not a failure; chatenv's checks of its CUDA build rely on what it knows of "
+        "that release, or, for a release newer than its table, on the newest known release's "
+        "facts for the same CUDA variant, and say so where they assumed.",
+    ),
+    Problem(
         id="packages.base-outside-pin",
         commands=("doctor", "install"),
         area="Packages",
@@ -474,6 +488,35 @@ PROBLEMS: tuple[Problem, ...] = (
         fix="install the NVIDIA driver on Windows (not inside WSL), then: wsl --shutdown",
     ),
     Problem(
+        id="gpu.no-libcuda-container",
+        commands=DOCTOR,
+        area="GPU and driver",
+        levels=("warn",),
+        title="A container with NVML but no CUDA driver library",
+        message="NVIDIA driver {version} answers, but this container has no CUDA driver "
+        "library (libcuda.so.1): CUDA programs cannot start",
+        cause="The container was started with the NVIDIA Container Toolkit's `utility` "
+        "capability only (`NVIDIA_DRIVER_CAPABILITIES=utility`): it mounts libnvidia-ml, so "
+        "nvidia-smi works, but not libcuda, so `torch.cuda.is_available()` is False. NVML says "
+        "so itself: `nvmlSystemGetCudaDriverVersion_v2` answers LIBRARY_NOT_FOUND.",
+        fix="start the container with compute capabilities: docker run --gpus all -e "
+        "NVIDIA_DRIVER_CAPABILITIES=compute,utility ...",
+    ),
+    Problem(
+        id="gpu.no-libcuda",
+        commands=DOCTOR,
+        area="GPU and driver",
+        levels=("warn",),
+        title="The NVIDIA driver without its CUDA library",
+        message="NVIDIA driver {version} answers, but its CUDA driver library (libcuda.so.1) "
+        "is missing: CUDA programs cannot start",
+        cause="The driver's management library (libnvidia-ml) is installed but its compute "
+        "library (libcuda) is not: a driver installed without its compute packages, or a "
+        "libcuda removed since.",
+        fix="reinstall the NVIDIA driver with its compute libraries (Ubuntu: sudo apt install "
+        "libnvidia-compute-{branch})",
+    ),
+    Problem(
         id="gpu.mig-pending",
         commands=DOCTOR,
         area="GPU and driver",
@@ -483,6 +526,19 @@ PROBLEMS: tuple[Problem, ...] = (
         cause="MIG (Multi-Instance GPU) mode was switched but takes effect only after a GPU "
         "reset or a reboot.",
         fix="sudo nvidia-smi -i {index} -r  # reset the GPU to apply it (or reboot)",
+    ),
+    Problem(
+        id="gpu.mig-no-devices",
+        commands=DOCTOR,
+        area="GPU and driver",
+        levels=("warn",),
+        title="MIG mode is on but no MIG device exists",
+        message="{summary}: MIG mode is on but it has no MIG device, so CUDA programs cannot "
+        "use it",
+        cause="In MIG mode CUDA programs use MIG devices (GPU instances with a compute "
+        "instance), never the whole GPU; none has been created on this one.",
+        fix="sudo nvidia-smi mig -i {index} -lgip  # lists the profiles; create one with: sudo "
+        "nvidia-smi mig -i {index} -cgi <profile> -C",
     ),
     Problem(
         id="gpu.memory-taken",
@@ -505,6 +561,31 @@ PROBLEMS: tuple[Problem, ...] = (
         cause="CUDA programs see only the GPUs CUDA_VISIBLE_DEVICES lists, up to the first "
         "entry that matches none. An empty value, `-1` or a wrong index or UUID hides them all.",
         fix="unset CUDA_VISIBLE_DEVICES",
+    ),
+    Problem(
+        id="gpu.visible-order-ambiguous",
+        commands=DOCTOR,
+        area="GPU and driver",
+        levels=("warn",),
+        title="CUDA_VISIBLE_DEVICES indices on different GPUs",
+        message="CUDA_VISIBLE_DEVICES={value!r} picks GPUs by CUDA's numbering, which on these "
+        "different GPUs is not nvidia-smi's: chatenv cannot tell which GPUs CUDA programs get",
+        cause="CUDA numbers GPUs fastest first (CUDA_DEVICE_ORDER=FASTEST_FIRST, the default) "
+        "by a heuristic it does not specify; nvidia-smi numbers them by PCI bus. On a machine "
+        "with one kind of GPU the difference does not matter; with two kinds, index 0 may be "
+        "either. UUIDs (GPU-…, MIG-…) name a GPU whatever the order.",
+        fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID  # CUDA then numbers GPUs as nvidia-smi does",
+    ),
+    Problem(
+        id="gpu.visible-prefix-ambiguous",
+        commands=DOCTOR,
+        area="GPU and driver",
+        levels=("warn",),
+        title="A CUDA_VISIBLE_DEVICES UUID prefix that names several GPUs",
+        message="CUDA_VISIBLE_DEVICES={value!r}: {why}",
+        cause="CUDA accepts the start of a GPU or MIG UUID, as long as it names one device; "
+        "GPUs of one batch often share the first digits of their UUIDs.",
+        fix="nvidia-smi -L  # lists every GPU and MIG device with its full UUID",
     ),
     # -- doctor: PyTorch build ---------------------------------------------------------------
     Problem(
@@ -2935,9 +3016,11 @@ PROBLEMS += (
         area="Choosing the PyTorch build",
         levels=("error",),
         title="No torch release within the pins ships this CUDA variant",
-        message="no torch release allowed by the pins ({spec}) ships {tag}",
+        message="no torch release allowed by the pins ({spec}) ships a {tag} wheel for {where}",
         cause="PyTorch builds each release for a few CUDA versions only (old ones are dropped, "
-        "new ones added).",
+        "new ones added), and not every one for every platform: Linux aarch64 got CUDA wheels "
+        "later and for fewer variants (torch 2.7: cu128 only). chatenv reads which wheels exist "
+        "from the PyTorch index, or from its own table when the index cannot be reached.",
         fix="--torch auto",
     ),
     Problem(

@@ -34,6 +34,9 @@ class Seams:
     sys_path: tuple[str, ...] | None = None
     #: the filesystem root that /proc, /sys and /etc are read from
     root: Path = Path("/")
+    #: GETs a URL's text (the PyTorch index's simple pages); raises OSError when it cannot
+    #: (None: urllib, honouring the proxy variables as pip does)
+    fetch: Callable[[str], str] | None = None
 
     def runner(self) -> Runner:
         if self.run is not None:
@@ -56,6 +59,9 @@ class Seams:
 
         return shutil.which(name)
 
+    def get_text(self, url: str) -> str:
+        return (self.fetch or http_get)(url)
+
     def sockets(self) -> Connector:
         if self.connector is not None:
             return self.connector
@@ -68,3 +74,12 @@ class Seams:
         from chatenv.system.nvml import probe
 
         return probe(self.nvml)
+
+
+def http_get(url: str, timeout: float = 10.0) -> str:
+    """The real fetch: urllib, which honours HTTPS_PROXY / NO_PROXY as pip does."""
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Accept": "text/html"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return str(response.read().decode("utf-8", errors="replace"))
