@@ -228,6 +228,39 @@ def error(message: str, fix: str | None = None) -> None:
         console.print(fix_line, soft_wrap=True)
 
 
+def confirm(question: str, *, default: bool = True) -> bool:
+    """A yes/no question on stderr, answered on stdin (a terminal), as click.confirm asks it.
+    Unlike click.confirm, Ctrl-C stays KeyboardInterrupt (exit 130 and "interrupted", as at
+    every other point) instead of becoming click's Abort, and end of input (Ctrl-D) is "no".
+    On either, the line under the question is where the next message starts."""
+    suffix = " [Y/n]: " if default else " [y/N]: "
+    while True:
+        sys.stderr.write(redact(question) + suffix)
+        sys.stderr.flush()
+        try:
+            answer = sys.stdin.readline()
+        except KeyboardInterrupt:
+            end_prompt_line()
+            raise
+        if not answer:
+            end_prompt_line()
+            return False
+        word = answer.strip().lower()
+        if not word:
+            return default
+        if word in ("y", "yes", "n", "no"):
+            return word.startswith("y")
+        sys.stderr.write("Error: invalid input\n")
+
+
+def end_prompt_line() -> None:
+    """After Ctrl-C or Ctrl-D at a prompt the cursor is still on the prompt's line (the
+    terminal echoed only "^C"): end it, so the error line that follows starts a line."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
 # --- chatenv install ---------------------------------------------------------------------------
 # The plan, the installer's progress and the end of a failed installer's log. Reads the plan's
 # JSON form (`Plan.to_json()`), so it knows nothing about how the plan was made.

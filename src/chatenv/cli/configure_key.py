@@ -232,8 +232,16 @@ def _request(
 def _prompt_hidden() -> str:
     import getpass
 
-    return getpass.getpass(PROMPT, stream=sys.stderr)
+    from chatenv import output
+
+    try:
+        return getpass.getpass(PROMPT, stream=sys.stderr)
+    except (KeyboardInterrupt, EOFError):  # getpass ends the prompt's line only on success
+        output.end_prompt_line()
+        raise
 
 
 def _ask(question: str) -> bool:
-    return typer.confirm(question, default=True, err=True)
+    from chatenv import output
+
+    return output.confirm(question, default=True)

@@ -254,10 +254,7 @@ class SetupRun:
         from chatenv import output
 
         if self._interactive and self._text:
-            try:
-                return typer.confirm("Install this plan?", default=True, err=True)
-            except typer.Abort:  # end of input at the question
-                return False
+            return output.confirm("Install this plan?", default=True)
         if not self.yes:
             why = (
                 "stdin is not a terminal"
