@@ -87,12 +87,13 @@ def render(
     """Print a report to stdout in `fmt` (text, json or markdown); under GitHub Actions, also
     its annotations and job summary. The one path every command's report takes, including a
     command stopped by an error (`error_report`): as text that is only its one line on stderr,
-    printed already by `error`."""
+    printed already by `error`; a report that did something before it stopped (setup's stages
+    before Ctrl-C) still shows what it did."""
     if fmt == "json":
         print_json(report.to_json())
     elif fmt == "markdown":
         write_stdout(markdown(report))
-    elif report.error is None:
+    elif report.error is None or any(r.id != "error" for r in report.results):
         render_text(report, verbose=verbose, shown=shown)
     github_actions(report, fmt=fmt)
 
@@ -235,9 +236,9 @@ def confirm(question: str, *, default: bool = True) -> bool:
     On either, the line under the question is where the next message starts."""
     suffix = " [Y/n]: " if default else " [y/N]: "
     while True:
-        sys.stderr.write(redact(question) + suffix)
-        sys.stderr.flush()
-        try:
+        try:  # from the first byte of the question: Ctrl-C may come as soon as it shows
+            sys.stderr.write(redact(question) + suffix)
+            sys.stderr.flush()
             answer = sys.stdin.readline()
         except KeyboardInterrupt:
             end_prompt_line()

@@ -8,6 +8,7 @@ tiny wheels (tests/install/packages.py), git repositories, the test OpenAI serve
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.install.conftest import TORCH_SAFE, site_packages
+from tests.install.conftest import TORCH_SAFE, create_venv, site_packages
 from tests.install.packages import make_sdist, make_wheel, offline_pip_env
 from tests.terminal.driver import spawn, terminal_env
 
@@ -47,6 +48,19 @@ def term(tmp_path: Path) -> Iterator[Spawn]:
     yield start
     for terminal in opened:
         terminal.close()
+
+
+@pytest.fixture(scope="session")
+def _pip_venv_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return create_venv(tmp_path_factory.mktemp("terminal-template") / "venv", with_pip=True)
+
+
+@pytest.fixture
+def pip_venv(_pip_venv_template: Path, tmp_path: Path) -> Path:
+    """A fresh virtualenv with pip and nothing else (a copy of a session-wide one)."""
+    target = tmp_path / "venv"
+    shutil.copytree(_pip_venv_template, target, symlinks=True)
+    return target
 
 
 def no_uv_path() -> str:

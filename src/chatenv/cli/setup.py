@@ -171,10 +171,12 @@ class SetupRun:
                 continue
             try:
                 self.stages.append(step())
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 interrupted = True
-                output.error(problem("cli.interrupted").text())
-                self.stages.append(StageRun(name, "failed", reason="interrupted"))
+                said = str(exc)  # the stage's own line, printed already (see _timed)
+                if not said:
+                    output.error(problem("cli.interrupted").text())
+                self.stages.append(StageRun(name, "failed", reason=said or "interrupted"))
         return build_report(
             self.stages,
             selection=self.selection,
@@ -347,8 +349,9 @@ class SetupRun:
             shown = already or frozenset()
         except Declined:
             report = output.error_report(name, *problem("setup.install-declined").pair(), 1)
-        except Interrupted:
-            raise KeyboardInterrupt from None
+        except Interrupted as exc:  # what the command says it left: "as pip left it", ...
+            output.error(exc.message, exc.fix)
+            raise KeyboardInterrupt(exc.message) from None
         except ChatenvError as exc:
             output.error(exc.message, exc.fix)
             report = output.error_report(name, exc.message, exc.fix, exc.exit_code)
