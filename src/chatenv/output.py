@@ -12,7 +12,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from chatenv.keys.mask import redact
 from chatenv.problems import problem
@@ -52,11 +52,80 @@ def _can_encode(console: Console, text: str) -> bool:
     return True
 
 
+def _ascii_only(console: Console) -> bool:
+    return not _can_encode(console, "✓✗–…")
+
+
+#: What a console whose encoding lacks them (LC_ALL=C without Python's UTF-8 mode, a cp1252
+#: Windows console) shows for the non-ASCII characters chatenv prints itself; any other
+#: character it cannot encode (from a path, a server's message) becomes "?".
+ASCII_FALLBACK = {
+    "✓": "ok",
+    "✗": "x",
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "·": "-",
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+    "⏎": " ",
+    "›": ">",
+    "→": "->",
+    "✅": "[ok]",
+    "⚠": "[!]",
+    "❌": "[x]",
+    "➖": "[-]",
+    "\ufe0f": "",  # the emoji variation selector after ⚠
+}
+_FALLBACK_HANDLER = "chatenv-ascii"
+
+
+def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start : exc.end]
+    return "".join(ASCII_FALLBACK.get(char, "?") for char in text), exc.end
+
+
+def _register_fallback() -> None:
+    import codecs
+
+    try:
+        codecs.lookup_error(_FALLBACK_HANDLER)
+    except LookupError:
+        codecs.register_error(_FALLBACK_HANDLER, _ascii_fallback)
+
+
+def is_unicode(stream: IO[str]) -> bool:
+    """Whether `stream` writes a Unicode encoding (UTF-8 and its kin), so any text fits."""
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def encoding_safe(stream: TextIO) -> TextIO:
+    """`stream`, set (once) to write what its encoding lacks as ASCII (`ASCII_FALLBACK`) rather
+    than raise UnicodeEncodeError in the middle of a report."""
+    if is_unicode(stream) or getattr(stream, "errors", None) == _FALLBACK_HANDLER:
+        return stream
+    _register_fallback()
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors=_FALLBACK_HANDLER)
+    return stream
+
+
 def _console(file: TextIO) -> Console:
     from rich.console import Console
 
     # highlight=False: Rich would otherwise colour numbers and paths inside our plain text.
-    return Console(file=file, highlight=False, emoji=False)
+    return Console(file=encoding_safe(file), highlight=False, emoji=False)
 
 
 def stdout_console() -> Console:
@@ -68,8 +137,10 @@ def stderr_console() -> Console:
 
 
 def print_json(document: Any, file: TextIO | None = None) -> None:
-    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
+    """The document, redacted; \\u escapes where the stream's encoding is not Unicode (the
+    same data, parsed, on an ASCII console)."""
     out = file or sys.stdout
+    text = json.dumps(document, indent=2, ensure_ascii=not is_unicode(out), sort_keys=False)
     try:
         out.write(redact(text) + "\n")
         out.flush()
@@ -114,15 +185,14 @@ def _render_results(report: Report, verbose: bool, shown: frozenset[str]) -> Non
 
 def _print_results(console: Console, results: Iterable[CheckResult], *, verbose: bool) -> None:
     """Result lines, with ASCII marks where the console cannot encode the usual ones."""
-    ascii_only = not _can_encode(console, "✓✗–…")
-    for line in human_lines(results, verbose=verbose, ascii_only=ascii_only):
+    for line in human_lines(results, verbose=verbose, ascii_only=_ascii_only(console)):
         console.print(line, soft_wrap=True)
 
 
 def write_stdout(text: str) -> None:
     """Plain text (Markdown) to stdout, redacted; a closed pipe stops quietly as for JSON."""
     try:
-        sys.stdout.write(redact(text))
+        encoding_safe(sys.stdout).write(redact(text))
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe(sys.stdout)
@@ -237,7 +307,7 @@ def confirm(question: str, *, default: bool = True) -> bool:
     suffix = " [Y/n]: " if default else " [y/N]: "
     while True:
         try:  # from the first byte of the question: Ctrl-C may come as soon as it shows
-            sys.stderr.write(redact(question) + suffix)
+            encoding_safe(sys.stderr).write(redact(question) + suffix)
             sys.stderr.flush()
             answer = sys.stdin.readline()
         except KeyboardInterrupt:
@@ -376,8 +446,7 @@ def _render_install(report: Report, verbose: bool, shown: frozenset[str]) -> Non
         else tuple(r for r in report.results if r.status is not Status.OK)
     )
     if results:
-        for line in human_lines(results, verbose=verbose):
-            console.print(line, soft_wrap=True)
+        _print_results(console, results, verbose=verbose)
     console.print(_install_summary(report), soft_wrap=True)
 
 
@@ -424,6 +493,28 @@ def install_log_tail(lines: Iterable[str]) -> None:
         console.print(Text("  | " + redact(line), style="dim"), soft_wrap=True)
 
 
+def one_row(console: Console, text: str, width: int) -> str:
+    """`text` (redacted) cut to `width` cells with an ellipsis, in characters the console can
+    encode: a live display must know how many rows it drew, or it leaves copies behind."""
+    from rich.cells import cell_len, set_cell_size
+
+    text = redact(text)
+    ellipsis = "…"
+    if not is_unicode(console.file):
+        _register_fallback()
+        encoding = console.encoding or "ascii"
+        text = text.encode(encoding, _FALLBACK_HANDLER).decode(encoding)
+        ellipsis = "..."
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(width - len(ellipsis), 0)) + ellipsis
+
+
+def _spinner(console: Console) -> str:
+    """Rich's Braille "dots", or "line" (-\\|/) where the console cannot show Braille."""
+    return "dots" if _can_encode(console, "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏") else "line"
+
+
 class InstallProgress:
     """Progress while an installer runs, on stderr: a Rich status line on a terminal, otherwise
     one line per summarised installer line (what CI logs show)."""
@@ -437,7 +528,9 @@ class InstallProgress:
     def __enter__(self) -> InstallProgress:
         hint(f"full installer log: {self._log}")
         if self._console.is_terminal:
-            self._status = self._console.status("starting the installer")
+            self._status = self._console.status(
+                "starting the installer", spinner=_spinner(self._console)
+            )
             self._status.__enter__()
         return self
 
@@ -461,7 +554,9 @@ class InstallProgress:
         if self._status is not None:
             from rich.text import Text
 
-            self._status.update(Text(redact(f"{self._step}: {text[:120]}")))
+            # one row, whatever the terminal's width: the spinner and a space come before it
+            width = max(self._console.width - 2, 10)
+            self._status.update(Text(one_row(self._console, f"{self._step}: {text}", width)))
         else:
             hint(f"  {text}")
 
@@ -506,7 +601,7 @@ def smoke_progress(*, enabled: bool) -> Iterator[Callable[[str | None], None]]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     progress = Progress(
-        SpinnerColumn(),
+        SpinnerColumn(_spinner(console)),
         TextColumn("{task.description}", markup=False),
         TimeElapsedColumn(),
         console=console,
@@ -547,7 +642,7 @@ def _render_smoke(report: Report, verbose: bool, shown: frozenset[str]) -> None:
                 console.print()
             section = result.section
             console.print(Text(SMOKE_HEADINGS.get(section, section), style="bold"))
-        for line in human_lines([result], verbose=verbose)[1:]:
+        for line in human_lines([result], verbose=verbose, ascii_only=_ascii_only(console))[1:]:
             console.print(line, soft_wrap=True)
         for line in _smoke_text_lines(result):
             console.print(line, soft_wrap=True)
@@ -795,7 +890,7 @@ def github_actions(report: Report, *, fmt: str, environ: Mapping[str, str] | Non
         return
     if lines:
         try:
-            stream.write("\n".join(lines) + "\n")
+            encoding_safe(stream).write("\n".join(lines) + "\n")
             stream.flush()
         except BrokenPipeError:
             _quiet_broken_pipe(stream)
@@ -834,10 +929,11 @@ def setup_stage_heading(index: int, total: int, name: str) -> None:
 def setup_stage_skipped(reason: str) -> None:
     from rich.text import Text
 
-    line = Text("  ")
-    line.append(MARKS[Status.SKIP][0], style=MARKS[Status.SKIP][1])
-    line.append(" skipped: " + redact(reason))
     console = stdout_console()
+    mark, style = MARKS[Status.SKIP]
+    line = Text("  ")
+    line.append(ASCII_MARKS[Status.SKIP] if _ascii_only(console) else mark, style=style)
+    line.append(" skipped: " + redact(reason))
     console.print(line, soft_wrap=True)
     console.print("")
 
