@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, TextIO
@@ -180,13 +181,66 @@ def render_text(
 def _render_results(report: Report, verbose: bool, shown: frozenset[str]) -> None:
     console = stdout_console()
     _print_results(console, report.results, verbose=verbose)
-    console.print(summary_line(report), soft_wrap=True)
+    print_line(console, summary_line(report))
 
 
 def _print_results(console: Console, results: Iterable[CheckResult], *, verbose: bool) -> None:
     """Result lines, with ASCII marks where the console cannot encode the usual ones."""
     for line in human_lines(results, verbose=verbose, ascii_only=_ascii_only(console)):
-        console.print(line, soft_wrap=True)
+        print_line(console, line)
+
+
+def print_line(console: Console, line: Text | str = "") -> None:
+    """Print one line for people. To a pipe or a file: as it is, however long (logs, grep).
+    On a terminal: wrapped at spaces to the terminal's width, each continuation row indented
+    two more than the line (under the text, after a mark such as `  ✓ `); a word longer than
+    a row stays whole, and a line made with no_wrap (a fix, a command line) is never broken:
+    the terminal wraps those itself, so they copy and paste whole."""
+    from rich.text import Text
+
+    text = Text(line) if isinstance(line, str) else line
+    if (
+        not console.is_terminal
+        or text.no_wrap
+        or (text.cell_len <= console.width and "\n" not in text.plain)
+    ):
+        console.print(text, soft_wrap=True)
+        return
+    for row in _hanging_rows(console, text):
+        console.print(row, soft_wrap=True)
+
+
+def _hanging_rows(console: Console, line: Text) -> list[Text]:
+    from rich.text import Text
+
+    width = console.width
+    rows: list[Text] = []
+    for part in line.split("\n", allow_blank=True):
+        plain = part.plain
+        hang = min(len(plain) - len(plain.lstrip(" ")) + 2, width // 2)
+        if part.cell_len <= width or len(plain) <= hang:
+            rows.append(part)
+            continue
+        head, body = part[:hang], part[hang:]
+        for i, piece in enumerate(body.divide(_breaks(body.plain, width - hang))):
+            piece.rstrip()
+            rows.append((head if i == 0 else Text(" " * hang)) + piece)
+    return rows
+
+
+def _breaks(text: str, width: int) -> list[int]:
+    """Where rows of at most `width` cells start, breaking only after spaces: a word longer
+    than a row gets a row of its own, whole."""
+    from rich.cells import cell_len
+
+    breaks: list[int] = []
+    start = used = 0
+    for word in re.finditer(r"\S+\s*", text):
+        if word.start() > start and used + cell_len(word.group().rstrip()) > width:
+            breaks.append(word.start())
+            start, used = word.start(), 0
+        used += cell_len(word.group())
+    return breaks
 
 
 def write_stdout(text: str) -> None:
@@ -242,7 +296,7 @@ def human_lines(
                     for part in detail.rstrip("\n").splitlines() or [""]
                 )
         if result.fix and result.status is not Status.OK:
-            fix = Text("      fix: ", style="cyan")
+            fix = Text("      fix: ", style="cyan", no_wrap=True)
             fix.append(redact(result.fix))
             lines.append(fix)
     return lines
@@ -273,7 +327,7 @@ def hint(message: str) -> None:
     """A progress or advice line for people, on stderr."""
     from rich.text import Text
 
-    stderr_console().print(Text(redact(message), style="dim"), soft_wrap=True)
+    print_line(stderr_console(), Text(redact(message), style="dim"))
 
 
 def notice(message: str) -> None:
@@ -282,7 +336,7 @@ def notice(message: str) -> None:
 
     line = Text("! ", style="yellow")
     line.append(redact(message))
-    stderr_console().print(line, soft_wrap=True)
+    print_line(stderr_console(), line)
 
 
 def error(message: str, fix: str | None = None) -> None:
@@ -292,11 +346,11 @@ def error(message: str, fix: str | None = None) -> None:
     console = stderr_console()
     line = Text("error: ", style="bold red")
     line.append(redact(message))
-    console.print(line, soft_wrap=True)
+    print_line(console, line)
     if fix:
-        fix_line = Text("  fix: ", style="cyan")
+        fix_line = Text("  fix: ", style="cyan", no_wrap=True)
         fix_line.append(redact(fix))
-        console.print(fix_line, soft_wrap=True)
+        print_line(console, fix_line)
 
 
 def confirm(question: str, *, default: bool = True) -> bool:
@@ -357,7 +411,8 @@ def install_plan_lines(plan: dict[str, Any], *, verbose: bool = False) -> list[T
     lines.append(head)
     installer = plan.get("installer")
     if installer:
-        lines.append(Text(redact(f"Installer: {' '.join(installer['command'])}"), style="dim"))
+        command = " ".join(installer["command"])
+        lines.append(Text(redact(f"Installer: {command}"), style="dim", no_wrap=True))
     lines.append(Text(redact(f"Profiles: {', '.join(plan['profiles'])}"), style="dim"))
     torch = plan.get("torch")
     if torch:
@@ -389,7 +444,7 @@ def install_plan_lines(plan: dict[str, Any], *, verbose: bool = False) -> list[T
         for problem in plan.get("dependency_problems", []):
             lines.append(Text("  dependency: " + redact(problem), style="dim"))
         for res in plan.get("resolutions", []):
-            lines.append(Text("  $ " + redact(" ".join(res["command"])), style="dim"))
+            lines.append(Text("  $ " + redact(" ".join(res["command"])), style="dim", no_wrap=True))
     return lines
 
 
@@ -447,7 +502,7 @@ def _render_install(report: Report, verbose: bool, shown: frozenset[str]) -> Non
     )
     if results:
         _print_results(console, results, verbose=verbose)
-    console.print(_install_summary(report), soft_wrap=True)
+    print_line(console, _install_summary(report))
 
 
 def _install_summary(report: Report) -> Text:
@@ -479,7 +534,7 @@ def _install_summary(report: Report) -> Text:
 def print_install_plan(plan: dict[str, Any], *, verbose: bool = False) -> None:
     console = stdout_console()
     for line in install_plan_lines(plan, verbose=verbose):
-        console.print(line, soft_wrap=True)
+        print_line(console, line)
     console.print("")
 
 
@@ -488,9 +543,9 @@ def install_log_tail(lines: Iterable[str]) -> None:
     from rich.text import Text
 
     console = stderr_console()
-    console.print(Text("last lines of the installer's log:", style="dim"), soft_wrap=True)
+    print_line(console, Text("last lines of the installer's log:", style="dim"))
     for line in lines:
-        console.print(Text("  | " + redact(line), style="dim"), soft_wrap=True)
+        print_line(console, Text("  | " + redact(line), style="dim", no_wrap=True))
 
 
 def one_row(console: Console, text: str, width: int) -> str:
@@ -544,7 +599,7 @@ class InstallProgress:
         if self._status is not None:
             from rich.text import Text
 
-            self._console.print(Text(redact(text), style="bold"), soft_wrap=True)
+            print_line(self._console, Text(redact(text), style="bold"))
         else:
             hint(text)
 
@@ -643,10 +698,10 @@ def _render_smoke(report: Report, verbose: bool, shown: frozenset[str]) -> None:
             section = result.section
             console.print(Text(SMOKE_HEADINGS.get(section, section), style="bold"))
         for line in human_lines([result], verbose=verbose, ascii_only=_ascii_only(console))[1:]:
-            console.print(line, soft_wrap=True)
+            print_line(console, line)
         for line in _smoke_text_lines(result):
-            console.print(line, soft_wrap=True)
-    console.print(summary_line(report), soft_wrap=True)
+            print_line(console, line)
+    print_line(console, summary_line(report))
 
 
 def _smoke_text_lines(result: CheckResult) -> list[Text]:
@@ -923,7 +978,7 @@ def setup_stage_heading(index: int, total: int, name: str) -> None:
     from rich.text import Text
 
     console = stdout_console()
-    console.print(Text(f"[{index}/{total}] chatenv {name}", style="bold reverse"), soft_wrap=True)
+    print_line(console, Text(f"[{index}/{total}] chatenv {name}", style="bold reverse"))
 
 
 def setup_stage_skipped(reason: str) -> None:
@@ -934,7 +989,7 @@ def setup_stage_skipped(reason: str) -> None:
     line = Text("  ")
     line.append(ASCII_MARKS[Status.SKIP] if _ascii_only(console) else mark, style=style)
     line.append(" skipped: " + redact(reason))
-    console.print(line, soft_wrap=True)
+    print_line(console, line)
     console.print("")
 
 
@@ -947,7 +1002,7 @@ def setup_stage_text(report: Report, *, verbose: bool, shown: frozenset[str]) ->
     if report.command == "doctor" and not verbose:
         problems = [r for r in report.results if r.status in (Status.FAIL, Status.WARN)]
         _print_results(console, problems, verbose=False)
-        console.print(summary_line(report), soft_wrap=True)
+        print_line(console, summary_line(report))
     else:
         render_text(report, verbose=verbose, shown=shown)
     console.print("")
@@ -971,7 +1026,7 @@ def _render_setup(report: Report, verbose: bool, shown: frozenset[str]) -> None:
         text.append(f" in {elapsed:.1f} s", style="dim")
     if report.exit_code == 0:
         text.append("  ready.", style="bold green")
-    console.print(text, soft_wrap=True)
+    print_line(console, text)
 
 
 def _md_setup(report: Report, level: int) -> list[str]:
