@@ -354,36 +354,52 @@ def error(message: str, fix: str | None = None) -> None:
 
 
 def confirm(question: str, *, default: bool = True) -> bool:
-    """A yes/no question on stderr, answered on stdin (a terminal), as click.confirm asks it.
-    Unlike click.confirm, Ctrl-C stays KeyboardInterrupt (exit 130 and "interrupted", as at
-    every other point) instead of becoming click's Abort, and end of input (Ctrl-D) is "no".
-    On either, the line under the question is where the next message starts."""
+    """A yes/no question, answered on stdin (a terminal), as click.confirm asks it. Unlike
+    click.confirm, Ctrl-C stays KeyboardInterrupt (exit 130 and "interrupted", as at every
+    other point) instead of becoming click's Abort, and end of input (Ctrl-D) is "no". The
+    question goes to the terminal itself, as getpass's prompt does (`prompt_stream`)."""
     suffix = " [Y/n]: " if default else " [y/N]: "
-    while True:
-        try:  # from the first byte of the question: Ctrl-C may come as soon as it shows
-            encoding_safe(sys.stderr).write(redact(question) + suffix)
-            sys.stderr.flush()
-            answer = sys.stdin.readline()
-        except KeyboardInterrupt:
-            end_prompt_line()
-            raise
-        if not answer:
-            end_prompt_line()
-            return False
-        word = answer.strip().lower()
-        if not word:
-            return default
-        if word in ("y", "yes", "n", "no"):
-            return word.startswith("y")
-        sys.stderr.write("Error: invalid input\n")
+    with prompt_stream() as out:
+        while True:
+            try:  # from the first byte of the question: Ctrl-C may come as soon as it shows
+                out.write(redact(question) + suffix)
+                out.flush()
+                answer = sys.stdin.readline()
+            except KeyboardInterrupt:
+                end_prompt_line()
+                raise
+            if not answer:
+                end_prompt_line()
+                return False
+            word = answer.strip().lower()
+            if not word:
+                return default
+            if word in ("y", "yes", "n", "no"):
+                return word.startswith("y")
+            out.write("Error: invalid input\n")
+
+
+@contextlib.contextmanager
+def prompt_stream() -> Iterator[TextIO]:
+    """Where a question is written: the controlling terminal (/dev/tty), so that it shows
+    even when stderr goes to a file (`chatenv setup 2>setup.log`); stderr where there is none
+    (Windows, no controlling terminal)."""
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    try:
+        tty = open("/dev/tty", "w", encoding=encoding)  # noqa: SIM115 (closed below)
+    except OSError:
+        yield encoding_safe(sys.stderr)
+        return
+    with tty:
+        yield encoding_safe(tty)
 
 
 def end_prompt_line() -> None:
     """After Ctrl-C or Ctrl-D at a prompt the cursor is still on the prompt's line (the
     terminal echoed only "^C"): end it, so the error line that follows starts a line."""
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write("\n")
-        sys.stderr.flush()
+    with contextlib.suppress(OSError, ValueError), prompt_stream() as out:
+        out.write("\n")
+        out.flush()
 
 
 # --- chatenv install ---------------------------------------------------------------------------

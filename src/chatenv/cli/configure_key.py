@@ -234,8 +234,8 @@ def _prompt_hidden() -> str:
 
     from chatenv import output
 
-    try:
-        return getpass.getpass(PROMPT, stream=sys.stderr)
+    try:  # the prompt goes to the terminal (/dev/tty), or to stderr where there is none
+        return getpass.getpass(PROMPT)
     except (KeyboardInterrupt, EOFError):  # getpass ends the prompt's line only on success
         output.end_prompt_line()
         raise
