@@ -376,7 +376,7 @@ def confirm(question: str, *, default: bool = True) -> bool:
                 return default
             if word in ("y", "yes", "n", "no"):
                 return word.startswith("y")
-            out.write("Error: invalid input\n")
+            out.write(problem("cli.not-yes-or-no").text(default="yes" if default else "no") + "\n")
 
 
 @contextlib.contextmanager

@@ -54,7 +54,9 @@ def assert_echo_is_on(terminal: Terminal) -> None:
     assert lflag & termios.ECHO, "the terminal was left with echo off"
 
 
-@pytest.mark.parametrize(("answer", "added"), [(b"y", True), (b"n", False), (b"", True)])
+@pytest.mark.parametrize(
+    ("answer", "added"), [(b"y", True), (b"n", False), (b"", True), (b"maybe\rn", False)]
+)
 def test_typed_key_is_hidden_then_the_gitignore_question_is_answered(
     term: Spawn, tmp_path: Path, openai_server: OpenAIServer, answer: bytes, added: bool
 ) -> None:
@@ -69,6 +71,7 @@ def test_typed_key_is_hidden_then_the_gitignore_question_is_answered(
     assert_echo_is_on(terminal)
     screen = "\n".join(terminal.screen_lines())
     assert "sk-proj-…Zq9w" in screen
+    assert ("answer y or n (Enter: yes)" in screen) == answer.startswith(b"maybe")  # asked again
     assert dotenv_values(repo / ".env") == {"OPENAI_API_KEY": TEST_KEY}
     assert stat.S_IMODE((repo / ".env").stat().st_mode) == 0o600
     gitignore = repo / ".gitignore"
