@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING
 from tests.conftest import CHATENV, clean_env
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
 CTRL_C = b"\x03"
@@ -248,7 +248,9 @@ def spawn(
             stdout=pick(stdout),
             stderr=pick(stderr),
             start_new_session=True,
-            preexec_fn=controlling_terminal,  # noqa: PLW1509 (no threads run chatenv's side)
+            # preexec_fn runs between fork and exec; it only makes an ioctl (fcntl and termios
+            # are imported already), so the test process's threads cannot deadlock it
+            preexec_fn=controlling_terminal,  # noqa: PLW1509
         )
     finally:
         os.close(follower)
@@ -256,13 +258,3 @@ def spawn(
     term._reader = threading.Thread(target=term._read_all, daemon=True)
     term._reader.start()
     return term
-
-
-@contextlib.contextmanager
-def running(args: Sequence[str], **kwargs: object) -> Iterator[Terminal]:
-    """`spawn`, closed (and killed if still running) when the block ends."""
-    term = spawn(args, **kwargs)  # type: ignore[arg-type]
-    try:
-        yield term
-    finally:
-        term.close()
