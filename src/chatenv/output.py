@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from chatenv.keys.mask import redact
 from chatenv.problems import problem
@@ -52,11 +53,80 @@ def _can_encode(console: Console, text: str) -> bool:
     return True
 
 
+def _ascii_only(console: Console) -> bool:
+    return not _can_encode(console, "✓✗–…")
+
+
+#: What a console whose encoding lacks them (LC_ALL=C without Python's UTF-8 mode, a cp1252
+#: Windows console) shows for the non-ASCII characters chatenv prints itself; any other
+#: character it cannot encode (from a path, a server's message) becomes "?".
+ASCII_FALLBACK = {
+    "✓": "ok",
+    "✗": "x",
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "·": "-",
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+    "⏎": " ",
+    "›": ">",
+    "→": "->",
+    "✅": "[ok]",
+    "⚠": "[!]",
+    "❌": "[x]",
+    "➖": "[-]",
+    "\ufe0f": "",  # the emoji variation selector after ⚠
+}
+_FALLBACK_HANDLER = "chatenv-ascii"
+
+
+def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start : exc.end]
+    return "".join(ASCII_FALLBACK.get(char, "?") for char in text), exc.end
+
+
+def _register_fallback() -> None:
+    import codecs
+
+    try:
+        codecs.lookup_error(_FALLBACK_HANDLER)
+    except LookupError:
+        codecs.register_error(_FALLBACK_HANDLER, _ascii_fallback)
+
+
+def is_unicode(stream: IO[str]) -> bool:
+    """Whether `stream` writes a Unicode encoding (UTF-8 and its kin), so any text fits."""
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def encoding_safe(stream: TextIO) -> TextIO:
+    """`stream`, set (once) to write what its encoding lacks as ASCII (`ASCII_FALLBACK`) rather
+    than raise UnicodeEncodeError in the middle of a report."""
+    if is_unicode(stream) or getattr(stream, "errors", None) == _FALLBACK_HANDLER:
+        return stream
+    _register_fallback()
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors=_FALLBACK_HANDLER)
+    return stream
+
+
 def _console(file: TextIO) -> Console:
     from rich.console import Console
 
     # highlight=False: Rich would otherwise colour numbers and paths inside our plain text.
-    return Console(file=file, highlight=False, emoji=False)
+    return Console(file=encoding_safe(file), highlight=False, emoji=False)
 
 
 def stdout_console() -> Console:
@@ -68,8 +138,10 @@ def stderr_console() -> Console:
 
 
 def print_json(document: Any, file: TextIO | None = None) -> None:
-    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
+    """The document, redacted; \\u escapes where the stream's encoding is not Unicode (the
+    same data, parsed, on an ASCII console)."""
     out = file or sys.stdout
+    text = json.dumps(document, indent=2, ensure_ascii=not is_unicode(out), sort_keys=False)
     try:
         out.write(redact(text) + "\n")
         out.flush()
@@ -87,12 +159,13 @@ def render(
     """Print a report to stdout in `fmt` (text, json or markdown); under GitHub Actions, also
     its annotations and job summary. The one path every command's report takes, including a
     command stopped by an error (`error_report`): as text that is only its one line on stderr,
-    printed already by `error`."""
+    printed already by `error`; a report that did something before it stopped (setup's stages
+    before Ctrl-C) still shows what it did."""
     if fmt == "json":
         print_json(report.to_json())
     elif fmt == "markdown":
         write_stdout(markdown(report))
-    elif report.error is None:
+    elif report.error is None or any(r.id != "error" for r in report.results):
         render_text(report, verbose=verbose, shown=shown)
     github_actions(report, fmt=fmt)
 
@@ -108,20 +181,72 @@ def render_text(
 def _render_results(report: Report, verbose: bool, shown: frozenset[str]) -> None:
     console = stdout_console()
     _print_results(console, report.results, verbose=verbose)
-    console.print(summary_line(report), soft_wrap=True)
+    print_line(console, summary_line(report))
 
 
 def _print_results(console: Console, results: Iterable[CheckResult], *, verbose: bool) -> None:
     """Result lines, with ASCII marks where the console cannot encode the usual ones."""
-    ascii_only = not _can_encode(console, "✓✗–…")
-    for line in human_lines(results, verbose=verbose, ascii_only=ascii_only):
-        console.print(line, soft_wrap=True)
+    for line in human_lines(results, verbose=verbose, ascii_only=_ascii_only(console)):
+        print_line(console, line)
+
+
+def print_line(console: Console, line: Text | str = "") -> None:
+    """Print one line for people. To a pipe or a file: as it is, however long (logs, grep).
+    On a terminal: wrapped at spaces to the terminal's width, each continuation row indented
+    two more than the line (under the text, after a mark such as `  ✓ `); a word longer than
+    a row stays whole, and a line made with no_wrap (a fix, a command line) is never broken:
+    the terminal wraps those itself, so they copy and paste whole."""
+    from rich.text import Text
+
+    text = Text(line) if isinstance(line, str) else line
+    if (
+        not console.is_terminal
+        or text.no_wrap
+        or (text.cell_len <= console.width and "\n" not in text.plain)
+    ):
+        console.print(text, soft_wrap=True)
+        return
+    for row in _hanging_rows(console, text):
+        console.print(row, soft_wrap=True)
+
+
+def _hanging_rows(console: Console, line: Text) -> list[Text]:
+    from rich.text import Text
+
+    width = console.width
+    rows: list[Text] = []
+    for part in line.split("\n", allow_blank=True):
+        plain = part.plain
+        hang = min(len(plain) - len(plain.lstrip(" ")) + 2, width // 2)
+        if part.cell_len <= width or len(plain) <= hang:
+            rows.append(part)
+            continue
+        head, body = part[:hang], part[hang:]
+        for i, piece in enumerate(body.divide(_breaks(body.plain, width - hang))):
+            piece.rstrip()
+            rows.append((head if i == 0 else Text(" " * hang)) + piece)
+    return rows
+
+
+def _breaks(text: str, width: int) -> list[int]:
+    """Where rows of at most `width` cells start, breaking only after spaces: a word longer
+    than a row gets a row of its own, whole."""
+    from rich.cells import cell_len
+
+    breaks: list[int] = []
+    start = used = 0
+    for word in re.finditer(r"\S+\s*", text):
+        if word.start() > start and used + cell_len(word.group().rstrip()) > width:
+            breaks.append(word.start())
+            start, used = word.start(), 0
+        used += cell_len(word.group())
+    return breaks
 
 
 def write_stdout(text: str) -> None:
     """Plain text (Markdown) to stdout, redacted; a closed pipe stops quietly as for JSON."""
     try:
-        sys.stdout.write(redact(text))
+        encoding_safe(sys.stdout).write(redact(text))
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe(sys.stdout)
@@ -171,7 +296,7 @@ def human_lines(
                     for part in detail.rstrip("\n").splitlines() or [""]
                 )
         if result.fix and result.status is not Status.OK:
-            fix = Text("      fix: ", style="cyan")
+            fix = Text("      fix: ", style="cyan", no_wrap=True)
             fix.append(redact(result.fix))
             lines.append(fix)
     return lines
@@ -202,7 +327,7 @@ def hint(message: str) -> None:
     """A progress or advice line for people, on stderr."""
     from rich.text import Text
 
-    stderr_console().print(Text(redact(message), style="dim"), soft_wrap=True)
+    print_line(stderr_console(), Text(redact(message), style="dim"))
 
 
 def notice(message: str) -> None:
@@ -211,7 +336,7 @@ def notice(message: str) -> None:
 
     line = Text("! ", style="yellow")
     line.append(redact(message))
-    stderr_console().print(line, soft_wrap=True)
+    print_line(stderr_console(), line)
 
 
 def error(message: str, fix: str | None = None) -> None:
@@ -221,11 +346,60 @@ def error(message: str, fix: str | None = None) -> None:
     console = stderr_console()
     line = Text("error: ", style="bold red")
     line.append(redact(message))
-    console.print(line, soft_wrap=True)
+    print_line(console, line)
     if fix:
-        fix_line = Text("  fix: ", style="cyan")
+        fix_line = Text("  fix: ", style="cyan", no_wrap=True)
         fix_line.append(redact(fix))
-        console.print(fix_line, soft_wrap=True)
+        print_line(console, fix_line)
+
+
+def confirm(question: str, *, default: bool = True) -> bool:
+    """A yes/no question, answered on stdin (a terminal), as click.confirm asks it. Unlike
+    click.confirm, Ctrl-C stays KeyboardInterrupt (exit 130 and "interrupted", as at every
+    other point) instead of becoming click's Abort, and end of input (Ctrl-D) is "no". The
+    question goes to the terminal itself, as getpass's prompt does (`prompt_stream`)."""
+    suffix = " [Y/n]: " if default else " [y/N]: "
+    with prompt_stream() as out:
+        while True:
+            try:  # from the first byte of the question: Ctrl-C may come as soon as it shows
+                out.write(redact(question) + suffix)
+                out.flush()
+                answer = sys.stdin.readline()
+            except KeyboardInterrupt:
+                end_prompt_line()
+                raise
+            if not answer:
+                end_prompt_line()
+                return False
+            word = answer.strip().lower()
+            if not word:
+                return default
+            if word in ("y", "yes", "n", "no"):
+                return word.startswith("y")
+            out.write(problem("cli.not-yes-or-no").text(default="yes" if default else "no") + "\n")
+
+
+@contextlib.contextmanager
+def prompt_stream() -> Iterator[TextIO]:
+    """Where a question is written: the controlling terminal (/dev/tty), so that it shows
+    even when stderr goes to a file (`chatenv setup 2>setup.log`); stderr where there is none
+    (Windows, no controlling terminal)."""
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    try:
+        tty = open("/dev/tty", "w", encoding=encoding)  # noqa: SIM115 (closed below)
+    except OSError:
+        yield encoding_safe(sys.stderr)
+        return
+    with tty:
+        yield encoding_safe(tty)
+
+
+def end_prompt_line() -> None:
+    """After Ctrl-C or Ctrl-D at a prompt the cursor is still on the prompt's line (the
+    terminal echoed only "^C"): end it, so the error line that follows starts a line."""
+    with contextlib.suppress(OSError, ValueError), prompt_stream() as out:
+        out.write("\n")
+        out.flush()
 
 
 # --- chatenv install ---------------------------------------------------------------------------
@@ -253,7 +427,8 @@ def install_plan_lines(plan: dict[str, Any], *, verbose: bool = False) -> list[T
     lines.append(head)
     installer = plan.get("installer")
     if installer:
-        lines.append(Text(redact(f"Installer: {' '.join(installer['command'])}"), style="dim"))
+        command = " ".join(installer["command"])
+        lines.append(Text(redact(f"Installer: {command}"), style="dim", no_wrap=True))
     lines.append(Text(redact(f"Profiles: {', '.join(plan['profiles'])}"), style="dim"))
     torch = plan.get("torch")
     if torch:
@@ -285,7 +460,7 @@ def install_plan_lines(plan: dict[str, Any], *, verbose: bool = False) -> list[T
         for problem in plan.get("dependency_problems", []):
             lines.append(Text("  dependency: " + redact(problem), style="dim"))
         for res in plan.get("resolutions", []):
-            lines.append(Text("  $ " + redact(" ".join(res["command"])), style="dim"))
+            lines.append(Text("  $ " + redact(" ".join(res["command"])), style="dim", no_wrap=True))
     return lines
 
 
@@ -342,9 +517,8 @@ def _render_install(report: Report, verbose: bool, shown: frozenset[str]) -> Non
         else tuple(r for r in report.results if r.status is not Status.OK)
     )
     if results:
-        for line in human_lines(results, verbose=verbose):
-            console.print(line, soft_wrap=True)
-    console.print(_install_summary(report), soft_wrap=True)
+        _print_results(console, results, verbose=verbose)
+    print_line(console, _install_summary(report))
 
 
 def _install_summary(report: Report) -> Text:
@@ -376,7 +550,7 @@ def _install_summary(report: Report) -> Text:
 def print_install_plan(plan: dict[str, Any], *, verbose: bool = False) -> None:
     console = stdout_console()
     for line in install_plan_lines(plan, verbose=verbose):
-        console.print(line, soft_wrap=True)
+        print_line(console, line)
     console.print("")
 
 
@@ -385,9 +559,31 @@ def install_log_tail(lines: Iterable[str]) -> None:
     from rich.text import Text
 
     console = stderr_console()
-    console.print(Text("last lines of the installer's log:", style="dim"), soft_wrap=True)
+    print_line(console, Text("last lines of the installer's log:", style="dim"))
     for line in lines:
-        console.print(Text("  | " + redact(line), style="dim"), soft_wrap=True)
+        print_line(console, Text("  | " + redact(line), style="dim", no_wrap=True))
+
+
+def one_row(console: Console, text: str, width: int) -> str:
+    """`text` (redacted) cut to `width` cells with an ellipsis, in characters the console can
+    encode: a live display must know how many rows it drew, or it leaves copies behind."""
+    from rich.cells import cell_len, set_cell_size
+
+    text = redact(text)
+    ellipsis = "…"
+    if not is_unicode(console.file):
+        _register_fallback()
+        encoding = console.encoding or "ascii"
+        text = text.encode(encoding, _FALLBACK_HANDLER).decode(encoding)
+        ellipsis = "..."
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(width - len(ellipsis), 0)) + ellipsis
+
+
+def _spinner(console: Console) -> str:
+    """Rich's Braille "dots", or "line" (-\\|/) where the console cannot show Braille."""
+    return "dots" if _can_encode(console, "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏") else "line"
 
 
 class InstallProgress:
@@ -403,7 +599,9 @@ class InstallProgress:
     def __enter__(self) -> InstallProgress:
         hint(f"full installer log: {self._log}")
         if self._console.is_terminal:
-            self._status = self._console.status("starting the installer")
+            self._status = self._console.status(
+                "starting the installer", spinner=_spinner(self._console)
+            )
             self._status.__enter__()
         return self
 
@@ -417,7 +615,7 @@ class InstallProgress:
         if self._status is not None:
             from rich.text import Text
 
-            self._console.print(Text(redact(text), style="bold"), soft_wrap=True)
+            print_line(self._console, Text(redact(text), style="bold"))
         else:
             hint(text)
 
@@ -427,7 +625,9 @@ class InstallProgress:
         if self._status is not None:
             from rich.text import Text
 
-            self._status.update(Text(redact(f"{self._step}: {text[:120]}")))
+            # one row, whatever the terminal's width: the spinner and a space come before it
+            width = max(self._console.width - 2, 10)
+            self._status.update(Text(one_row(self._console, f"{self._step}: {text}", width)))
         else:
             hint(f"  {text}")
 
@@ -472,7 +672,7 @@ def smoke_progress(*, enabled: bool) -> Iterator[Callable[[str | None], None]]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     progress = Progress(
-        SpinnerColumn(),
+        SpinnerColumn(_spinner(console)),
         TextColumn("{task.description}", markup=False),
         TimeElapsedColumn(),
         console=console,
@@ -513,11 +713,11 @@ def _render_smoke(report: Report, verbose: bool, shown: frozenset[str]) -> None:
                 console.print()
             section = result.section
             console.print(Text(SMOKE_HEADINGS.get(section, section), style="bold"))
-        for line in human_lines([result], verbose=verbose)[1:]:
-            console.print(line, soft_wrap=True)
+        for line in human_lines([result], verbose=verbose, ascii_only=_ascii_only(console))[1:]:
+            print_line(console, line)
         for line in _smoke_text_lines(result):
-            console.print(line, soft_wrap=True)
-    console.print(summary_line(report), soft_wrap=True)
+            print_line(console, line)
+    print_line(console, summary_line(report))
 
 
 def _smoke_text_lines(result: CheckResult) -> list[Text]:
@@ -761,7 +961,7 @@ def github_actions(report: Report, *, fmt: str, environ: Mapping[str, str] | Non
         return
     if lines:
         try:
-            stream.write("\n".join(lines) + "\n")
+            encoding_safe(stream).write("\n".join(lines) + "\n")
             stream.flush()
         except BrokenPipeError:
             _quiet_broken_pipe(stream)
@@ -794,17 +994,18 @@ def setup_stage_heading(index: int, total: int, name: str) -> None:
     from rich.text import Text
 
     console = stdout_console()
-    console.print(Text(f"[{index}/{total}] chatenv {name}", style="bold reverse"), soft_wrap=True)
+    print_line(console, Text(f"[{index}/{total}] chatenv {name}", style="bold reverse"))
 
 
 def setup_stage_skipped(reason: str) -> None:
     from rich.text import Text
 
-    line = Text("  ")
-    line.append(MARKS[Status.SKIP][0], style=MARKS[Status.SKIP][1])
-    line.append(" skipped: " + redact(reason))
     console = stdout_console()
-    console.print(line, soft_wrap=True)
+    mark, style = MARKS[Status.SKIP]
+    line = Text("  ")
+    line.append(ASCII_MARKS[Status.SKIP] if _ascii_only(console) else mark, style=style)
+    line.append(" skipped: " + redact(reason))
+    print_line(console, line)
     console.print("")
 
 
@@ -817,7 +1018,7 @@ def setup_stage_text(report: Report, *, verbose: bool, shown: frozenset[str]) ->
     if report.command == "doctor" and not verbose:
         problems = [r for r in report.results if r.status in (Status.FAIL, Status.WARN)]
         _print_results(console, problems, verbose=False)
-        console.print(summary_line(report), soft_wrap=True)
+        print_line(console, summary_line(report))
     else:
         render_text(report, verbose=verbose, shown=shown)
     console.print("")
@@ -841,7 +1042,7 @@ def _render_setup(report: Report, verbose: bool, shown: frozenset[str]) -> None:
         text.append(f" in {elapsed:.1f} s", style="dim")
     if report.exit_code == 0:
         text.append("  ready.", style="bold green")
-    console.print(text, soft_wrap=True)
+    print_line(console, text)
 
 
 def _md_setup(report: Report, level: int) -> list[str]:

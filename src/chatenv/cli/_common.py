@@ -88,13 +88,9 @@ def cli_errors(
 
 
 def confirm(question: str) -> bool:
-    """A yes/no question on stderr, yes by default; end of input is no."""
-    import typer
-
-    try:
-        return typer.confirm(question, default=True, err=True)
-    except typer.Abort:
-        return False
+    """A yes/no question on the terminal, yes by default (`output.confirm`: end of input is no,
+    Ctrl-C interrupts)."""
+    return output.confirm(question, default=True)
 
 
 def _stopped(command: str, fmt: str, message: str, fix: str | None, exit_code: int) -> None:

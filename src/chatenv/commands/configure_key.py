@@ -134,4 +134,10 @@ def _request(
 def _prompt_hidden() -> str:
     import getpass
 
-    return getpass.getpass(PROMPT, stream=sys.stderr)
+    from chatenv import output
+
+    try:  # the prompt goes to the terminal (/dev/tty), or to stderr where there is none
+        return getpass.getpass(PROMPT)
+    except (KeyboardInterrupt, EOFError):  # getpass ends the prompt's line only on success
+        output.end_prompt_line()
+        raise

@@ -86,7 +86,9 @@ class SetupRun:
                 stage.report is not None and stage.report.exit_code == EXIT_INTERRUPTED
             ):
                 interrupted = True
-                stage = replace(stage, outcome="failed", reason="interrupted")
+                # the stage's own line ("as pip left it", "nothing was written") is the reason
+                said = stage.report.error.message if stage.report and stage.report.error else ""
+                stage = replace(stage, outcome="failed", reason=said or "interrupted")
             self.stages.append(stage)
         return build_report(
             self.stages,

@@ -46,6 +46,17 @@ PROBLEMS: tuple[Problem, ...] = (
         "say what state they left things in (see their own entries).",
     ),
     Problem(
+        id="cli.not-yes-or-no",
+        commands=("configure-key", "setup"),
+        area="Any command",
+        levels=("usage",),
+        title="An answer that is neither yes nor no",
+        message="answer y or n (Enter: {default})",
+        cause="A question on a terminal (setup's install plan, configure-key's .gitignore "
+        "entry) takes y, yes, n or no, or Enter for the answer in capitals; it asks again. "
+        "Ctrl-C stops the command (exit 130), Ctrl-D answers no.",
+    ),
+    Problem(
         id="cli.format-conflict",
         commands=REPORTING,
         area="Any command",
