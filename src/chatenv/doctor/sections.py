@@ -7,8 +7,10 @@ from chatenv.doctor import (
     deep,
     disk,
     dotenv_hygiene,
+    extensions,
     frameworks,
     gpu,
+    loading,
     network,
     openai_config,
     packages,
@@ -24,6 +26,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("packages", packages.collect, budget_s=5.0),
     Section("gpu", gpu.collect, budget_s=8.0),
     Section("torch", torch_build.collect, budget_s=8.0),
+    # --deep also imports each extension in a child process (extensions.TIMEOUT_S)
+    Section("extensions", extensions.collect, budget_s=extensions.TIMEOUT_S + 5.0),
+    Section("loading", loading.collect, budget_s=5.0),
     # --deep imports torch in a child process (deep.TIMEOUT_S); without --deep it returns at once
     Section("deep", deep.collect, budget_s=deep.TIMEOUT_S + 5.0),
     Section("frameworks", frameworks.collect, budget_s=5.0),
