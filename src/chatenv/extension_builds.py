@@ -26,8 +26,7 @@ Sources (checked November 2026):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -39,8 +38,7 @@ if TYPE_CHECKING:
     from chatenv.installed import TorchBuild
 
 
-@dataclass(frozen=True)
-class KnownExtension:
+class KnownExtension(NamedTuple):
     name: str  # canonical distribution name
     module: str  # its top-level import
     #: how a build that does not match torch is replaced:
@@ -106,8 +104,7 @@ def maybe_cuda_linked(name: str) -> bool:
 # --- version labels ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Label:
+class Label(NamedTuple):
     """What a local version label (`+cu12torch2.6cxx11abiFALSE`, `+pt25cu124`, `+cpu`) says."""
 
     text: str
@@ -199,9 +196,9 @@ def glibc_text(version: tuple[int, int]) -> str:
 
 #: libraries whose soname major is the CUDA major (libcudart.so.12 is CUDA 12.x); auditwheel
 #: renames a bundled copy libcudart.<hash>.so.12
-_RUNTIME = re.compile(r"^lib(cudart|cublas|cublasLt|nvrtc)(?:[.-][0-9a-f]{8})?\.so\.(\d+)")
+_RUNTIME = r"^lib(cudart|cublas|cublasLt|nvrtc)(?:[.-][0-9a-f]{8})?\.so\.(\d+)"
 #: other CUDA libraries (their numbers are their own: libcudnn.so.9, libnccl.so.2)
-_CUDA_OTHER = re.compile(
+_CUDA_OTHER = (
     r"^lib(cuda|cudnn|nccl|cusparse|cufft|curand|cusolver|nvJitLink|nvToolsExt|cupti|"
     r"cusparseLt|nvjpeg|cufile|nvshmem)[.-]"
 )
@@ -212,12 +209,14 @@ TORCH_LIBS = ("libtorch.so", "libtorch_cpu.so", "libtorch_python.so", "libc10.so
 
 def runtime_major(soname: str) -> int | None:
     """The CUDA major a library name pins: libcudart.so.12 -> 12, libcublasLt.so.13 -> 13."""
-    match = _RUNTIME.match(soname)
+    match = re.match(_RUNTIME, soname)
     return int(match.group(2)) if match else None
 
 
 def is_cuda_library(soname: str) -> bool:
-    return bool(_RUNTIME.match(soname) or _CUDA_OTHER.match(soname)) or soname in TORCH_CUDA_LIBS
+    return bool(re.match(_RUNTIME, soname) or re.match(_CUDA_OTHER, soname)) or (
+        soname in TORCH_CUDA_LIBS
+    )
 
 
 def is_hip_library(soname: str) -> bool:

@@ -28,8 +28,7 @@ import os
 import shlex
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -41,7 +40,6 @@ from chatenv import extension_builds as eb
 from chatenv.doctor.fixes import HERE
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
-from chatenv.system import elf
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -49,6 +47,7 @@ if TYPE_CHECKING:
     from chatenv.doctor.context import Context
     from chatenv.doctor.fixes import FixTarget
     from chatenv.installed import Dist, Installed, TorchBuild
+    from chatenv.system import elf
 
 #: importing torch and then vLLM on a cold 2-core machine takes tens of seconds
 TIMEOUT_S = 90.0
@@ -64,15 +63,13 @@ AFTER_S = 120.0
 # --- what is installed ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SharedObject:
+class SharedObject(NamedTuple):
     path: str  # as RECORD names it, relative to the site folder
     info: elf.ElfInfo | None = None
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class BuildInfo:
+class BuildInfo(NamedTuple):
     """What a build file says the package was built against."""
 
     source: str  # "xformers/cpp_lib.json"
@@ -81,8 +78,50 @@ class BuildInfo:
     hip: str | None = None
 
 
-@dataclass(frozen=True)
-class ExtensionFacts:
+class Linked(NamedTuple):
+    """What a package's shared objects link, from their ELF headers."""
+
+    torch: bool = False  # libtorch*.so / libc10*.so
+    cuda_majors: tuple[int, ...] = ()  # libcudart.so.12 -> 12
+    cuda: str | None = None  # evidence: "libcudart.so.13 in torchvision/_C.so"
+    hip: str | None = None
+    #: the newest GLIBC_2.x any object needs, and which object
+    glibc: tuple[tuple[int, int], str] | None = None
+    unreadable: tuple[str, ...] = ()  # "path: reason"
+
+
+_TORCH_LIBS = frozenset((*eb.TORCH_LIBS, *eb.TORCH_CUDA_LIBS, *eb.TORCH_HIP_LIBS))
+
+
+def linked(objects: Iterable[SharedObject]) -> Linked:
+    torch = False
+    majors: set[int] = set()
+    cuda: str | None = None
+    hip: str | None = None
+    glibc: list[tuple[tuple[int, int], str]] = []
+    unreadable: list[str] = []
+    for obj in objects:
+        if obj.info is None:
+            if obj.error:
+                unreadable.append(f"{obj.path}: {obj.error}")
+            continue
+        if (needs := obj.info.glibc) is not None:
+            glibc.append((needs, obj.path))
+        for soname in obj.info.needed:
+            torch = torch or soname in _TORCH_LIBS
+            major = eb.runtime_major(soname)
+            if major is not None:
+                majors.add(major)
+            if cuda is None and (major is not None or soname in eb.TORCH_CUDA_LIBS):
+                cuda = f"{soname} in {obj.path}"
+            if hip is None and eb.is_hip_library(soname):
+                hip = f"{soname} in {obj.path}"
+    return Linked(
+        torch, tuple(sorted(majors)), cuda, hip, max(glibc) if glibc else None, tuple(unreadable)
+    )
+
+
+class ExtensionFacts(NamedTuple):
     name: str  # canonical
     display_name: str
     version: str
@@ -105,44 +144,29 @@ class ExtensionFacts:
     #: all files RECORD lists that bitsandbytes may load (libbitsandbytes_*)
     bnb_files: tuple[str, ...] = ()
 
-    # -- what its shared objects link ------------------------------------------------------
-
-    def _needed(self) -> Iterable[tuple[str, str]]:
-        for obj in self.objects:
-            if obj.info is not None:
-                for soname in obj.info.needed:
-                    yield soname, obj.path
+    #: what its shared objects link (gathered once, from their ELF headers)
+    linked: Linked = Linked()
 
     @property
     def links_torch(self) -> bool:
-        torch_libs = (*eb.TORCH_LIBS, *eb.TORCH_CUDA_LIBS, *eb.TORCH_HIP_LIBS)
-        return any(s in torch_libs for s, _ in self._needed())
+        return self.linked.torch
 
     def cuda_evidence(self) -> tuple[set[int], str | None]:
         """The CUDA majors its objects link (libcudart.so.12 -> 12), and one line of evidence
         for the first CUDA library found ("libcudart.so.13 in torchvision/_C.so")."""
-        majors: set[int] = set()
-        first: str | None = None
-        for soname, where in self._needed():
-            major = eb.runtime_major(soname)
-            if major is not None:
-                majors.add(major)
-            if first is None and (major is not None or soname in eb.TORCH_CUDA_LIBS):
-                first = f"{soname} in {where}"
-        return majors, first
+        return set(self.linked.cuda_majors), self.linked.cuda
 
     def hip_evidence(self) -> str | None:
-        return next((f"{s} in {w}" for s, w in self._needed() if eb.is_hip_library(s)), None)
+        return self.linked.hip
 
     @property
     def glibc(self) -> tuple[tuple[int, int], str] | None:
         """The newest GLIBC_2.x any of its objects needs, and which object."""
-        found = [(o.info.glibc, o.path) for o in self.objects if o.info and o.info.glibc]
-        return max(found) if found else None
+        return self.linked.glibc
 
     @property
-    def unreadable(self) -> list[str]:
-        return [f"{o.path}: {o.error}" for o in self.objects if o.error]
+    def unreadable(self) -> tuple[str, ...]:
+        return self.linked.unreadable
 
     def to_json(self) -> dict[str, Any]:
         majors, _ = self.cuda_evidence()
@@ -349,6 +373,8 @@ def _label(dist: Dist, site: str, module: str, url_version: str | None) -> tuple
 
 
 def _read_object(site: str, rel: str) -> SharedObject:
+    from chatenv.system import elf  # only once a package with shared objects is found
+
     try:
         info = elf.read(os.path.join(site, rel))
     except (OSError, elf.ElfError) as exc:
@@ -374,6 +400,7 @@ def observe(
     if not shared:
         return None
     site = _site(dist)
+    objects = tuple(_read_object(site, f) for f in shared[:MAX_OBJECTS])
     url, url_version = _direct_url(dist)
     label, label_source = _label(dist, site, module, url_version)
     before = False
@@ -392,10 +419,11 @@ def observe(
         label_source=label_source,
         build_info=_build_info(site, dist.name, module),
         wheel_glibc=eb.tag_glibc(_wheel_tags(dist)),
-        objects=tuple(_read_object(site, f) for f in shared[:MAX_OBJECTS]),
+        objects=objects,
         direct_url=url,
         installed_before_torch=before,
         bnb_files=tuple(f for f in files if "libbitsandbytes_" in f),
+        linked=linked(objects),
     )
 
 
@@ -413,6 +441,8 @@ def torch_cxx11_abi(build: TorchBuild | None) -> bool | None:
     names libc10.so exports: std::string is std::__cxx11::basic_string under the new ABI."""
     if build is None or not build.path:
         return None
+    from chatenv.system import elf
+
     library = os.path.join(os.path.dirname(build.path), "lib", "libc10.so")
     try:
         names = elf.dynamic_strings(library)
@@ -459,8 +489,7 @@ def install_fix(ext: ExtensionFacts, build: TorchBuild | None, target: FixTarget
 # --- the checks -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TorchFacts:
+class TorchFacts(NamedTuple):
     """The installed torch as the extension checks compare against it."""
 
     build: TorchBuild | None
@@ -976,8 +1005,7 @@ for name in modules:
 """
 
 
-@dataclass(frozen=True)
-class ImportAnswer:
+class ImportAnswer(NamedTuple):
     module: str
     ok: bool = False
     error: str | None = None
@@ -988,10 +1016,12 @@ class ImportAnswer:
     timed_out: bool = False
 
 
-@dataclass
 class _Batch:
-    answers: dict[str, ImportAnswer] = field(default_factory=dict)
-    torch_error: str | None = None
+    """What the import children reported, gathered across them."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, ImportAnswer] = {}
+        self.torch_error: str | None = None
 
 
 def parse_import_lines(stdout: str, batch: _Batch) -> str | None:

@@ -26,9 +26,8 @@ import os
 import shlex
 import site
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -37,7 +36,6 @@ from chatenv import extension_builds as eb
 from chatenv.doctor.fixes import HERE
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
-from chatenv.system import elf, ld_search
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -45,6 +43,7 @@ if TYPE_CHECKING:
     from chatenv.doctor.context import Context
     from chatenv.doctor.fixes import FixTarget
     from chatenv.installed import Dist, Installed, TorchBuild
+    from chatenv.system import elf, ld_search
 
 HERE_FOLDER = "the current folder"
 PYTHONPATH = "PYTHONPATH"
@@ -53,8 +52,7 @@ USER_SITE = "the user site"
 # --- a package importable from two places -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Copy:
+class Copy(NamedTuple):
     """One place a top-level module can be imported from."""
 
     module: str
@@ -269,8 +267,7 @@ def check_copies(
 CONDA_TORCH = ("pytorch", "libtorch", "pytorch-cpu", "pytorch-gpu")
 
 
-@dataclass(frozen=True)
-class CondaPackage:
+class CondaPackage(NamedTuple):
     name: str
     version: str
     build: str
@@ -346,8 +343,7 @@ def _family(soname: str) -> str | None:
     return next((f for f in FAMILIES if soname.startswith((f + ".", f + "Lt."))), None)
 
 
-@dataclass(frozen=True)
-class LibraryFacts:
+class LibraryFacts(NamedTuple):
     soname: str
     #: where torch's libtorch_cuda.so gets it
     loads: ld_search.Found
@@ -378,8 +374,7 @@ class LibraryFacts:
         }
 
 
-@dataclass(frozen=True)
-class Libraries:
+class Libraries(NamedTuple):
     needing: elf.ElfInfo
     libraries: tuple[LibraryFacts, ...]
     cache: ld_search.LdCache
@@ -417,10 +412,12 @@ def _pins(requires: Iterable[str]) -> dict[str, str]:
 
 
 def _version_of(path: str, soname: str, owners: Mapping[str, Dist]) -> str | None:
+    from chatenv.system.ld_search import file_version
+
     owner = owners.get(os.path.normpath(path))
     if owner is not None:
         return owner.version
-    return ld_search.file_version(path, soname)
+    return file_version(path, soname)
 
 
 def _guess_dist(soname: str, build: TorchBuild, installed: Installed) -> str | None:
@@ -451,6 +448,8 @@ def observe_libraries(
     """None for a torch that loads no CUDA libraries (a CPU or ROCm build, or none)."""
     if build is None or build.cuda is None or not build.path:
         return None
+    from chatenv.system import elf, ld_search  # a CUDA torch only: CPU machines skip these
+
     lib = Path(build.path).parent / "lib"
     needing_path = next(
         (p for p in (lib / "libtorch_cuda.so", lib / "libtorch_global_deps.so") if p.is_file()),
@@ -526,6 +525,8 @@ def _v(version: str | None) -> str:
 
 
 def _ld_export(environ: Mapping[str, str], drop: Iterable[str]) -> str:
+    from chatenv.system import ld_search
+
     gone = {os.path.abspath(os.path.dirname(p)) for p in drop}
     parts = ld_search.ld_library_path(environ)
     kept = [p for p in parts if os.path.abspath(p) not in gone]

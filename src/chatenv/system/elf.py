@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from types import MappingProxyType
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
 MAGIC = b"\x7fELF"
 #: e_type values of files the loader can map: executables and shared objects
@@ -37,15 +37,14 @@ _MAX_STRING = 4096
 _MAX_STRTAB = 64 * 1024 * 1024
 #: a string table up to this size is read at once; a larger one string by string
 _WHOLE_STRTAB = 1024 * 1024
-_GLIBC = re.compile(r"GLIBC_(\d+)\.(\d+)(?:\.\d+)*")
+_GLIBC = r"GLIBC_(\d+)\.(\d+)(?:\.\d+)*"  # compiled on first use (re caches it)
 
 
 class ElfError(ValueError):
     """The file starts like an ELF file but its headers do not hold together."""
 
 
-@dataclass(frozen=True)
-class ElfInfo:
+class ElfInfo(NamedTuple):
     path: str
     bits: int  # 32 or 64
     little_endian: bool
@@ -57,7 +56,7 @@ class ElfInfo:
     #: DT_RUNPATH entries (searched after LD_LIBRARY_PATH)
     runpath: tuple[str, ...] = ()
     #: library -> the symbol versions needed from it ("libc.so.6" -> ("GLIBC_2.14", ...))
-    version_needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    version_needs: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
     @property
     def glibc(self) -> tuple[int, int] | None:
@@ -66,7 +65,7 @@ class ElfInfo:
             (int(m.group(1)), int(m.group(2)))
             for names in self.version_needs.values()
             for name in names
-            if (m := _GLIBC.fullmatch(name))
+            if (m := re.fullmatch(_GLIBC, name))
         ]
         return max(found) if found else None
 
@@ -172,9 +171,7 @@ class _Reader:
         entry = 16 if self.bits == 64 else 8
         count = min(size // entry, _MAX_DYNAMIC)
         data = self._read_at(offset, count * entry)
-        fmt = "qQ" if self.bits == 64 else "iI"
-        for i in range(count):
-            tag, value = self._unpack(fmt, data, i * entry)
+        for tag, value in struct.iter_unpack(self.end + ("qQ" if self.bits == 64 else "iI"), data):
             if tag == DT_NULL:
                 break
             self.dynamic.append((tag, value))

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,8 +38,7 @@ _ARCH_MASK = 0xFF00
 _LIBC6 = 0x0003
 
 
-@dataclass(frozen=True)
-class LdCache:
+class LdCache(NamedTuple):
     """The entries of ld.so.cache for the sonames asked about: soname -> paths, in cache order
     (64-bit entries first on a 64-bit system, as the loader prefers them)."""
 
@@ -92,8 +90,7 @@ def _cstring(data: bytes, at: int) -> str:
     return data[at : end if end >= 0 else len(data)].decode("utf-8", errors="replace")
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """Where a library would come from."""
 
     path: str | None  # None: nowhere (the load fails with "cannot open shared object file")
