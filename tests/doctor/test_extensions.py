@@ -562,3 +562,19 @@ def test_an_unknown_package_built_against_torch_is_read_too(tmp_path: Path) -> N
     pinned = verdict(tmp_path, "pinned-ops", torch())
     assert pinned.status is Status.FAIL
     assert pinned.fix == "python -m pip install --upgrade pinned-ops torch==2.13.0"
+
+
+def test_a_range_on_torch_says_nothing_of_the_torch_it_was_built_for(tmp_path: Path) -> None:
+    folder = write_extension(
+        tmp_path,
+        "apex",
+        "0.1",
+        requires=["torch>=1.12"],
+        objects={"amp_C.cpython-311-x86_64-linux-gnu.so": so("libc10.so", "libtorch.so")},
+    )
+    write_torch(tmp_path, "2.13.0+cpu", None)
+    hour_ago = time.time() - 3600
+    os.utime(folder, (hour_ago, hour_ago))
+    result = verdict(tmp_path, "apex", torch())
+    assert result.status is Status.WARN and "says nothing of which torch" in result.summary
+    assert "its metadata requires torch>=1.12" in result.details

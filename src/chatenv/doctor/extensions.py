@@ -521,6 +521,11 @@ def _built_for_torch(ext: ExtensionFacts) -> Iterable[tuple[str, str, str]]:
         yield "series", ext.label.torch, f"{ext.label_source} {ext.label.text}"
 
 
+def _exact(how: str, wanted: str) -> bool:
+    """Evidence of the one torch it was built for (a range like >=2.0 says nothing of it)."""
+    return how != "spec" or (wanted.startswith("==") and "," not in wanted and "*" not in wanted)
+
+
 def _spec_text(spec: str) -> str:
     """ "==2.14.0" -> "2.14.0"; a range stays as it is (">=2.4,<2.6")."""
     return spec[2:] if spec.startswith("==") and "," not in spec else spec
@@ -855,7 +860,7 @@ def _stale_problem(ext: ExtensionFacts, build: TorchBuild, fix: str) -> CheckRes
     """Built against libtorch, nothing says which torch, and torch was replaced after it."""
     if not ext.installed_before_torch or not ext.links_torch:
         return None
-    if any(True for _ in _built_for_torch(ext)):
+    if any(_exact(how, wanted) for how, wanted, _ in _built_for_torch(ext)):
         return None
     return problem("extensions.stale-build").check(
         Status.WARN,
@@ -869,8 +874,10 @@ def _stale_problem(ext: ExtensionFacts, build: TorchBuild, fix: str) -> CheckRes
 def _describe(ext: ExtensionFacts) -> list[str]:
     lines = []
     for how, wanted, evidence in _built_for_torch(ext):
-        shown = _spec_text(wanted) if how == "spec" else wanted
-        lines.append(f"built for torch {shown}: {evidence}")
+        if _exact(how, wanted):
+            lines.append(f"built for torch {_spec_text(wanted)}: {evidence}")
+        else:
+            lines.append(evidence)
     backend = _backend(ext)
     if backend:
         lines.append(f"{backend[0]}: {backend[1]}")
@@ -889,7 +896,7 @@ def _ok_line(ext: ExtensionFacts, build: TorchBuild | None, related: bool) -> st
     backend = _backend(ext)
     if backend:
         parts.append(backend[0] if backend[0] != "CPU-only" else "a CPU-only build")
-    wants = [_spec_text(w) if how == "spec" else w for how, w, _ in _built_for_torch(ext)]
+    wants = [_spec_text(w) for how, w, _ in _built_for_torch(ext) if _exact(how, w)]
     if wants and build is not None:
         parts.append(f"built for torch {wants[0]}")
     what = ", ".join(parts)

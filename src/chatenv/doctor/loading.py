@@ -180,7 +180,7 @@ def check_copies(
     target: FixTarget = HERE,
 ) -> list[CheckResult]:
     results = []
-    for module, found in copies.items():
+    for module, found in sorted(copies.items()):
         if len(found) < 2:
             continue
         first, hidden = found[0], found[1:]
@@ -680,8 +680,8 @@ def collect(ctx: Context) -> list[CheckResult]:
             )
         )
     torch_dist = installed.get("torch")
-    conda = observe_conda(Path(sys.prefix))
     if torch_dist is not None:
+        conda = observe_conda(Path(sys.prefix))
         found = check_conda_torch(conda, torch_dist, _installer(torch_dist), ctx.torch, sys.prefix)
         if found is not None:
             results.append(found)
