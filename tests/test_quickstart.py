@@ -132,7 +132,7 @@ def test_readme_quick_start_works_for_a_new_user(tmp_path: Path) -> None:
         timeout=600,
     )
     assert built.returncode == 0, built.stdout + built.stderr
-    (wheel,) = dist.glob("chatenv-*.whl")
+    (wheel,) = dist.glob("chatenv_cli-*.whl")
 
     venv = tmp_path / "venv"
     made = run([sys.executable, "-m", "venv", str(venv)], timeout=300)

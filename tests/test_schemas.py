@@ -74,7 +74,7 @@ def test_the_wheel_ships_the_schemas(tmp_path: Path) -> None:
         capture_output=True,
         timeout=600,
     )
-    [wheel] = tmp_path.glob("chatenv-*.whl")
+    [wheel] = tmp_path.glob("chatenv_cli-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for command in COMMANDS:
         assert f"chatenv/schemas/{file_name(command)}" in names

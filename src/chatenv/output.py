@@ -641,6 +641,8 @@ SECTION_TITLES: dict[str, str] = {
     "packages": "Packages",
     "gpu": "GPU and driver",
     "torch": "PyTorch build",
+    "extensions": "Compiled extensions",
+    "loading": "What loads",
     "deep": "PyTorch, imported (--deep)",
     "frameworks": "Other frameworks",
     "disk": "Disk and model cache",

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 KEY_ENV = "sk-proj-" + "Envk3yAAbbCCddEE" * 3 + "e1e1"
 KEY_FILE = "sk-proj-" + "F1lek3yGGhhIIjjK" * 3 + "f2f2"
 SECTIONS = [
-    "platform", "python", "packages", "gpu", "torch", "deep",
+    "platform", "python", "packages", "gpu", "torch", "extensions", "loading", "deep",
     "frameworks", "disk", "openai", "dotenv", "network",
 ]  # fmt: skip
 

@@ -37,9 +37,16 @@ class Section:
     name: str
     collect: Collector
     budget_s: float = 5.0
+    #: the budget under --deep, when the section then does more (None: the same)
+    deep_budget_s: float | None = None
     #: the results when the options leave the section nothing to do (then `collect` never
     #: runs, and its module is never imported), else None
     unless: Callable[[DoctorOptions], list[CheckResult] | None] | None = None
+
+    def budget_for(self, options: DoctorOptions) -> float:
+        if options.deep and self.deep_budget_s is not None:
+            return self.deep_budget_s
+        return self.budget_s
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ def run_sections(
         # work on a loaded machine goes on while a hung system call is cut off.
         now = time.monotonic()
         deadlines = {
-            i: max(started, ctx.alive_at(s.name) or started) + s.budget_s
+            i: max(started, ctx.alive_at(s.name) or started) + s.budget_for(ctx.options)
             for i, s in enumerate(sections)
             if i not in results and i not in cut_off
         }
@@ -105,7 +112,8 @@ def run_sections(
         ordered.extend(r.in_section(section.name) for r in found)
         if timings is not None:
             took, outcome = outcomes.get(index, (None, "timeout"))
-            timings.append(SectionTiming(section.name, section.budget_s, took, outcome))
+            budget = section.budget_for(ctx.options)
+            timings.append(SectionTiming(section.name, budget, took, outcome))
     return ordered
 
 
@@ -145,9 +153,9 @@ def _timed_out(section: Section, ctx: Context) -> CheckResult:
         Status.WARN,
         f"{section.name}.timeout",
         section=section.name,
-        data={"budget_s": section.budget_s, "last_step": last, "complete": False},
+        data={"budget_s": section.budget_for(ctx.options), "last_step": last, "complete": False},
         name=section.name,
-        budget=section.budget_s,
+        budget=section.budget_for(ctx.options),
         last=f" (last step: {last})" if last else "",
     )
 

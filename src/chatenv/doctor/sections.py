@@ -55,6 +55,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("packages", _lazy("packages"), budget_s=15.0),
     Section("gpu", _lazy("gpu"), budget_s=8.0),
     Section("torch", _lazy("torch_build"), budget_s=8.0),
+    # --deep also imports each extension in a child process (extensions.TIMEOUT_S)
+    Section("extensions", _lazy("extensions"), budget_s=10.0, deep_budget_s=95.0),
+    Section("loading", _lazy("loading"), budget_s=8.0),
     # deep's child gets deep.TIMEOUT_S (90 s), network each target network.TIMEOUT_S (5 s);
     # tests/doctor/test_runner.py keeps these budgets above them
     Section("deep", _lazy("deep"), budget_s=95.0, unless=_not_deep),

@@ -28,6 +28,8 @@ CHAPTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "packages",
             "gpu",
             "torch",
+            "extensions",
+            "loading",
             "deep",
             "disk",
             "openai",

@@ -725,6 +725,443 @@ PROBLEMS: tuple[Problem, ...] = (
         cause="The GPU is older than every CUDA build of torch within chatenv's pins supports.",
         fix="chatenv install local --torch cpu{python_option}  # no PyTorch CUDA build runs here",
     ),
+    # -- doctor: compiled extensions around torch ---------------------------------------------
+    Problem(
+        id="extensions.glibc",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="A compiled package needs a newer glibc than this system has",
+        message="{name} needs glibc {needed} ({where}); this system has glibc {system}",
+        cause="Every shared object names the newest glibc symbol version it calls (`GLIBC_2.34` "
+        "in its `.gnu.version_r`), and a wheel's `manylinux_2_XX` tag promises the oldest glibc "
+        "it runs on. The loader refuses an object that needs more than the system has: "
+        "`version 'GLIBC_2.34' not found`. The tag can understate it (a `manylinux_2_31` vLLM "
+        "wheel that calls GLIBC_2.34 symbols, vllm-project/vllm#41103), so the symbols decide; "
+        "and a wheel can arrive on an older system by a copied environment, `--platform`, or a "
+        "container built elsewhere. `ldd --version` shows this system's glibc.",
+        fix="run {package} on a system or container image with glibc {needed} or newer, or "
+        "install a {package} release built for glibc {system}",
+    ),
+    Problem(
+        id="extensions.backend",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="A CUDA (or ROCm) build of a package beside a torch without it",
+        message="{name} is a {built} build ({evidence}), but {torch} is a {torch_kind} build: "
+        "importing it fails",
+        cause="Its shared objects link CUDA's libraries or torch's CUDA part "
+        "(`libtorch_cuda.so`, `libc10_cuda.so`), or its label or build file says CUDA "
+        "(`+cu130`), while the installed torch has none: the import stops at a missing library, "
+        "or, for torchvision, at 'operator torchvision::nms does not exist'. PyPI's Linux "
+        "torchvision is such a CUDA build. The fix installs the build made for the installed "
+        "torch: for torchvision and torchaudio the exact release from PyTorch's index for "
+        "torch's variant, for packages whose wheels pin torch (vLLM, xformers) the release whose "
+        "pin fits, for packages built at install time (flash-attn, apex, mamba-ssm) a rebuild "
+        "with `--no-build-isolation`.",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.cuda-major",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="A package built for another CUDA major than torch",
+        message="{name} is built for {built} ({evidence}), but {torch} uses CUDA {torch_cuda}: "
+        "its kernels need a second CUDA runtime, and importing it usually fails",
+        cause="A CUDA runtime's soname carries its major version (`libcudart.so.12`), and so do "
+        "the labels of CUDA builds (`+cu126`, flash-attn's `+cu12torch2.6...`). A package built "
+        "for CUDA 12 beside a CUDA 13 torch needs libraries torch does not bring and cannot "
+        "share torch's CUDA state; it fails to import ('libcudart.so.12: cannot open shared "
+        "object file'), or two runtimes end up in one process. The fix installs its build for "
+        "torch's CUDA (see the entry above for how each kind of package is replaced).",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.torch-mismatch",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="A package built for another torch",
+        message="{name} is built for torch {wanted} ({evidence}), but {torch} is installed: "
+        "importing it fails with 'undefined symbol' or missing operators",
+        cause="C++ extensions link torch's C++ API, which changes with every release: one built "
+        "for another torch fails with `undefined symbol: _ZN3c10...` (flash-attn after a torch "
+        "upgrade, Dao-AILab/flash-attention#931; vLLM's `_C.abi3.so`, vllm-project/vllm#5501), "
+        "or 'xFormers was built for: PyTorch X ... (you have Y)' (facebookresearch/xformers#982), "
+        "or 'operator torchvision::nms does not exist'. The torch it was built for is read from "
+        "its metadata (`Requires-Dist: torch==2.13.0`), its version label (`+cu12torch2.6`, "
+        "`+pt25cu124`, also in `direct_url.json`) or its build file (xformers' `cpp_lib.json`, "
+        "DeepSpeed's `git_version_info_installed.py`).",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.cxx11-abi",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="A package built with the other C++ ABI than torch",
+        message="{name} is built with the {abi} ({evidence}); {torch} uses the {torch_abi}: "
+        "importing it fails with 'undefined symbol'",
+        cause="GCC's `_GLIBCXX_USE_CXX11_ABI` changes how `std::string` is named in every "
+        "symbol, so a package built with the other setting cannot find torch's functions. "
+        "flash-attn publishes both (`cxx11abiTRUE` / `cxx11abiFALSE` in the wheel's label); "
+        "torch's own setting is read from the names its libc10.so exports.",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.cpu-build",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("warn",),
+        title="A CPU-only build of a package beside a CUDA torch",
+        message="{name} is a CPU-only build ({evidence}) beside {torch} ({torch_kind}): its "
+        "operators run on the CPU only",
+        cause="It imports, but its compiled operators have no GPU kernels: calling one on a CUDA "
+        "tensor fails with \"Could not run 'torchvision::nms' with arguments from the 'CUDA' "
+        'backend".',
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.bnb-no-library",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="bitsandbytes has no library for torch's CUDA version",
+        message="bitsandbytes {version} has no library for torch's {backend} {wanted} (it ships "
+        "{backend} {shipped})",
+        cause="bitsandbytes loads `libbitsandbytes_cuda<version>.so` for the CUDA version torch "
+        "was built with; from 0.50.0 it falls back to another minor of the same major, before "
+        "that only the exact one. Without one, its CUDA setup fails and 8-bit/4-bit layers do "
+        "not work.",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.bnb-override",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="BNB_CUDA_VERSION names a library bitsandbytes does not ship",
+        message="{variable}={value} makes bitsandbytes {version} load "
+        "libbitsandbytes_{prefix}{value}, which it does not ship (it ships {shipped})",
+        cause="`BNB_CUDA_VERSION` (`BNB_ROCM_VERSION`) overrides bitsandbytes' choice of "
+        "library, with no fallback: a version it has no library for makes its CUDA setup fail.",
+        fix="unset {variable}",
+    ),
+    Problem(
+        id="extensions.triton",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="Triton is not the release torch was built with",
+        message="{torch} requires {requirement}, but {name} is installed: torch.compile and "
+        "Triton kernels fail",
+        cause="Each torch release pins the Triton it generates kernels for (`Requires-Dist: "
+        "triton~=3.8.0` in torch's metadata); another Triton (often pulled in by another "
+        "package) fails inside `torch.compile` with import or attribute errors.",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.stale-build",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("warn",),
+        title="A package built against libtorch, older than the installed torch",
+        message="{name} is built against libtorch, says nothing of which torch, and {torch} was "
+        "installed after it: if it was built against the earlier torch, importing it fails "
+        "with 'undefined symbol'",
+        cause="Packages built at install time (flash-attn, apex, causal-conv1d, mamba-ssm) "
+        "record nothing of the torch they were compiled against. When torch's metadata is "
+        "newer than theirs, torch was replaced after they were built, which is how flash-attn's "
+        "`undefined symbol` after a torch upgrade happens (Dao-AILab/flash-attention#931, "
+        "#853). `chatenv doctor --deep` imports it and tells for sure. The fix rebuilds it "
+        "against the installed torch (`--no-cache-dir`: pip's cache would hand back the old "
+        "build).",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.unreadable",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("warn",),
+        title="A package's shared objects cannot be read",
+        message="{name}: {count} of its shared objects cannot be read ({error})",
+        cause="A file its RECORD lists is missing, unreadable or not a valid ELF file: a "
+        "damaged or half-removed install.",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.cuda-runtimes",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("warn",),
+        title="Two CUDA runtimes in one environment, one of them unused",
+        message="{count} CUDA runtimes in one environment: {runtimes}",
+        cause="NVIDIA's runtime wheel of another CUDA major than torch's is installed "
+        "(nvidia-cuda-runtime-cu12 beside a CUDA 13 torch) and nothing installed requires it: "
+        "left behind by a package that was built for the other CUDA. Anything that finds it "
+        "first loads a second CUDA runtime into the process.",
+        fix="{python_command} -m pip uninstall -y {wheels}  # nothing installed requires them",
+    ),
+    Problem(
+        id="extensions.cuda-runtimes-required",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("warn",),
+        title="Two CUDA runtimes in one environment",
+        message="{count} CUDA runtimes in one environment: {runtimes}",
+        cause="Besides torch's CUDA runtime, a package (CuPy, ONNX Runtime, a runtime wheel "
+        "another package requires) brings one of another major. Used in one process they keep "
+        "separate CUDA states: tensors cannot be shared between them without copies, and "
+        "version errors appear when a library meant for one finds the other. Install their "
+        "builds for torch's CUDA version where they have one (`cupy-cuda13x`).",
+    ),
+    Problem(
+        id="extensions.import-timeout",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="Importing a package took too long (--deep)",
+        message="importing {module} did not finish within {timeout:g}s",
+        cause="`--deep` imports each compiled package in a child process, after torch, with a "
+        "time limit; this one hung (CUDA initialisation at import, a lock, a very slow disk).",
+        fix="python -c 'import torch, {module}'  # shows where it hangs",
+    ),
+    Problem(
+        id="extensions.import-crashed",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="Importing a package killed the process (--deep)",
+        message="importing {module} killed the process ({why})",
+        cause="A segmentation fault or an abort while its shared objects load: typically two "
+        "incompatible copies of a library (a second CUDA runtime, another libstdc++) or a build "
+        "for another torch.",
+        fix="python -c 'import torch, {module}'  # shows the full error",
+    ),
+    Problem(
+        id="extensions.import-undefined-symbol",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="Importing a package fails: undefined symbol (--deep)",
+        message="import {module} fails: undefined symbol {symbol}: {name} was built against "
+        "another torch (or CUDA)",
+        cause="Its shared object calls a function the loaded torch does not have: it was "
+        "compiled against another torch release, C++ ABI or CUDA version.",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.import-missing-library",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="Importing a package fails: a shared library is missing (--deep)",
+        message="import {module} fails: {library} cannot be found",
+        cause="It links a library nothing installed provides: torch's CUDA part "
+        "(`libtorch_cuda.so`) beside a CPU-only torch, or the CUDA runtime of another major "
+        "(`libcudart.so.12` beside a CUDA 13 torch).",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.import-operator-missing",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="Importing a package fails: its operators do not exist (--deep)",
+        message="import {module} fails: {error}: its compiled operators did not load (a build "
+        "for another torch or CUDA)",
+        cause="The package registers its operators from a shared object that did not load "
+        "(torchvision swallows that error and then fails at 'operator torchvision::nms does not "
+        "exist').",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.import-no-kernels",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="Importing a package fails: no kernel image for this GPU (--deep)",
+        message="import {module} fails: no kernel image is available for this GPU: {name} was "
+        "built without its architecture",
+        cause="It ran a CUDA kernel while importing and its build has no code for this GPU's "
+        "compute capability (a build for newer GPUs, or a source build whose "
+        "TORCH_CUDA_ARCH_LIST left it out).",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.import-glibc",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="Importing a package fails: glibc too old (--deep)",
+        message="import {module} fails: {error}",
+        cause="One of its shared objects needs a newer glibc than this system has (see the "
+        "first entry of this part).",
+        fix="run it on a system or container image with the glibc the error names, or install "
+        "a release built for this one",
+    ),
+    Problem(
+        id="extensions.import-failed",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("fail",),
+        title="Importing a package fails (--deep)",
+        message="import {module} fails: {error}",
+        cause="It is installed, but raises on import for a reason chatenv does not classify; the "
+        "line quotes the error (`--verbose` shows it whole).",
+        fix="{install}",
+    ),
+    Problem(
+        id="extensions.import-degraded",
+        commands=DOCTOR,
+        area="Compiled extensions",
+        levels=("warn",),
+        title="A package imports, but its compiled part did not load (--deep)",
+        message="import {module} works, but its compiled part did not load: {warning}",
+        cause="Some packages catch the failure to load their shared objects and only warn: "
+        "xformers (\"xFormers can't load C++/CUDA extensions. xFormers was built for: PyTorch "
+        "...\"), torchvision's image decoders. Their fast paths are then missing or fail later.",
+        fix="{install}",
+    ),
+    # -- doctor: what really loads ------------------------------------------------------------
+    Problem(
+        id="loading.shadowed-here",
+        commands=DOCTOR,
+        area="What loads",
+        levels=("warn",),
+        title="A package in the current folder hides the installed one",
+        message="{module} imports from {first}, which hides {others}",
+        cause="`python -c`, `python -m`, notebooks and scripts started here put the current "
+        "folder first on sys.path, so a `torch/` (or `transformers/`, or `requests.py`) here is "
+        "what `import` finds: a source checkout, or a file named like a package. torch then "
+        "fails with 'You appear to have a torch source directory ...' or missing modules.",
+        fix="run Python from another folder, or rename ./{module}: `python -c`, `python -m` and "
+        "scripts started here import it first",
+    ),
+    Problem(
+        id="loading.shadowed-pythonpath",
+        commands=DOCTOR,
+        area="What loads",
+        levels=("warn",),
+        title="A copy on PYTHONPATH hides the installed package",
+        message="{module} imports from {first}, which hides {others}",
+        cause="PYTHONPATH's folders come before site-packages on sys.path, so a copy there wins "
+        "over the one pip installed and upgrades.",
+        fix="{export}",
+    ),
+    Problem(
+        id="loading.shadowed-user-site",
+        commands=DOCTOR,
+        area="What loads",
+        levels=("warn",),
+        title="A copy in the user site (~/.local) hides the environment's",
+        message="{module} imports from {first}, which hides {others}",
+        cause="`pip install --user` puts packages in ~/.local/lib/pythonX.Y/site-packages, which "
+        "a conda or system Python searches before its own site-packages: a torch installed "
+        "there once shadows the environment's own.",
+        fix="{python_command} -m pip uninstall -y {dist}  # removes the user-site copy, the "
+        "first one; or: export PYTHONNOUSERSITE=1",
+    ),
+    Problem(
+        id="loading.shadowed",
+        commands=DOCTOR,
+        area="What loads",
+        levels=("warn",),
+        title="Two installed copies of one package",
+        message="{module} imports from {first}, which hides {others}",
+        cause="Two folders on sys.path both hold the package (another site-packages folder, a "
+        "folder a `.pth` file adds): the first one imports, while pip may upgrade the other.",
+        fix="{python_command} -m pip uninstall -y {dist}  # removes the copy in {folder}, the "
+        "first one",
+    ),
+    Problem(
+        id="loading.shadowed-bare",
+        commands=DOCTOR,
+        area="What loads",
+        levels=("warn",),
+        title="A copy without metadata hides the installed package",
+        message="{module} imports from {first}, which hides {others}",
+        cause="The first copy on sys.path has no dist-info beside it, so pip neither knows nor "
+        "removes it (a folder copied in by hand, a build tree).",
+        fix="mv {path} {path}.disabled  # pip does not know this copy",
+    ),
+    Problem(
+        id="loading.conda-and-pip",
+        commands=DOCTOR,
+        area="What loads",
+        levels=("fail", "warn"),
+        title="torch installed by both conda and pip",
+        message="conda's {conda} and torch {pip} installed by {installer} share {prefix}: each "
+        "overwrote the other's files",
+        cause="conda's `conda-meta` records a pytorch package in this environment, while torch's "
+        "metadata says another installer put it there. The two write the same files; the mix "
+        "fails in odd ways (huggingface/transformers#29022), and conda may restore its own "
+        "files at the next `conda install`. A failure when the versions differ. The fix keeps "
+        "pip's torch: it removes conda's record without touching its dependencies, then "
+        "rewrites pip's files.",
+        fix="conda remove -y --force-remove {names} && {python_command} -m pip install "
+        "--force-reinstall --no-deps {requirement}",
+    ),
+    Problem(
+        id="loading.library-missing",
+        commands=DOCTOR,
+        area="What loads",
+        levels=("fail",),
+        title="A CUDA library torch needs is nowhere",
+        message="torch needs {soname} and it is nowhere: not in its own folders ({folders}), "
+        "LD_LIBRARY_PATH, ld.so.cache or the system's library folders",
+        cause="PyPI's CUDA torch takes cuDNN, NCCL, cuBLAS and the CUDA runtime from nvidia-* "
+        "wheels it requires; one was uninstalled, or torch was installed with `--no-deps`. "
+        "`import torch` fails with 'cannot open shared object file'.",
+        fix="{install}",
+    ),
+    Problem(
+        id="loading.library-from-ld-path",
+        commands=DOCTOR,
+        area="What loads",
+        levels=("fail", "warn"),
+        title="torch loads a CUDA library from LD_LIBRARY_PATH",
+        message="torch loads {soname} from {path} ({version}) through LD_LIBRARY_PATH, not its "
+        "own ({own})",
+        cause="A torch whose libraries carry a DT_RUNPATH (conda's, a source build; an older "
+        "PyPI one) or whose own copy is missing searches LD_LIBRARY_PATH first, so a CUDA "
+        "toolkit's copy there replaces the one torch was built with: 'cuDNN version "
+        "incompatibility: PyTorch was compiled against X but found runtime version Y' "
+        "(pytorch/pytorch#80637), CUDNN_STATUS errors, NCCL hangs. A warning when both are "
+        "the same version.",
+        fix="{export}",
+    ),
+    Problem(
+        id="loading.library-from-system",
+        commands=DOCTOR,
+        area="What loads",
+        levels=("fail", "warn"),
+        title="torch's own copy of a CUDA library is missing, the system's loads",
+        message="torch loads {soname} from {path} ({version}, found through {via}): its own "
+        "({own}) is missing",
+        cause="The nvidia-* wheel that holds torch's copy is not installed, so the loader falls "
+        "back to the system's copy from /etc/ld.so.cache: another version than torch was built "
+        "with. A warning when both are the same version.",
+        fix="{install}",
+    ),
+    Problem(
+        id="loading.library-shadowed",
+        commands=DOCTOR,
+        area="What loads",
+        levels=("warn",),
+        title="LD_LIBRARY_PATH holds another version of a CUDA library torch uses",
+        message="LD_LIBRARY_PATH holds another {soname} ({path}, {version}) than torch's own "
+        "({own}): libraries without torch's RPATH load that one",
+        cause="torch itself finds its own copy first (PyPI's torch links with a DT_RPATH, "
+        "searched before LD_LIBRARY_PATH), but what its libraries load in turn does not: "
+        "cuDNN's sub-libraries, cuBLAS's libcublasLt and cuSPARSE's nvJitLink carry only a "
+        "RUNPATH, so LD_LIBRARY_PATH wins for them (pytorch/pytorch#138460, #145580), and so "
+        "it does for an extension built against a system CUDA. Two versions of one library "
+        "then meet in one process.",
+        fix="{export}",
+    ),
     # -- doctor: --deep ----------------------------------------------------------------------
     Problem(
         id="deep.timeout",
