@@ -1,7 +1,8 @@
 """Where chatenv touches the machine beyond `environ` and plain files: subprocesses, NVML, the
-PATH, sockets, the installed distributions, the filesystem root /proc, /sys and /etc are read
-from. doctor and install take the same `Seams`; None means the real thing, and tests hand in a
-recording runner, NVML over a stand-in library, a path list of fake installs or a tree in tmp.
+PATH, sockets, the installed distributions, the filesystem root /proc, /sys, /dev and /etc are
+read from, and what `platform` says about the OS. doctor and install take the same `Seams`;
+None means the real thing, and tests hand in a recording runner, NVML over a stand-in library,
+a path list of fake installs, a tree in tmp or a Mac's `platform` answers.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chatenv.system.connect import Connector
+    from chatenv.system.host import Uname
     from chatenv.system.nvml import GpuProbe, NvmlLibrary
     from chatenv.system.proc import LineRunner, Runner
 
@@ -32,8 +34,10 @@ class Seams:
     connector: Connector | None = None
     #: where installed distributions are looked up (None: this interpreter's sys.path)
     sys_path: tuple[str, ...] | None = None
-    #: the filesystem root that /proc, /sys and /etc are read from
+    #: the filesystem root that /proc, /sys, /dev, /usr/lib and /etc are read from
     root: Path = Path("/")
+    #: what `platform` says about the OS (None: ask `platform`)
+    uname: Uname | None = None
 
     def runner(self) -> Runner:
         if self.run is not None:
@@ -62,6 +66,13 @@ class Seams:
         from chatenv.system.connect import SocketConnector
 
         return SocketConnector()
+
+    def os_name(self) -> Uname:
+        if self.uname is not None:
+            return self.uname
+        from chatenv.system.host import this_uname
+
+        return this_uname()
 
     def probe_gpus(self) -> GpuProbe:
         """What NVML says about the driver and every GPU (never raises)."""
