@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from chatenv.install.resolve import Resolution
     from chatenv.install.target import Interpreter
     from chatenv.installed import Installed
+    from chatenv.system.amd import AmdProbe
     from chatenv.system.nvml import GpuProbe
 
 
@@ -48,12 +49,21 @@ def _probe_gpus() -> GpuProbe:
     return probe()
 
 
+def _probe_amd() -> AmdProbe:
+    """AMD GPUs, from the amdgpu driver's files (Linux only: elsewhere there are none)."""
+    from chatenv.system import amd
+
+    return amd.probe() if sys.platform.startswith("linux") else amd.AmdProbe()
+
+
 @dataclass(frozen=True)
 class Seams:
     runner: proc.Runner = proc.run
     line_runner: proc.LineRunner = proc.stream
     gpus: Callable[[], GpuProbe] = _probe_gpus
     which: Callable[[str], str | None] = shutil.which
+    #: AMD GPUs (a ROCm build is chosen when they are the only GPUs)
+    amd: Callable[[], AmdProbe] = _probe_amd
 
 
 @dataclass(frozen=True)
@@ -121,7 +131,7 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     machine = None
     torch_plan = None
     if torch_pin is not None:
-        machine = Machine(target.platform, target.machine, seams.gpus())
+        machine = Machine(target.platform, target.machine, seams.gpus(), seams.amd())
         series = _target_series(torch_pin)
         choice = choose(request, machine, series, spec=torch_pin.spec, force=options.force)
         if choice.refusal and (choice.final or not options.force):

@@ -2558,6 +2558,17 @@ PROBLEMS += (
         fix="--torch auto",
     ),
     Problem(
+        id="install.no-rocm-for-platform",
+        commands=INSTALL,
+        area="Choosing the PyTorch build",
+        levels=("error",),
+        title="--torch rocmX.Y on a platform without ROCm builds",
+        message="PyTorch publishes ROCm builds for Linux on x86_64 only, not {platform} on "
+        "{machine}",
+        cause="download.pytorch.org/whl/rocmX.Y holds Linux x86_64 wheels only.",
+        fix="--torch auto",
+    ),
+    Problem(
         id="install.variant-not-shipped",
         commands=INSTALL,
         area="Choosing the PyTorch build",
@@ -2601,6 +2612,18 @@ PROBLEMS += (
         cause="Every CUDA build of the pinned release needs a newer driver, or lacks kernels "
         "for a GPU here (an old GPU such as a GTX 1080 Ti on CUDA 13). The fix says which "
         "driver would do, or which older release still runs.",
+        fix="{ways}",
+    ),
+    Problem(
+        id="install.no-rocm-build-runs",
+        commands=INSTALL,
+        area="Choosing the PyTorch build",
+        levels=("warn",),
+        title="No ROCm build of torch has kernels for this AMD GPU",
+        message="no ROCm build of torch {series} has kernels for {gpus}: choosing the CPU build",
+        cause="PyTorch's ROCm wheels are built for a list of GPU architectures; this GPU is "
+        "not in it. HSA_OVERRIDE_GFX_VERSION lets ROCm run a sibling's kernels (an RX 6700 "
+        "XT, gfx1031, runs gfx1030's with 10.3.0).",
         fix="{ways}",
     ),
     Problem(
