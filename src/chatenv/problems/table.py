@@ -2502,8 +2502,11 @@ PROBLEMS += (
         area="Local generation",
         levels=("fail",),
         title="--device mps on a machine without MPS",
-        message="--device mps: torch sees no Apple GPU (MPS) on this machine",
-        cause="MPS is Apple silicon's GPU backend (macOS 12.3+, an arm64 Python).",
+        message="--device mps: torch sees no Apple GPU (MPS) on this machine: {reason}",
+        cause="MPS is Apple silicon's GPU backend: it needs an arm64 Python (not one under "
+        "Rosetta), a torch built with MPS (the macOS arm64 wheel) and a recent enough macOS "
+        "(14 for torch 2.10 and newer). The line says which is missing, in torch's words where "
+        "it gave some; `chatenv doctor --deep` checks all three.",
         fix="chatenv smoke-test --device auto",
     ),
     Problem(
@@ -2525,6 +2528,19 @@ PROBLEMS += (
         message="--device {device}: torch {version} (CUDA {cuda}) sees no usable GPU: no NVIDIA "
         "driver, a driver too old for this build, or CUDA_VISIBLE_DEVICES hides them",
         cause="A CUDA build of torch for which `torch.cuda.is_available()` is False.",
+        fix="chatenv doctor   (says which, and the fix)",
+    ),
+    Problem(
+        id="smoke.no-usable-amd-gpu",
+        commands=SMOKE,
+        area="Local generation",
+        levels=("fail",),
+        title="--device cuda with a ROCm torch that sees no AMD GPU",
+        message="--device {device}: torch {version} (ROCm {hip}) sees no usable AMD GPU: none "
+        "passed into this container, no permission on /dev/kfd, or HIP_VISIBLE_DEVICES hides "
+        "them",
+        cause="A ROCm build of torch (its AMD GPUs are the `cuda` device) for which "
+        "`torch.cuda.is_available()` is False.",
         fix="chatenv doctor   (says which, and the fix)",
     ),
     Problem(
