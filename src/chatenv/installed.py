@@ -235,9 +235,11 @@ class TorchBuild:
 
     @property
     def variant(self) -> str | None:
-        """ "cpu", a CUDA tag ("cu130"), "rocm", or None for a build chatenv cannot name."""
+        """ "cpu", a CUDA tag ("cu130"), a ROCm tag ("rocm7.2", from the version's label;
+        "rocm" when it has none), or None for a build chatenv cannot name."""
         if self.hip:
-            return "rocm"
+            label = self.version.partition("+")[2]
+            return label if label.startswith("rocm") else "rocm"
         if self.unknown:
             return None
         if self.cuda is None:

@@ -16,8 +16,9 @@ from chatenv.cli._common import (
 from chatenv.cli._options import FormatOption, JsonOption, VerboseOption
 
 TORCH_HELP = (
-    "auto: the newest CUDA build this driver and every GPU can run (CPU without an NVIDIA GPU);"
-    " cpu; or a CUDA variant such as cu126, cu130, cu132."
+    "auto: the newest CUDA build this driver and every GPU can run (the ROCm build when the"
+    " only GPUs are AMD's; CPU without a GPU); cpu; a CUDA variant such as cu126, cu130, cu132;"
+    " or a ROCm variant such as rocm7.2."
 )
 #: the options install and setup share, declared once
 TorchOption = Annotated[

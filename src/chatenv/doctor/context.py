@@ -1,6 +1,7 @@
 """What one doctor run shares: the options, the seams, and the observations more than one
-section reads (the installed distributions, the torch build, the GPUs, the OpenAI settings,
-the kind of machine), each made once, typed, by whichever section asks first.
+section reads (the installed distributions, the torch build, the NVIDIA and AMD GPUs, the
+OpenAI settings, the kind of machine, a Mac's chip), each made once, typed, by whichever section
+asks first.
 
 A section is `collect(ctx: Context) -> list[CheckResult]`. It imports this module and the
 `chatenv.system` seams, never another section and never the runner (tests/test_layering.py
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
     from chatenv.installed import Installed, TorchBuild
     from chatenv.keys.config import OpenAIConfig
+    from chatenv.system.amd import AmdProbe
+    from chatenv.system.apple import AppleFacts
     from chatenv.system.host import PlatformFacts
     from chatenv.system.nvml import GpuProbe
 
@@ -102,6 +105,8 @@ class Context:
         self._gpus = Once(options.seams.probe_gpus, self._waiting)
         self._openai = Once(self._read_openai, self._waiting)
         self._host = Once(self._read_host, self._waiting)
+        self._apple = Once(self._read_apple, self._waiting)
+        self._amd = Once(self._read_amd, self._waiting)
 
     @property
     def environ(self) -> Mapping[str, str]:
@@ -135,6 +140,16 @@ class Context:
     def host(self) -> PlatformFacts:
         """The OS, CPUs, memory, container or WSL."""
         return self._host.get()
+
+    @property
+    def apple(self) -> AppleFacts | None:
+        """A Mac's chip, memory and macOS version, and Rosetta (None on any other OS)."""
+        return self._apple.get()
+
+    @property
+    def amd(self) -> AmdProbe:
+        """What the amdgpu driver says about AMD GPUs (empty on a machine without them)."""
+        return self._amd.get()
 
     def step(self, text: str) -> None:
         """Say what the calling section is doing now ("read 3,200 distributions"). A step is
@@ -174,4 +189,16 @@ class Context:
     def _read_host(self) -> PlatformFacts:
         from chatenv.system.host import observe
 
-        return observe(self.seams.root, self.environ)
+        return observe(self.seams.root, self.environ, self.seams.os_name())
+
+    def _read_apple(self) -> AppleFacts | None:
+        from chatenv.system import apple
+
+        return apple.observe(self.seams.runner(), self.seams.os_name())
+
+    def _read_amd(self) -> AmdProbe:
+        from chatenv.system import amd
+
+        if self.host.system != "Linux":
+            return amd.AmdProbe(override=self.environ.get("HSA_OVERRIDE_GFX_VERSION") or None)
+        return amd.probe(self.seams.root, self.environ)

@@ -3,7 +3,9 @@
 The static checks (torch_build) predict; this confirms. torch is imported in a subprocess with a
 time limit, so a crash or a hang in CUDA initialisation cannot take doctor with it. The child
 prints one JSON line; `check_deep` (pure) turns it, the static facts and the environment into
-results, and when CUDA is unavailable, into the reason why.
+results, and when CUDA is unavailable, into the reason why. On a Mac it also asks about MPS
+(built, available, torch's own words when it is not, a matmul on it when it is) and says why
+not: a torch without MPS, an x86_64 Python under Rosetta, a macOS older than this torch needs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
     from chatenv.doctor.context import Context
     from chatenv.installed import TorchBuild
+    from chatenv.system.apple import AppleFacts
     from chatenv.system.nvml import GpuProbe
     from chatenv.system.proc import ProcResult
 
@@ -35,8 +38,8 @@ MARKER = "CHATENV-DEEP "
 # Runs in the child. Prints one line: MARKER + JSON. Each step is guarded so that one failure
 # (a GPU without kernels) still reports the others.
 SCRIPT = r"""
-import json, sys, time, warnings
-out = {"python": sys.version.split()[0]}
+import json, platform, sys, time, warnings
+out = {"python": sys.version.split()[0], "platform": sys.platform, "machine": platform.machine()}
 start = time.perf_counter()
 try:
     import torch
@@ -71,6 +74,34 @@ try:
     out["mps"] = bool(torch.backends.mps.is_available())
 except BaseException:
     out["mps"] = False
+if sys.platform == "darwin":
+    out["mac_ver"] = platform.mac_ver()[0]
+    try:
+        out["mps_built"] = bool(torch.backends.mps.is_built())
+    except BaseException:
+        out["mps_built"] = False
+    mps = {}
+    if out["mps_built"] and not out["mps"]:
+        try:
+            torch.ones(1, device="mps")
+        except BaseException as exc:
+            out["mps_error"] = f"{type(exc).__name__}: {exc}".strip()
+    if out["mps"]:
+        try:
+            mps["name"] = torch.backends.mps.get_name()
+            mps["cores"] = int(torch.backends.mps.get_core_count())
+        except BaseException:
+            pass
+        try:
+            t = time.perf_counter()
+            a = torch.ones(256, 256, device="mps")
+            value = float((a @ a).sum().item())
+            torch.mps.synchronize()
+            mps["op_s"] = round(time.perf_counter() - t, 4)
+            mps["op_ok"] = value == 256.0 ** 3
+        except BaseException as exc:
+            mps["error"] = f"{type(exc).__name__}: {exc}".strip()
+    out["mps_device"] = mps
 devices = []
 if out["available"]:
     for i in range(out["device_count"]):
@@ -79,6 +110,8 @@ if out["available"]:
             d["name"] = torch.cuda.get_device_name(i)
             major, minor = torch.cuda.get_device_capability(i)
             d["capability"] = f"{major}.{minor}"
+            if out["hip"]:
+                d["gfx"] = getattr(torch.cuda.get_device_properties(i), "gcnArchName", None)
             t = time.perf_counter()
             a = torch.ones(256, 256, device=f"cuda:{i}")
             value = float((a @ a).sum().item())
@@ -153,6 +186,9 @@ def why_no_cuda(
             f"NVIDIA GPU here to use{mps}",
             None,
         )
+    if answer.get("hip") and not answer.get("cuda") and not found.has_gpu:
+        line, fix = problem("deep.rocm-no-gpu").pair(mps=mps)
+        return "warn", line, fix
     visible = environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None and found.has_gpu and not visible_indices(visible, found.gpus):
         line, fix = problem("deep.gpus-hidden").pair(visible=visible, mps=mps)
@@ -187,11 +223,64 @@ def why_no_cuda(
     return "fail", line, fix
 
 
+def check_mps(data: Mapping[str, Any], apple: AppleFacts | None) -> CheckResult:
+    """MPS on a Mac, as torch answered it; when it is not available, the reason."""
+    from chatenv.system.apple import mps_min_macos, version_tuple
+
+    version = str(data.get("version") or "")
+    found = {k: data.get(k) for k in ("mps", "mps_built", "mps_error", "machine", "mac_ver")}
+    if not data.get("mps_built"):
+        return problem("deep.mps-not-built").check(
+            Status.WARN, "deep.mps", data=found, version=version
+        )
+    if data.get("mps"):
+        return _mps_op(dict(data.get("mps_device") or {}))
+    if data.get("machine") == "x86_64" and apple is not None and apple.rosetta:
+        python = f"{sys.version_info.major}.{sys.version_info.minor}"
+        return problem("deep.mps-rosetta").check(
+            Status.WARN, "deep.mps", data=found, version=python
+        )
+    needs = mps_min_macos(torch_builds.release_series(version))
+    macos = apple.macos if apple is not None else data.get("mac_ver")
+    have = version_tuple(str(macos or ""))
+    if needs is not None and have is not None and have < needs:
+        return problem("deep.mps-macos-too-old").check(
+            Status.WARN,
+            "deep.mps",
+            data=found,
+            version=version,
+            needs=f"{needs[0]}.{needs[1]}",
+            macos=macos,
+        )
+    said = str(data.get("mps_error") or "torch gives no reason").splitlines()[0]
+    reason = said.removeprefix("RuntimeError: ")
+    if apple is not None and apple.virtual_machine:
+        reason += f" (this Mac is a virtual machine: {apple.model})"
+    return problem("deep.mps-unavailable").check(Status.WARN, "deep.mps", data=found, reason=reason)
+
+
+def _mps_op(device: dict[str, Any]) -> CheckResult:
+    name = device.get("name") or "Apple GPU"
+    cores = f" ({device['cores']} GPU cores)" if device.get("cores") else ""
+    if device.get("error") or not device.get("op_ok"):
+        error = str(device.get("error") or "wrong result").splitlines()[0]
+        return problem("deep.mps-op-failed").check(
+            Status.FAIL, "deep.mps", data=device, name=name, error=error
+        )
+    ms = float(device.get("op_s") or 0) * 1000
+    return CheckResult.ok(
+        "deep.mps",
+        f"mps: {name}{cores}: a 256x256 matmul is right ({ms:.1f} ms)",
+        data=device,
+    )
+
+
 def check_deep(
     answer: DeepAnswer,
     build: TorchBuild | None,
     found: GpuProbe,
     environ: Mapping[str, str],
+    apple: AppleFacts | None = None,
 ) -> list[CheckResult]:
     if answer.failure:
         return [
@@ -227,6 +316,8 @@ def check_deep(
             )
         )
     arch_list = [str(a) for a in data.get("arch_list") or []]
+    if data.get("platform") == "darwin":
+        results.append(check_mps(data, apple))
     if not data.get("available"):
         mps = "; Apple MPS is available" if data.get("mps") else ""
         status, line, fix = why_no_cuda(build, found, environ, data, mps)
@@ -258,7 +349,16 @@ def check_deep(
             error = str(device.get("error") or "wrong result").splitlines()[0]
             no_kernels = "no kernel image" in error
             best = suggest(found) if no_kernels else None
-            if best:
+            if data.get("hip") and "invalid device function" in error:
+                failed = problem("deep.rocm-gpu-no-kernels").check(
+                    Status.FAIL,
+                    f"deep.gpu.{index}",
+                    data=device,
+                    index=index,
+                    name=name,
+                    error=error,
+                )
+            elif best:
                 failed = problem("deep.gpu-no-kernels").check(
                     Status.FAIL,
                     f"deep.gpu.{index}",
@@ -297,4 +397,4 @@ def collect(ctx: Context) -> list[CheckResult]:
     if build is None:
         return [problem("torch.not-installed").check(Status.SKIP, "deep.import", python_option="")]
     answer = run_child(ctx)
-    return check_deep(answer, build, ctx.gpus, ctx.environ)
+    return check_deep(answer, build, ctx.gpus, ctx.environ, ctx.apple)

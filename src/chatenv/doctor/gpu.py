@@ -1,10 +1,13 @@
-"""The gpu section: the NVIDIA driver and every GPU, through NVML (`system/nvml.probe`).
+"""The gpu section: the NVIDIA driver and every GPU, through NVML (`system/nvml.probe`); AMD
+GPUs from the amdgpu driver's files (`system/amd`); a Mac's Apple GPU (`system/apple`).
 
-A machine without an NVIDIA GPU is not a failure: it is reported as a skip. What is worth a
-warning is a GPU that cannot be used: on the PCI bus but without a driver, a driver that is not
-loaded, a device node the user may not open, a container that has NVML but no libcuda. A driver
-upgraded under a running kernel module (NVML's version mismatch) is a failure: nothing CUDA
-works until the reboot.
+A machine without a GPU is not a failure: it is reported as a skip. What is worth a warning is
+a GPU that cannot be used: on the PCI bus but without a driver, a driver that is not loaded, a
+device node the user may not open, a container that has NVML but no libcuda, a container started
+without the GPU (the fix for the runtime it runs under: Docker and Compose, Podman's CDI,
+Kubernetes' device plugin), a Linux NVIDIA driver inside WSL 2 that shadows the Windows one. A
+driver upgraded under a running kernel module (NVML's version mismatch) is a failure: nothing
+CUDA works until the reboot.
 
 CUDA_VISIBLE_DEVICES is read as the CUDA runtime reads it (CUDA Programming Guide, "CUDA
 Environment Variables"): a comma-separated list of indices, GPU UUIDs (or unique prefixes of
@@ -17,20 +20,26 @@ so instead of guessing.
 
 from __future__ import annotations
 
-import platform
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chatenv import torch_builds
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
+from chatenv.system import wsl as wsl_files
+from chatenv.system.amd import AmdProbe
 from chatenv.system.cuda_devices import cuda_visible
-from chatenv.system.nvml import ProbeState
+from chatenv.system.nvml import CudaVersion, ProbeState
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from chatenv.doctor.context import Context
+    from chatenv.system.amd import AmdGpu
+    from chatenv.system.apple import AppleFacts
     from chatenv.system.nvml import DriverInfo, GpuInfo, GpuProbe, MigDevice
+    from chatenv.system.wsl import WslGpu
 
 GIB = 1024**3
 NVIDIA_PCI_VENDOR = "0x10de"
@@ -50,6 +59,25 @@ class GpuFacts:
     visible_devices: str | None
     #: CUDA_DEVICE_ORDER as set (None: not set, CUDA's FASTEST_FIRST)
     device_order: str | None = None
+    #: the NVIDIA Container Toolkit's variables, as the container sees them (None: not set)
+    nvidia_visible: str | None = None
+    driver_capabilities: str | None = None
+    #: CUDA_VERSION, which CUDA images set to their toolkit's version ("12.4.1")
+    image_cuda: str | None = None
+    #: /dev/nvidia* device files (None: not read; only in containers)
+    nvidia_devices: tuple[str, ...] | None = None
+    wsl_version: int | None = None
+    wsl_distro: str | None = None  # WSL_DISTRO_NAME
+    wsl_gpu: WslGpu | None = None
+    amd: AmdProbe = field(default_factory=AmdProbe)
+    apple: AppleFacts | None = None
+
+
+def nvidia_device_files(root: Path) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(n for n in os.listdir(root / "dev") if n.startswith("nvidia")))
+    except OSError:
+        return ()
 
 
 def pci_nvidia_gpus(root: Path) -> int | None:
@@ -76,23 +104,39 @@ def pci_nvidia_gpus(root: Path) -> int | None:
 def observe(ctx: Context) -> GpuFacts:
     found = ctx.gpus
     root = ctx.seams.root
+    host = ctx.host
+    env = ctx.environ
     return GpuFacts(
         probe=found,
-        system=platform.system(),
+        system=host.system,
         pci_nvidia=pci_nvidia_gpus(root) if found.state is not ProbeState.OK else None,
-        container=ctx.host.container,
-        wsl=ctx.host.wsl,
-        visible_devices=ctx.environ.get("CUDA_VISIBLE_DEVICES"),
-        device_order=ctx.environ.get("CUDA_DEVICE_ORDER"),
+        container=host.container,
+        wsl=host.wsl,
+        visible_devices=env.get("CUDA_VISIBLE_DEVICES"),
+        device_order=env.get("CUDA_DEVICE_ORDER"),
+        nvidia_visible=env.get("NVIDIA_VISIBLE_DEVICES"),
+        driver_capabilities=env.get("NVIDIA_DRIVER_CAPABILITIES"),
+        image_cuda=env.get("CUDA_VERSION"),
+        nvidia_devices=nvidia_device_files(root) if host.container else None,
+        wsl_version=host.wsl_version,
+        wsl_distro=env.get("WSL_DISTRO_NAME"),
+        wsl_gpu=wsl_files.observe(root) if host.wsl else None,
+        amd=ctx.amd,
+        apple=ctx.apple,
     )
 
 
 def check_driver(facts: GpuFacts) -> CheckResult:
     found = facts.probe
-    data = {"probe": found.to_json(), "pci_nvidia": facts.pci_nvidia}
+    data: dict[str, Any] = {"probe": found.to_json(), "pci_nvidia": facts.pci_nvidia}
     details = [f"NVML: {found.error}"] if found.error else []
     state = found.state
-    seen_on_bus = bool(facts.pci_nvidia)
+    if facts.wsl_gpu is not None:
+        data["wsl"] = facts.wsl_gpu.to_json()
+    if facts.wsl_version == 1:
+        return problem("gpu.wsl1").check(
+            Status.SKIP, "gpu.driver", details=details, data=data, distro=_distro(facts)
+        )
     if state is ProbeState.OK and found.driver is not None:
         return _driver_ok(facts, found.driver, details, data)
     if state is ProbeState.VERSION_MISMATCH:
@@ -109,13 +153,10 @@ def check_driver(facts: GpuFacts) -> CheckResult:
         )
     # NO_LIBRARY, NO_DRIVER, NO_DEVICE: is there a GPU this machine is not using?
     if facts.system == "Darwin":
-        return CheckResult.skip(
-            "gpu.driver",
-            "macOS: no NVIDIA/CUDA support; PyTorch uses Apple's Metal (MPS) backend instead",
-            details=details,
-            data=data,
-        )
-    if seen_on_bus:
+        return check_mac(facts.apple, details, data)
+    if facts.container and (facts.pci_nvidia or _wanted_by_image(facts)):
+        return _container_without_gpu(facts, state, details, data)
+    if facts.pci_nvidia:
         return _unused_gpu(facts, state, details, data)
     if facts.wsl and state is ProbeState.NO_LIBRARY:
         return problem("gpu.wsl-without-gpu").check(
@@ -125,6 +166,10 @@ def check_driver(facts: GpuFacts) -> CheckResult:
         details.append(
             f"in a {facts.container} container: a GPU on the host is only visible when the "
             "container is started with GPU access"
+        )
+    if facts.amd.has_gpu:
+        return CheckResult.skip(
+            "gpu.driver", "no NVIDIA GPU (the AMD GPUs are below)", details=details, data=data
         )
     summary = {
         ProbeState.NO_LIBRARY: "no NVIDIA driver: a CPU-only machine (local models run on the CPU)",
@@ -158,6 +203,8 @@ def _driver_ok(
         )
     cuda = driver.cuda
     supports = f"supports CUDA up to {cuda}" if cuda else "its CUDA version is unknown"
+    if facts.wsl_gpu is not None and facts.wsl_gpu.windows_driver:
+        details.append("through the Windows NVIDIA driver (WSL 2: /usr/lib/wsl/lib)")
     if driver.forward_compat:
         supports += " through forward compatibility"
         details.append(
@@ -178,22 +225,55 @@ def _driver_ok(
     )
 
 
-def _unused_gpu(
+def _distro(facts: GpuFacts) -> str:
+    """WSL sets WSL_DISTRO_NAME in every distribution; the placeholder says where to look."""
+    return facts.wsl_distro or "<distro name from: wsl --list --verbose>"
+
+
+def _wanted_by_image(facts: GpuFacts) -> bool:
+    """The image asks for GPUs (CUDA images set NVIDIA_VISIBLE_DEVICES=all): a GPU was meant to
+    be passed in even where the host's PCI bus is not visible."""
+    value = (facts.nvidia_visible or "").strip().lower()
+    return value not in ("", "void", "none")
+
+
+def _container_without_gpu(
     facts: GpuFacts, state: ProbeState, details: list[str], data: dict[str, Any]
 ) -> CheckResult:
-    """NVIDIA GPUs on the PCI bus that NVML cannot use: why, and what to do about it."""
+    """A container started without the GPU: why, and the fix for the runtime it runs under."""
     n = facts.pci_nvidia or 0
-    gpus = f"{n} NVIDIA GPU{'s' if n != 1 else ''}"
-    if facts.container == "kubernetes":
+    if n:
+        gpus = f"{n} NVIDIA GPU{'s' if n != 1 else ''} on the PCI bus"
+    else:
+        gpus = f"this image expects a GPU (NVIDIA_VISIBLE_DEVICES={facts.nvidia_visible!r})"
+    visible = facts.nvidia_visible
+    if visible is not None and visible.strip().lower() in ("", "void", "none"):
+        what = f"but it was started with NVIDIA_VISIBLE_DEVICES={visible!r}, which passes no GPU in"
+    elif not facts.nvidia_devices:
+        what = "but the container was started without GPU access (no /dev/nvidia* device files)"
+    else:
         what = _UNUSED[state]
+    data = {**data, "NVIDIA_VISIBLE_DEVICES": visible, "nvidia_devices": facts.nvidia_devices}
+    if facts.container == "kubernetes":
         return problem("gpu.pod-without-gpu").check(
             Status.WARN, "gpu.driver", details=details, data=data, gpus=gpus, what=what
         )
-    if facts.container is not None:
-        what = _UNUSED[state]
-        return problem("gpu.container-without-gpu").check(
+    if facts.container == "podman":
+        return problem("gpu.podman-without-gpu").check(
             Status.WARN, "gpu.driver", details=details, data=data, gpus=gpus, what=what
         )
+    return problem("gpu.container-without-gpu").check(
+        Status.WARN, "gpu.driver", details=details, data=data, gpus=gpus, what=what
+    )
+
+
+def _unused_gpu(
+    facts: GpuFacts, state: ProbeState, details: list[str], data: dict[str, Any]
+) -> CheckResult:
+    """NVIDIA GPUs on the PCI bus that NVML cannot use (outside a container): why, and what to
+    do about it."""
+    n = facts.pci_nvidia or 0
+    gpus = f"{n} NVIDIA GPU{'s' if n != 1 else ''}"
     if state is ProbeState.NO_DRIVER:
         return problem("gpu.driver-not-loaded").check(
             Status.WARN, "gpu.driver", details=details, data=data, gpus=gpus
@@ -207,13 +287,203 @@ def _unused_gpu(
     )
 
 
-#: the end of the line for a GPU in a container that NVML cannot use (outside a container each
-#: state is its own problem, with its own words)
+#: the end of the line for a GPU in a container that NVML cannot use although its device files
+#: are there (outside a container each state is its own problem, with its own words)
 _UNUSED = {
     ProbeState.NO_LIBRARY: "but no NVIDIA driver is installed",
     ProbeState.NO_DRIVER: "but the NVIDIA kernel driver is not loaded",
     ProbeState.NO_DEVICE: "but the NVIDIA driver reports no GPU",
 }
+
+
+def check_mac(apple: AppleFacts | None, details: list[str], data: dict[str, Any]) -> CheckResult:
+    """A Mac has no NVIDIA/CUDA; Apple silicon's GPU is torch's `mps` device."""
+    data = {**data, "mac": apple.to_json() if apple else None}
+    if apple is None or not apple.apple_silicon:
+        return CheckResult.skip(
+            "gpu.driver",
+            "an Intel Mac: no NVIDIA/CUDA support and no Apple GPU for torch (MPS is for Apple "
+            "silicon); local models run on the CPU",
+            details=details,
+            data=data,
+        )
+    memory = f"{apple.memory_bytes / GIB:.1f} GiB" if apple.memory_bytes else "its"
+    return CheckResult.ok(
+        "gpu.driver",
+        f"{apple.chip or 'Apple silicon'}: its GPU through Metal (torch's mps device), sharing "
+        f"{memory} of unified memory with the CPU",
+        details=[*details, "macOS: no NVIDIA/CUDA support; PyTorch uses Metal (MPS) instead"],
+        data=data,
+    )
+
+
+# -- inside a container, with the GPU: what the NVIDIA Container Toolkit was asked for --------
+
+
+def check_container(facts: GpuFacts) -> list[CheckResult]:
+    found = facts.probe
+    if not facts.container or found.state is not ProbeState.OK or found.driver is None:
+        return []
+    results = []
+    caps = facts.driver_capabilities
+    names = {c.strip().lower() for c in (caps or "").split(",") if c.strip()}
+    if names and not names & {"compute", "all"}:
+        results.append(
+            problem("gpu.container-no-compute").check(
+                Status.WARN,
+                "gpu.container.capabilities",
+                data={"NVIDIA_DRIVER_CAPABILITIES": caps},
+                value=caps,
+            )
+        )
+    cuda = check_image_cuda(facts.image_cuda, found)
+    if cuda is not None:
+        results.append(cuda)
+    return results
+
+
+def check_image_cuda(image_cuda: str | None, found: GpuProbe) -> CheckResult | None:
+    """A CUDA image's toolkit against the host's driver: minor version compatibility covers a
+    newer minor release of the same major, not a newer major."""
+    driver = found.driver
+    if not image_cuda or driver is None or driver.cuda is None:
+        return None
+    try:
+        image = CudaVersion.parse(image_cuda)
+    except ValueError:
+        return None
+    data = {"CUDA_VERSION": image_cuda, "driver": driver.to_json()}
+    if image.major > driver.cuda.major:
+        same_major = [v for v in torch_builds.VARIANTS if v.cuda.major == image.major]
+        minimums = [v.min_driver_linux for v in same_major]
+        needs = torch_builds.nvidia_version(min(minimums)) if minimums else "a newer release"
+        return problem("gpu.container-cuda-too-new").check(
+            Status.WARN,
+            "gpu.container.cuda",
+            data=data,
+            image_cuda=image_cuda,
+            image_major=image.major,
+            driver=driver.version,
+            driver_cuda=driver.cuda,
+            driver_major=driver.cuda.major,
+            min_driver=needs,
+        )
+    how = (
+        "through minor version compatibility (PTX newer than the driver cannot be JIT-compiled)"
+        if driver.cuda < image
+        else "natively"
+    )
+    return CheckResult.ok(
+        "gpu.container.cuda",
+        f"this image's CUDA {image_cuda} runs on the host's driver {driver.version} "
+        f"(CUDA {driver.cuda}) {how}",
+        data=data,
+    )
+
+
+# -- WSL 2: the Windows driver, and a Linux driver that shadows it ----------------------------
+
+
+def check_wsl(facts: GpuFacts) -> CheckResult | None:
+    found = facts.wsl_gpu
+    if found is None or facts.wsl_version == 1 or not found.linux_driver:
+        return None
+    shown = [*found.linux_driver_packages] or [*found.linux_driver_files]
+    if found.linux_driver_packages:
+        remove = "sudo apt-get remove --purge " + " ".join(found.linux_driver_packages)
+    elif found.run_installer:
+        remove = "sudo nvidia-uninstall"
+    else:
+        remove = "sudo rm " + " ".join(found.linux_driver_files)
+    return problem("gpu.wsl-linux-driver").check(
+        Status.WARN,
+        "gpu.wsl",
+        details=[f"found: {f}" for f in found.linux_driver_files],
+        data=found.to_json(),
+        found=", ".join(shown),
+        remove=remove,
+    )
+
+
+# -- AMD ---------------------------------------------------------------------------------------
+
+
+def check_amd(facts: GpuFacts) -> list[CheckResult]:
+    amd = facts.amd
+    if not amd.has_gpu:
+        if amd.pci_amd and not facts.container:
+            n = amd.pci_amd
+            return [
+                problem("gpu.amd-no-driver").check(
+                    Status.SKIP,
+                    "gpu.amd",
+                    data=amd.to_json(),
+                    gpus=f"{n} AMD GPU{'s' if n != 1 else ''}",
+                )
+            ]
+        return []
+    return [check_amd_driver(amd, facts.container), *(check_amd_chip(c, amd) for c in amd.chips())]
+
+
+def check_amd_driver(amd: AmdProbe, container: str | None) -> CheckResult:
+    n = len(amd.gpus)
+    gpus = f"{n} AMD GPU{'s' if n != 1 else ''}"
+    data = amd.to_json()
+    access = amd.dev_kfd
+    if access.state == "missing" and container == "kubernetes":
+        return problem("gpu.amd-pod-without-gpu").check(
+            Status.WARN, "gpu.amd", data=data, gpus=gpus
+        )
+    if access.state == "missing" and container:
+        return problem("gpu.amd-container-without-gpu").check(
+            Status.WARN, "gpu.amd", data=data, gpus=gpus, container=container
+        )
+    if access.state == "no-permission":
+        return problem("gpu.amd-no-permission").check(
+            Status.WARN, "gpu.amd", data=data, path=access.path, group=access.group or "render"
+        )
+    driver = (
+        f"AMD's amdgpu driver {amd.driver_version}"
+        if amd.driver_version
+        else "the amdgpu driver built into the kernel"
+    )
+    details = []
+    if amd.override:
+        details.append(
+            f"HSA_OVERRIDE_GFX_VERSION={amd.override}: ROCm treats every GPU as "
+            f"{amd.override_gfx or 'an unreadable gfx version'}"
+        )
+    if amd.rocm_version:
+        details.append(f"ROCm {amd.rocm_version} in /opt/rocm (torch's ROCm wheels carry theirs)")
+    if access.state == "missing":
+        details.append("/dev/kfd is missing: ROCm cannot open the GPUs")
+    return CheckResult.ok("gpu.amd", f"{driver}; {gpus}", details=details, data=data)
+
+
+def check_amd_chip(chip: list[AmdGpu], amd: AmdProbe) -> CheckResult:
+    first = chip[0]
+    name = first.name or f"AMD GPU {first.device_id or ''}".strip()
+    gfx = first.gfx or "gfx unknown"
+    if amd.override_gfx and amd.override_gfx != first.gfx:
+        gfx += f", run as {amd.override_gfx}"
+    indices = f"{chip[0].index}" if len(chip) == 1 else f"{chip[0].index}-{chip[-1].index}"
+    parts = [f"GPU {indices}: {name} ({gfx})"]
+    cus = sum(g.compute_units or 0 for g in chip)
+    if cus:
+        parts.append(f"{cus} compute units")
+    if first.memory_total:
+        used = first.memory_used
+        free = f"{_gib(first.memory_total - used)} of " if used is not None else ""
+        parts.append(f"{free}{_gib(first.memory_total)} GiB {'free' if free else 'VRAM'}")
+    details = [f"PCI {g.pci}, KFD node {g.node}" for g in chip if g.pci]
+    if len(chip) > 1:
+        parts.append(f"{len(chip)} compute partitions: ROCm and torch see {len(chip)} devices")
+    return CheckResult.ok(
+        f"gpu.amd.{first.index}",
+        ", ".join(parts),
+        details=details,
+        data={"gpus": [g.to_json() for g in chip]},
+    )
 
 
 def _gib(value: int) -> str:
@@ -345,6 +615,11 @@ def check_gpus(facts: GpuFacts) -> list[CheckResult]:
     visible = check_visible_devices(facts.visible_devices, facts.probe.gpus, facts.device_order)
     if visible:
         results.append(visible)
+    results.extend(check_container(facts))
+    wsl = check_wsl(facts)
+    if wsl:
+        results.append(wsl)
+    results.extend(check_amd(facts))
     return results
 
 

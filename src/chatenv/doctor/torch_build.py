@@ -11,15 +11,21 @@ A torch newer than the table (or built for a CUDA variant it does not list) is c
 newest known release's facts for the same CUDA variant (`torch_builds.build_facts`), and every
 verdict built on such facts says it was assumed. A driver running a newer CUDA through
 forward compatibility (cuda-compat) is judged by the CUDA version its libcuda reports.
+
+A ROCm build is checked against the AMD GPUs the amdgpu driver lists: each GPU's gfx target
+(or the one HSA_OVERRIDE_GFX_VERSION imposes) against the architectures the build's own files
+carry (`chatenv.rocm_builds`). On a Mac: the wheel's architecture, Rosetta, and the macOS this
+release needs for MPS (`chatenv.system.apple`).
 """
 
 from __future__ import annotations
 
 import platform
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatenv import torch_builds
+from chatenv import rocm_builds, torch_builds
 from chatenv.doctor.fixes import HERE
 from chatenv.install import variant as install_variant
 from chatenv.problems import problem
@@ -30,6 +36,8 @@ if TYPE_CHECKING:
     from chatenv.doctor.context import Context
     from chatenv.doctor.fixes import FixTarget
     from chatenv.installed import TorchBuild
+    from chatenv.system.amd import AmdGpu, AmdProbe
+    from chatenv.system.apple import AppleFacts
     from chatenv.system.nvml import DriverInfo, GpuProbe
 
 #: NVML states in which a GPU may well be there but the driver could not be read
@@ -299,8 +307,17 @@ def check_kernels(
 
 
 def check_torch(
-    build: TorchBuild | None, found: GpuProbe, *, target: FixTarget = HERE
+    build: TorchBuild | None,
+    found: GpuProbe,
+    *,
+    target: FixTarget = HERE,
+    amd: AmdProbe | None = None,
 ) -> list[CheckResult]:
+    if build is not None and not build.error and amd is not None:
+        if build.hip and not found.has_gpu:
+            return check_rocm(build, amd, rocm_arches(build), target=target)
+        if not build.hip and amd.has_gpu and not found.has_gpu:
+            return [check_build_on_amd(build, amd, target=target)]
     results = [check_build(build, found, target=target)]
     kernels = check_kernels(build, found, target=target)
     if kernels:
@@ -308,5 +325,201 @@ def check_torch(
     return results
 
 
+# -- AMD GPUs ----------------------------------------------------------------------------------
+
+
+def rocm_arches(build: TorchBuild) -> tuple[str, ...] | None:
+    """The gfx targets an installed ROCm torch has kernels for, from its own files."""
+    return rocm_builds.arches_from_files(Path(build.path).parent) if build.path else None
+
+
+def _amd_gpus(gpus: list[AmdGpu]) -> str:
+    return "; ".join(
+        f"GPU {g.index} {g.name or 'AMD GPU'} ({g.gfx or 'gfx unknown'})" for g in gpus
+    )
+
+
+def check_build_on_amd(build: TorchBuild, amd: AmdProbe, *, target: FixTarget) -> CheckResult:
+    """A CPU or CUDA torch on a machine whose GPUs are AMD's."""
+    label = f"torch {build.version} ({build.kind} build)"
+    data = {"torch": build.to_json(), "amd": amd.to_json()}
+    n = len(amd.gpus)
+    gpus = f"{n} AMD GPU{'s' if n != 1 else ''}"
+    best = install_variant.suggest_rocm(amd)
+    if build.cuda is not None:
+        return problem("torch.cuda-build-on-amd").check(
+            Status.WARN,
+            "torch.build",
+            data=data,
+            label=label,
+            gpus=gpus,
+            variant=best or "cpu",
+            python_option=target.option,
+        )
+    if best is None:
+        return CheckResult.ok(
+            "torch.build",
+            f"{label}: right for this machine (no ROCm build of torch has kernels for its AMD "
+            "GPUs: see install)",
+            data=data,
+        )
+    return problem("torch.cpu-build-with-amd-gpu").check(
+        Status.WARN,
+        "torch.build",
+        data=data,
+        label=label,
+        gpus=gpus,
+        variant=best,
+        python_option=target.option,
+    )
+
+
+def check_rocm(
+    build: TorchBuild,
+    amd: AmdProbe,
+    arches: tuple[str, ...] | None,
+    *,
+    target: FixTarget = HERE,
+) -> list[CheckResult]:
+    """A ROCm torch on a machine without an NVIDIA GPU: is there an AMD GPU, and does the build
+    have kernels for each one?"""
+    label = f"torch {build.version} ({build.kind} build)"
+    data = {"torch": build.to_json(), "amd": amd.to_json(), "arch_list": list(arches or ())}
+    if not amd.has_gpu:
+        return [
+            problem("torch.rocm-without-gpu").check(
+                Status.WARN, "torch.build", data=data, label=label, python_option=target.option
+            )
+        ]
+    details = [f"read from {build.path}"] if build.path else []
+    if amd.override:
+        details.append(
+            f"HSA_OVERRIDE_GFX_VERSION={amd.override}: ROCm runs every GPU as {amd.override_gfx}"
+        )
+    results = [
+        CheckResult.ok("torch.build", f"{label}: for the AMD GPUs here", details=details, data=data)
+    ]
+    results.append(check_rocm_kernels(build, amd, arches, target=target))
+    return results
+
+
+def check_rocm_kernels(
+    build: TorchBuild, amd: AmdProbe, arches: tuple[str, ...] | None, *, target: FixTarget
+) -> CheckResult:
+    if arches is None:
+        return problem("torch.rocm-arches-unknown").check(
+            Status.SKIP, "torch.kernels", hip=build.hip
+        )
+    shown = " ".join(arches) or "none"
+    missing = [g for g in amd.gpus if amd.effective_gfx(g) and amd.effective_gfx(g) not in arches]
+    data = {
+        "variant": build.variant,
+        "arch_list": list(arches),
+        "gpus": [
+            {"index": g.index, "gfx": amd.effective_gfx(g), "has_kernels": g not in missing}
+            for g in amd.gpus
+        ],
+    }
+    details = [f"this build ships kernels for: {shown}"]
+    if not missing:
+        targets = sorted({amd.effective_gfx(g) or "gfx unknown" for g in amd.gpus})
+        return CheckResult.ok(
+            "torch.kernels",
+            f"kernels for every AMD GPU ({', '.join(targets)}) in torch {build.version}",
+            details=details,
+            data=data,
+        )
+    gpus = _amd_gpus(missing)
+    if len(missing) < len(amd.gpus):
+        covered = ",".join(str(g.index) for g in amd.gpus if g not in missing)
+        return problem("torch.rocm-some-gpus-no-kernels").check(
+            Status.WARN,
+            "torch.kernels",
+            details=details,
+            data=data,
+            version=build.version,
+            gpus=gpus,
+            arches=shown,
+            indices=covered,
+        )
+    override = None if amd.override else install_variant.rocm_override(amd, arches)
+    if override is None:
+        return problem("torch.rocm-no-build-runs").check(
+            Status.FAIL,
+            "torch.kernels",
+            details=details,
+            data=data,
+            version=build.version,
+            gpus=gpus,
+            arches=shown,
+            python_option=target.option,
+        )
+    return problem("torch.rocm-no-kernels").check(
+        Status.FAIL,
+        "torch.kernels",
+        details=details,
+        data=data,
+        version=build.version,
+        gpus=gpus,
+        arches=shown,
+        override=override,
+        sibling=rocm_builds.gfx_from_override(override),
+    )
+
+
+# -- a Mac -------------------------------------------------------------------------------------
+
+
+def wheel_tags(dist_location: str) -> tuple[str, ...]:
+    """The `Tag:` lines of an installed wheel's WHEEL file ("cp312-none-macosx_11_0_arm64")."""
+    try:
+        text = (Path(dist_location) / "WHEEL").read_text(errors="replace")
+    except OSError:
+        return ()
+    return tuple(
+        line.partition(":")[2].strip() for line in text.splitlines() if line.startswith("Tag:")
+    )
+
+
+def check_mac(build: TorchBuild | None, apple: AppleFacts, tags: tuple[str, ...]) -> CheckResult:
+    """torch on a Mac: the arm64 wheel, run natively, on a macOS its MPS accepts."""
+    from chatenv.system.apple import mps_min_macos, version_tuple
+
+    if build is None:
+        return problem("torch.not-installed").check(Status.SKIP, "torch.build", python_option="")
+    label = f"torch {build.version}"
+    data = {"torch": build.to_json(), "wheel_tags": list(tags), "mac": apple.to_json()}
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if apple.rosetta:
+        return problem("torch.mps-rosetta").check(
+            Status.WARN, "torch.build", data=data, label=label, version=version
+        )
+    if not apple.apple_silicon:
+        return CheckResult.ok("torch.build", f"{label}: CPU only on an Intel Mac", data=data)
+    needs = mps_min_macos(build.series)
+    macos = version_tuple(apple.macos)
+    needs_text = f"{needs[0]}.{needs[1]}" if needs else "?"
+    if needs is not None and macos is not None and macos < needs:
+        return problem("torch.mps-macos-too-old").check(
+            Status.WARN,
+            "torch.build",
+            data=data,
+            label=label,
+            needs=needs_text,
+            macos=apple.macos,
+        )
+    wheel = next((t.rsplit("-", 1)[-1] for t in tags), "")
+    kind = "the macOS arm64 wheel, with MPS" if wheel.endswith("arm64") else "with MPS"
+    return CheckResult.ok(
+        "torch.build",
+        f"{label}: {kind} (needs macOS {needs_text} or newer; this is {apple.macos or 'unknown'})",
+        data=data,
+    )
+
+
 def collect(ctx: Context) -> list[CheckResult]:
-    return check_torch(ctx.torch, ctx.gpus)
+    apple = ctx.apple
+    if apple is not None:
+        dist = ctx.installed.get("torch")
+        return [check_mac(ctx.torch, apple, wheel_tags(dist.location) if dist else ())]
+    return check_torch(ctx.torch, ctx.gpus, amd=ctx.amd)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from chatenv.install.resolve import Resolution
     from chatenv.install.target import Interpreter
     from chatenv.installed import Installed
+    from chatenv.system.amd import AmdProbe
     from chatenv.system.nvml import GpuProbe
 
 
@@ -111,7 +112,9 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     machine = None
     torch_plan = None
     if torch_pin is not None:
-        machine = observe_machine(target, seams.probe_gpus(), seams, options.torch_index)
+        machine = observe_machine(
+            target, seams.probe_gpus(), seams, options.torch_index, seams.probe_amd()
+        )
         if machine.offered is not None and machine.offered.note:
             notes.append(f"{machine.offered.note}: the torch variants come from chatenv's table")
         series = _target_series(torch_pin)
@@ -152,7 +155,11 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
 
 
 def observe_machine(
-    target: Interpreter, gpu: GpuProbe, seams: Seams, index_url: str | None = None
+    target: Interpreter,
+    gpu: GpuProbe,
+    seams: Seams,
+    index_url: str | None = None,
+    amd: AmdProbe | None = None,
 ) -> Machine:
     """The machine the torch choice looks at. Which CUDA wheels exist is read from the PyTorch
     index only where it can change the choice (an NVIDIA GPU NVML can read): a CPU machine
@@ -163,7 +170,11 @@ def observe_machine(
         offered = torch_index.read_offered(
             index_url or torch_index.DEFAULT_INDEX, wheel, seams.get_text
         )
-    return Machine(target.platform, target.machine, gpu, offered)
+    if amd is None:
+        from chatenv.system.amd import AmdProbe
+
+        amd = AmdProbe()
+    return Machine(target.platform, target.machine, gpu, offered, amd=amd)
 
 
 def _target_series(pin: Pin) -> str:

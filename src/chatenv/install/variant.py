@@ -9,21 +9,29 @@ compute capability (`chatenv.torch_builds.shipped_arches`), only considers the v
 target torch release actually ships *for this platform and CPU architecture* (read from the
 PyTorch index when it could be, `Machine.offered`; chatenv's table otherwise), and returns its
 reasons so the plan can say why.
+
+On a Linux x86_64 machine whose only GPUs are AMD's, auto picks the ROCm build of the same torch
+release (`chatenv.rocm_builds`: the rocmX.Y variants each release ships, and the gfx
+architectures they have kernels for); `--torch rocmX.Y` asks for one. Those are the `_rocm`
+functions below, apart from the CUDA logic.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import SpecifierSet
 
+from chatenv import rocm_builds as rb
 from chatenv import torch_builds as tb
 from chatenv.problems import problem
+from chatenv.system.amd import AmdProbe
 from chatenv.system.nvml import ProbeState
 
 if TYPE_CHECKING:
     from chatenv.install.torch_index import Offered
+    from chatenv.system.amd import AmdGpu
     from chatenv.system.nvml import GpuInfo, GpuProbe
 
 AUTO = "auto"
@@ -32,17 +40,29 @@ CPU = "cpu"
 
 @dataclass(frozen=True)
 class Machine:
-    """What the choice looks at: the target interpreter's platform and the GPUs NVML sees."""
+    """What the choice looks at: the target interpreter's platform, the GPUs NVML sees and the
+    AMD GPUs the amdgpu driver lists."""
 
     platform: str  # sys.platform of the target interpreter: "linux", "win32", "darwin"
     machine: str  # platform.machine(): "x86_64", "aarch64", "arm64", "AMD64"
     gpu: GpuProbe
     #: the CUDA wheels the PyTorch index has for this interpreter (None: chatenv's table)
     offered: Offered | None = None
+    amd: AmdProbe = field(default_factory=AmdProbe)
 
     @property
     def is_macos(self) -> bool:
         return self.platform == "darwin"
+
+    @property
+    def rocm_platform(self) -> bool:
+        """PyTorch's ROCm wheels are Linux x86_64 only."""
+        return self.platform.startswith("linux") and self.machine.lower() in ("x86_64", "amd64")
+
+    @property
+    def amd_only(self) -> bool:
+        """AMD GPUs and no NVIDIA GPU: the machine install gives a ROCm build."""
+        return self.amd.has_gpu and not self.gpu.has_gpu and self.rocm_platform
 
     @property
     def where(self) -> str:
@@ -125,11 +145,23 @@ def target_series(spec: SpecifierSet) -> str | None:
 
 
 def known_requests() -> list[str]:
-    return [AUTO, CPU, *(v.tag for v in tb.VARIANTS)]
+    return [AUTO, CPU, *(v.tag for v in tb.VARIANTS), *rb.tags()]
+
+
+def _parse_rocm(text: str) -> str | None:
+    """ "rocm7.2" (also "ROCm7.2", "rocm72") → "rocm7.2"; None when it names no ROCm variant."""
+    value = text.strip().lower()
+    if not value.startswith("rocm"):
+        return None
+    return next((t for t in rb.tags() if value in (t, t.replace(".", ""))), None)
 
 
 def parse_request(text: str) -> str:
-    """Normalise `--torch`: "auto", "cpu" or a CUDA tag ("cu130", also "cu13.0" / "13.0")."""
+    """Normalise `--torch`: "auto", "cpu", a CUDA tag ("cu130", also "cu13.0" / "13.0") or a
+    ROCm tag ("rocm7.2")."""
+    rocm = _parse_rocm(text)
+    if rocm is not None:
+        return rocm
     value = text.strip().lower().replace(".", "")
     if value and value[0].isdigit():
         value = "cu" + value
@@ -271,6 +303,10 @@ def choose(
         if machine.gpu.has_gpu:
             reasons.append(f"note: this machine has {len(machine.gpu.gpus)} NVIDIA GPU(s)")
         choice = _cpu_choice(request, machine, series, reasons)
+    elif request in rb.tags():
+        choice = _choose_rocm_explicit(request, machine, series, spec, force)
+    elif request == AUTO and machine.amd_only:
+        choice = _choose_rocm_auto(machine, series)
     elif request == AUTO:
         choice = _choose_auto(machine, series, spec)
     else:
@@ -393,6 +429,8 @@ def judge_installed(
         if installed_variant == request:
             return Verdict(True, f"the installed build is {request}, as requested")
         return Verdict(False, f"the installed build is {shown}, --torch asks for {request}")
+    if installed_variant.startswith("rocm") or machine.amd_only:
+        return _judge_rocm(installed_variant, series, machine)
     probe = machine.gpu
     usable_gpu = probe.state is ProbeState.OK and probe.has_gpu and probe.driver is not None
     if installed_variant == CPU:
@@ -419,6 +457,164 @@ def judge_installed(
     if problems:
         return Verdict(False, f"the installed {v.tag} build " + "; it ".join(problems))
     return Verdict(True, f"the installed {v.tag} build runs on this driver and every GPU")
+
+
+# --- ROCm: a machine whose only GPUs are AMD's ------------------------------------------------
+
+
+def _amd_label(gpu: AmdGpu, amd: AmdProbe) -> str:
+    gfx = amd.effective_gfx(gpu) or "gfx unknown"
+    shown = f"{gfx}, as HSA_OVERRIDE_GFX_VERSION={amd.override}" if amd.override_gfx else gfx
+    return f"GPU {gpu.index} {gpu.name or 'AMD GPU'} ({shown})"
+
+
+def rocm_without_kernels(tag: str, amd: AmdProbe) -> list[AmdGpu]:
+    """The AMD GPUs a ROCm variant has no kernels for (an unreadable gfx counts as covered, as
+    an unknown compute capability does for CUDA)."""
+    arches = rb.ARCHES.get(tag, ())
+    missing = []
+    for gpu in amd.gpus:
+        gfx = amd.effective_gfx(gpu)
+        if gfx is not None and not rb.has_kernels(arches, gfx):
+            missing.append(gpu)
+    return missing
+
+
+def rocm_override(amd: AmdProbe, arches: tuple[str, ...]) -> str | None:
+    """One HSA_OVERRIDE_GFX_VERSION that gives every AMD GPU a shipped sibling's kernels (it
+    applies to all of them), or None."""
+    values = {rb.override_for(g.gfx, arches) if g.gfx else None for g in amd.gpus}
+    return values.pop() if len(values) == 1 else None
+
+
+def _rocm_ways(amd: AmdProbe, tag: str) -> str:
+    override = None if amd.override else rocm_override(amd, rb.ARCHES.get(tag, ()))
+    if override:
+        return f"export HSA_OVERRIDE_GFX_VERSION={override} && chatenv install local"
+    return ""
+
+
+def _choose_rocm_auto(machine: Machine, series: str) -> TorchChoice:
+    amd = machine.amd
+    tags = rb.shipped(series)
+    gpus = "; ".join(_amd_label(g, amd) for g in amd.gpus)
+    reasons = [
+        f"no NVIDIA GPU; {gpus}",
+        f"torch {series} ships {', '.join(tags) or 'no ROCm build chatenv knows'} (and cpu)",
+    ]
+    for tag in tags:
+        missing = rocm_without_kernels(tag, amd)
+        if len(missing) == len(amd.gpus):
+            reasons.append(
+                f"not {tag}: it has no kernels for "
+                + "; ".join(_amd_label(g, amd) for g in missing)
+            )
+            continue
+        if missing:
+            shown = "; ".join(_amd_label(g, amd) for g in missing)
+            reasons.append(f"{tag} has no kernels for {shown} (the other GPUs run it)")
+        reasons.append(f"{tag}: the newest ROCm build of torch {series} for these GPUs")
+        return TorchChoice(AUTO, tag, series, rb.index_url(tag), tuple(reasons))
+    warning, fix = problem("install.no-rocm-build-runs").pair(
+        series=series, gpus=gpus, ways=_rocm_ways(amd, tags[0]) if tags else ""
+    )
+    return _cpu_choice(AUTO, machine, series, reasons, warning=warning, fix=fix)
+
+
+def _choose_rocm_explicit(
+    tag: str, machine: Machine, series: str, spec: SpecifierSet, force: bool
+) -> TorchChoice:
+    reasons = [f"requested with --torch {tag}"]
+    url = rb.index_url(tag)
+    if not machine.rocm_platform:
+        refusal, fix = problem("install.no-rocm-for-platform").pair(
+            platform=machine.platform, machine=machine.machine
+        )
+        return TorchChoice(
+            tag, tag, series, url, tuple(reasons), refusal=refusal, fix=fix, final=True
+        )
+    if tag not in rb.shipped(series):
+        older = next(
+            (s for s in tb.known_series() if tag in rb.shipped(s) and spec.contains(f"{s}.0")),
+            None,
+        )
+        if older is None:
+            refusal, fix = problem("install.variant-not-shipped").pair(
+                spec=spec, tag=tag, where=machine.where
+            )
+            return TorchChoice(
+                tag, tag, series, url, tuple(reasons), refusal=refusal, fix=fix, final=True
+            )
+        reasons.append(
+            f"torch {series} ships no {tag} build; torch {older} is the newest that does"
+        )
+        series = older
+    problems = _rocm_problems(tag, machine)
+    if not problems:
+        reasons.append(f"{tag} has kernels for the AMD GPUs here")
+        return TorchChoice(tag, tag, series, url, tuple(reasons))
+    if force:
+        reasons.append(f"forced with --force although {tag} " + "; ".join(problems))
+        return TorchChoice(tag, tag, series, url, tuple(reasons), forced=True)
+    refusal, fix = problem("install.variant-cannot-run").pair(tag=tag, problems="; ".join(problems))
+    return TorchChoice(tag, tag, series, url, tuple(reasons), refusal=refusal, fix=fix)
+
+
+def _rocm_problems(tag: str, machine: Machine) -> list[str]:
+    amd = machine.amd
+    if not amd.has_gpu:
+        return ["no AMD GPU here (the amdgpu driver lists none in /sys/class/kfd)"]
+    missing = rocm_without_kernels(tag, amd)
+    if len(missing) == len(amd.gpus):
+        return ["it has no kernels for " + "; ".join(_amd_label(g, amd) for g in missing)]
+    return []
+
+
+def _judge_rocm(installed: str, series: str, machine: Machine) -> Verdict:
+    """auto and a ROCm build installed, or an AMD-only machine: keep what runs here."""
+    runs = [t for t in rb.shipped(series) if not _rocm_problems(t, machine)]
+    if installed.startswith("rocm"):
+        if not machine.amd_only:
+            return Verdict(
+                False,
+                f"the installed torch is a {installed} build; this machine has no AMD GPU for it",
+            )
+        if installed in rb.ARCHES and not _rocm_problems(installed, machine):
+            return Verdict(
+                True, f"the installed {installed} build has kernels for the AMD GPUs here"
+            )
+        return Verdict(
+            False, f"the installed {installed} build has no kernels for the AMD GPUs here"
+        )
+    if runs:
+        return Verdict(
+            False, f"the installed torch is {installed}; this machine's AMD GPUs run {runs[0]}"
+        )
+    return Verdict(
+        True,
+        f"the installed torch is {installed}; no ROCm build of torch {series} runs on these "
+        "AMD GPUs",
+    )
+
+
+def suggest_rocm(amd: AmdProbe) -> str | None:
+    """The ROCm build `chatenv install local --torch auto` would pick on a machine whose only
+    GPUs are these AMD ones (None: the CPU build), for doctor's fixes."""
+    if not amd.has_gpu:
+        return None
+    import platform
+    import sys
+
+    from chatenv.install import pins
+    from chatenv.system.nvml import GpuProbe
+
+    torch_pin = next(p for p in pins.load_pins().profile("local").pins if p.name == "torch")
+    series = target_series(torch_pin.spec)
+    if series is None:
+        return None
+    machine = Machine(sys.platform, platform.machine(), GpuProbe(ProbeState.NO_LIBRARY), amd=amd)
+    choice = choose(AUTO, machine, series)
+    return choice.variant if choice.variant.startswith("rocm") else None
 
 
 def suggest(found: GpuProbe) -> str | None:

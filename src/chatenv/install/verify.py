@@ -103,7 +103,7 @@ def check_torch(
     machine cannot run, so doctor's failures about that are warnings here."""
     results: list[CheckResult] = []
     if build is not None:
-        results = doctor_torch.check_torch(build, machine.gpu, target=target)
+        results = doctor_torch.check_torch(build, machine.gpu, target=target, amd=machine.amd)
     if choice.forced:
         results = [_forced(r, choice.variant) for r in results]
     results.append(

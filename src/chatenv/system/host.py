@@ -1,6 +1,7 @@
-"""What kind of machine this is, read from files under a root (so tests can hand in a tree):
-OS, architecture, CPUs, memory, and whether it is a container or WSL. doctor's platform and GPU
-sections both read it (through the run's context, once)."""
+"""What kind of machine this is, read from files under a root (so tests can hand in a tree) and
+from what `platform` says (`Uname`, a seam too: tests hand in a Mac's answers): OS,
+architecture, CPUs, memory, and whether it is a container or WSL (1 or 2). doctor's platform and
+GPU sections both read it (through the run's context, once)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,23 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Uname:
+    """What `platform` says about the OS this interpreter runs on."""
+
+    system: str  # "Linux", "Darwin", "Windows"
+    release: str
+    machine: str  # this interpreter's architecture: an x86_64 Python under Rosetta says x86_64
+    #: platform.mac_ver() on macOS ("14.4.1"); an x86_64 Python built for old macOS says "10.16"
+    mac_version: str = ""
+
+
+def this_uname() -> Uname:
+    uname = platform.uname()
+    mac = platform.mac_ver()[0] if uname.system == "Darwin" else ""
+    return Uname(uname.system, uname.release, uname.machine, mac)
+
+
+@dataclass(frozen=True)
 class PlatformFacts:
     system: str  # "Linux", "Darwin", "Windows"
     release: str
@@ -24,11 +42,21 @@ class PlatformFacts:
     ram_bytes: int | None
     container: str | None  # "docker", "podman", "kubernetes", ... or None
     wsl: bool
+    #: 1 or 2 under WSL (only WSL 2 reaches the GPU), None outside it
+    wsl_version: int | None = None
+    mac_version: str = ""
 
 
-def observe(root: Path = Path("/"), environ: Mapping[str, str] | None = None) -> PlatformFacts:
+def observe(
+    root: Path = Path("/"),
+    environ: Mapping[str, str] | None = None,
+    uname: Uname | None = None,
+) -> PlatformFacts:
     environ = os.environ if environ is None else environ
-    uname = platform.uname()
+    uname = uname or this_uname()
+    # The kernel's own answer under the root first: a tree handed in by a test says WSL or not
+    kernel = (_read(root / "proc/sys/kernel/osrelease") or uname.release).strip()
+    wsl = "microsoft" in kernel.lower() or bool(environ.get("WSL_DISTRO_NAME"))
     return PlatformFacts(
         system=uname.system,
         release=uname.release,
@@ -37,8 +65,17 @@ def observe(root: Path = Path("/"), environ: Mapping[str, str] | None = None) ->
         cpus=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         ram_bytes=_ram_bytes(root),
         container=_container(root, environ),
-        wsl="microsoft" in uname.release.lower() or bool(environ.get("WSL_DISTRO_NAME")),
+        wsl=wsl,
+        wsl_version=wsl_version(kernel) if wsl else None,
+        mac_version=uname.mac_version,
     )
+
+
+def wsl_version(kernel_release: str) -> int:
+    """WSL 2 runs Microsoft's Linux kernel ("5.15.153.1-microsoft-standard-WSL2"); WSL 1 has no
+    Linux kernel and reports a Windows build ("4.4.0-19041-Microsoft", capital M)."""
+    lower = kernel_release.lower()
+    return 2 if "wsl2" in lower or "microsoft-standard" in lower else 1
 
 
 def _read(path: Path) -> str | None:

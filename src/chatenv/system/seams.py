@@ -1,7 +1,8 @@
 """Where chatenv touches the machine beyond `environ` and plain files: subprocesses, NVML, the
-PATH, sockets, the installed distributions, the filesystem root /proc, /sys and /etc are read
-from. doctor and install take the same `Seams`; None means the real thing, and tests hand in a
-recording runner, NVML over a stand-in library, a path list of fake installs or a tree in tmp.
+PATH, sockets, the installed distributions, the filesystem root /proc, /sys, /dev and /etc are
+read from, and what `platform` says about the OS. doctor and install take the same `Seams`;
+None means the real thing, and tests hand in a recording runner, NVML over a stand-in library,
+a path list of fake installs, a tree in tmp or a Mac's `platform` answers.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
+    from chatenv.system.amd import AmdProbe
     from chatenv.system.connect import Connector
+    from chatenv.system.host import Uname
     from chatenv.system.nvml import GpuProbe, NvmlLibrary
     from chatenv.system.proc import LineRunner, Runner
 
@@ -32,11 +35,13 @@ class Seams:
     connector: Connector | None = None
     #: where installed distributions are looked up (None: this interpreter's sys.path)
     sys_path: tuple[str, ...] | None = None
-    #: the filesystem root that /proc, /sys and /etc are read from
+    #: the filesystem root that /proc, /sys, /dev, /usr/lib and /etc are read from
     root: Path = Path("/")
     #: GETs a URL's text (the PyTorch index's simple pages); raises OSError when it cannot
     #: (None: urllib, honouring the proxy variables as pip does)
     fetch: Callable[[str], str] | None = None
+    #: what `platform` says about the OS (None: ask `platform`)
+    uname: Uname | None = None
 
     def runner(self) -> Runner:
         if self.run is not None:
@@ -68,6 +73,22 @@ class Seams:
         from chatenv.system.connect import SocketConnector
 
         return SocketConnector()
+
+    def os_name(self) -> Uname:
+        if self.uname is not None:
+            return self.uname
+        from chatenv.system.host import this_uname
+
+        return this_uname()
+
+    def probe_amd(self, environ: Mapping[str, str] | None = None) -> AmdProbe:
+        """AMD GPUs, from the amdgpu driver's files under `root` (Linux only: elsewhere there
+        are none)."""
+        from chatenv.system import amd
+
+        if self.os_name().system != "Linux":
+            return amd.AmdProbe()
+        return amd.probe(self.root, environ)
 
     def probe_gpus(self) -> GpuProbe:
         """What NVML says about the driver and every GPU (never raises)."""
