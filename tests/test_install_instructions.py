@@ -36,7 +36,11 @@ ALSO_ALLOWED = {"pip"}
 
 
 def _pinned() -> set[str]:
-    names = set(ALSO_ALLOWED)
+    """The pins, pip, and the compiled packages around torch that doctor's extensions section
+    knows: its fixes reinstall the user's own torchvision or vllm matched to their torch."""
+    from chatenv.extension_builds import KNOWN
+
+    names = set(ALSO_ALLOWED) | {canonicalize_name(k.name) for k in KNOWN}
     for profile in load_pins().profiles.values():
         names.update(p.name for p in profile.pins)
     return names

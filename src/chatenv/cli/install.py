@@ -24,6 +24,17 @@ TORCH_HELP = (
 TorchOption = Annotated[
     str, typer.Option("--torch", help=TORCH_HELP, autocompletion=complete_torch)
 ]
+TorchIndexOption = Annotated[
+    str | None,
+    typer.Option(
+        "--torch-index",
+        help="Where torch comes from: a mirror of the PyTorch index (Artifactory, Nexus, devpi;"
+        " its base, laid out as https://download.pytorch.org/whl), or `configured`: the"
+        " installer's own configured package index. Default: $CHATENV_TORCH_INDEX, else"
+        " download.pytorch.org.",
+        show_default=False,
+    ),
+]
 SystemOption = Annotated[
     bool,
     typer.Option("--system", help="Allow installing into a system interpreter (no venv)."),
@@ -41,6 +52,7 @@ def install(
         ),
     ] = None,
     torch: TorchOption = "auto",
+    torch_index: TorchIndexOption = None,
     installer: Annotated[
         str,
         typer.Option("--installer", help="auto: uv when it is on PATH, else pip; or uv; or pip."),
@@ -87,6 +99,7 @@ def install(
         options = InstallOptions(
             profiles=tuple(profiles or ("all",)),
             torch=torch,
+            torch_index=torch_index,
             installer=installer,
             python=python,
             system=system,

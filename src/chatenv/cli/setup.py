@@ -15,7 +15,7 @@ from chatenv.cli._common import (
     finish,
 )
 from chatenv.cli._options import EnvFileOption, FormatOption, JsonOption, VerboseOption
-from chatenv.cli.install import SystemOption, TorchOption
+from chatenv.cli.install import SystemOption, TorchIndexOption, TorchOption
 from chatenv.smoke import DEFAULT_MODEL
 
 
@@ -30,6 +30,7 @@ def setup(
         ),
     ] = None,
     torch: TorchOption = "auto",
+    torch_index: TorchIndexOption = None,
     system: SystemOption = False,
     env_file: EnvFileOption = Path(".env"),
     offline: Annotated[
@@ -92,6 +93,7 @@ def setup(
                 profiles or [], local=local, api=api, torch=torch, model=model, env_file=env_file
             ),
             torch=torch,
+            torch_index=torch_index,
             system=system,
             env_file=env_file,
             offline=offline,

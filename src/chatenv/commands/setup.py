@@ -62,6 +62,8 @@ class SetupRun:
     verbose: bool
     #: the yes/no question on a terminal (the CLI's prompt); None: never ask
     ask: Callable[[str], bool] | None = None
+    #: --torch-index (None: $CHATENV_TORCH_INDEX, else download.pytorch.org)
+    torch_index: str | None = None
     stages: list[StageRun] = field(default_factory=list)
 
     def run(self) -> Report:
@@ -101,6 +103,7 @@ class SetupRun:
     def _options(self) -> dict[str, object]:
         return {
             "torch": self.torch,
+            "torch_index": self.torch_index,
             "system": self.system,
             "env_file": str(self.env_file),
             "offline": self.offline,
@@ -154,7 +157,10 @@ class SetupRun:
         from chatenv.stages import StageRun
 
         options = InstallOptions(
-            profiles=self.selection.profiles, torch=self.torch, system=self.system
+            profiles=self.selection.profiles,
+            torch=self.torch,
+            torch_index=self.torch_index,
+            system=self.system,
         )
         report, elapsed = self._timed(
             "install",

@@ -112,13 +112,15 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     machine = None
     torch_plan = None
     if torch_pin is not None:
-        machine = observe_machine(
-            target, seams.probe_gpus(), seams, options.torch_index, seams.probe_amd()
-        )
+        index = torch_index.TorchIndex.chosen(options.torch_index, seams.environ())
+        machine = observe_machine(target, seams.probe_gpus(), seams, index.base, seams.probe_amd())
         if machine.offered is not None and machine.offered.note:
             notes.append(f"{machine.offered.note}: the torch variants come from chatenv's table")
         series = _target_series(torch_pin)
         choice = choose(request, machine, series, spec=torch_pin.spec, force=options.force)
+        if index.mirrored:
+            choice = replace(choice, index_url=index.url_for(choice.index_url), index=index)
+            notes.append(_index_note(index, target))
         if choice.refusal and (choice.final or not options.force):
             raise ChatenvError(choice.refusal, fix=choice.fix)
         torch_plan = planning.decide_torch(
@@ -154,22 +156,40 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     return _resolve(replace(prepared, plan=replace(plan, installer=installer)), installer, seams)
 
 
+def _index_note(index: torch_index.TorchIndex, target: Interpreter) -> str:
+    if index.base is not None:
+        return f"torch comes from {index.base} ({index.source}), a mirror of the PyTorch index"
+    on_pypi = (
+        "a CUDA build (with several GB of nvidia-* packages)"
+        if target.platform.startswith("linux") and target.machine in ("x86_64", "AMD64")
+        else "the CPU build"
+    )
+    return (
+        f"torch comes from the installer's configured package index ({index.source}): the "
+        f"build that index has, whatever --torch says; PyPI's torch for {target.platform} "
+        f"{target.machine} is {on_pypi}"
+    )
+
+
 def observe_machine(
     target: Interpreter,
     gpu: GpuProbe,
     seams: Seams,
-    index_url: str | None = None,
+    index_url: str | None = torch_index.DEFAULT_INDEX,
     amd: AmdProbe | None = None,
 ) -> Machine:
     """The machine the torch choice looks at. Which CUDA wheels exist is read from the PyTorch
     index only where it can change the choice (an NVIDIA GPU NVML can read): a CPU machine
     gets the CPU build whatever the index says, without a network round trip."""
     offered = None
-    if gpu.state is ProbeState.OK and gpu.has_gpu and not target.platform.startswith("darwin"):
+    if (
+        index_url is not None
+        and gpu.state is ProbeState.OK
+        and gpu.has_gpu
+        and not target.platform.startswith("darwin")
+    ):
         wheel = torch_index.WheelTarget(target.platform, target.machine, target.version)
-        offered = torch_index.read_offered(
-            index_url or torch_index.DEFAULT_INDEX, wheel, seams.get_text
-        )
+        offered = torch_index.read_offered(index_url, wheel, seams.get_text)
     if amd is None:
         from chatenv.system.amd import AmdProbe
 
@@ -215,6 +235,19 @@ def _resolve(prepared: Prepared, installer: Installer, seams: Seams) -> Prepared
                     runnable.append(planning.exact_torch_step(step, resolved.version))
             elif res.installs or res.removes:
                 runnable.append(planning.exact_step(step, res.installs))
+    configured = None
+    failed = next((r for r in resolutions if not r.ok), None)
+    torch_step = next((s for s in plan.steps if s.name == "torch"), None)
+    if (
+        failed is not None
+        and failed.step == "torch"
+        and failed.outcome is Outcome.UNREACHABLE
+        and torch_step is not None
+        and torch_step.index_url
+    ):
+        # honest about the way out: would the index the installer is configured with do?
+        step = replace(torch_step, index_url=None, plan_extra_index_urls=())
+        configured = dry_run(installer, step, constraints_file=None, runner=seams.runner())
     notes = list(plan.notes)
     for res in resolutions:
         reason = network_reason(res.output) if res.ok else None
@@ -225,7 +258,13 @@ def _resolve(prepared: Prepared, installer: Installer, seams: Seams) -> Prepared
                 " the installer used its other configured sources"
             )
     changes = planning.changes(plan.pins, prepared.installed, tuple(resolutions))
-    plan = replace(plan, resolutions=tuple(resolutions), changes=changes, notes=tuple(notes))
+    plan = replace(
+        plan,
+        resolutions=tuple(resolutions),
+        changes=changes,
+        notes=tuple(notes),
+        configured_torch=configured,
+    )
     return replace(prepared, plan=plan, runnable=tuple(runnable))
 
 
@@ -245,12 +284,44 @@ def resolution_failure(plan: planning.Plan) -> ChatenvError | None:
         return None
     if res.outcome is Outcome.UNREACHABLE:
         where = ", ".join(res.unreachable) or _index_of(plan, res.step, "the package index")
+        other = plan.configured_torch
+        torch = next((r for r in other.installs if r.name == "torch"), None) if other else None
+        if res.step == "torch" and other is not None and other.ok and torch is not None:
+            from chatenv.problems.invocation import with_option
+
+            return problem("install.torch-index-unreachable").error(
+                where=where,
+                reason=res.message,
+                version=torch.version,
+                build=_build_of(torch.version, other, plan.python),
+                retyped=with_option(
+                    "--torch-index",
+                    torch_index.CONFIGURED,
+                    f"chatenv install {' '.join(plan.profiles)} --torch-index configured",
+                ),
+            )
         return problem("install.index-unreachable").error(
             where=where, reason=res.message, step=res.step
         )
     if res.outcome is Outcome.NO_MATCH:
         return problem("install.no-match").error(step=res.step, reason=res.message)
     return problem("install.plan-failed").error(step=res.step, reason=res.message)
+
+
+def _build_of(version: str, res: Resolution, target: Interpreter) -> str:
+    """Which build a torch from the configured index is, from what the dry run would install:
+    its local version label (`+cpu`, `+cu126`), the nvidia-* / cuda-toolkit packages it pulls
+    in, else what PyPI ships for the platform."""
+    label = version.partition("+")[2]
+    if label == "cpu":
+        return "the CPU build"
+    if label.startswith(("cu", "rocm")):
+        return f"the {label} build"
+    if any(r.name.startswith(("nvidia-", "cuda-toolkit")) for r in res.installs):
+        return "a CUDA build (it pulls in the nvidia-* CUDA packages, several GB)"
+    if target.platform.startswith("linux") and target.machine in ("x86_64", "AMD64"):
+        return "PyPI's default for Linux x86_64, a CUDA build (several GB)"
+    return "the CPU build (PyPI's for this platform)"
 
 
 def _index_of(plan: planning.Plan, step_name: str, default: str) -> str:
@@ -300,9 +371,17 @@ def verify(prepared: Prepared, installed: Installed, *, expect_torch: bool) -> l
             prepared.machine,
             plan.profiles,
             target,
-            expect_variant=plan.torch.choice.variant if expect_torch else None,
+            # from the installer's configured index, torch is whatever build that index has
+            expect_variant=plan.torch.choice.variant
+            if expect_torch and not _configured(plan)
+            else None,
         )
     return checks
+
+
+def _configured(plan: planning.Plan) -> bool:
+    index = plan.torch.choice.index if plan.torch is not None else None
+    return index is not None and index.base is None
 
 
 def plan_results(prepared: Prepared) -> list[CheckResult]:

@@ -109,6 +109,9 @@ class Plan:
     resolutions: tuple[Resolution, ...] = ()
     changes: tuple[Change, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    #: what the installer's configured package index would give for the torch step, asked
+    #: when torch's own index (or its mirror) did not answer
+    configured_torch: Resolution | None = None
 
     @property
     def nothing_to_do(self) -> bool:

@@ -221,3 +221,56 @@ def _per_variant(
     if not read:
         return from_table(target, f"{base} has neither /torch/ nor /<variant>/torch/ pages")
     return Offered("index", f"{base}/<variant>/torch/", offered_in(names, target))
+
+
+# --- which index torch comes from ---------------------------------------------------------------
+
+#: `--torch-index configured`: no index of torch's own; the installer's configured package
+#: index (PIP_INDEX_URL, pip.conf, uv.toml) supplies torch like every other package
+CONFIGURED = "configured"
+#: the environment variable that names a mirror of the PyTorch index (as --torch-index does)
+ENV_VAR = "CHATENV_TORCH_INDEX"
+
+
+@dataclass(frozen=True)
+class TorchIndex:
+    """Where torch's wheels come from: the PyTorch index, a mirror of it (Artifactory, Nexus,
+    devpi: any URL laid out as download.pytorch.org/whl is, `<base>/<variant>/torch/`), or the
+    installer's own configured package index."""
+
+    #: the base URL in place of https://download.pytorch.org/whl (None: the installer's
+    #: configured index, `--torch-index configured`)
+    base: str | None = DEFAULT_INDEX
+    #: "default", "--torch-index" or "CHATENV_TORCH_INDEX"
+    source: str = "default"
+
+    @classmethod
+    def chosen(cls, option: str | None, environ: Mapping[str, str]) -> TorchIndex:
+        """The option, else the environment variable, else download.pytorch.org."""
+        for given, source in ((option, "--torch-index"), (environ.get(ENV_VAR), ENV_VAR)):
+            value = (given or "").strip()
+            if not value:
+                continue
+            if value.lower() == CONFIGURED:
+                return cls(None, source)
+            if not value.startswith(("http://", "https://", "file://")):
+                from chatenv.problems import problem
+
+                raise problem("install.torch-index-not-a-url").error(value=value, source=source)
+            return cls(value.rstrip("/"), source)
+        return cls()
+
+    @property
+    def mirrored(self) -> bool:
+        return self.base != DEFAULT_INDEX
+
+    def url_for(self, url: str | None) -> str | None:
+        """A download.pytorch.org variant URL (`.../whl/cu126`) as this index serves it."""
+        if url is None or not url.startswith(DEFAULT_INDEX):
+            return url
+        if self.base is None:
+            return None
+        return self.base + url[len(DEFAULT_INDEX) :]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"base": self.base, "source": self.source, "configured": self.base is None}

@@ -30,7 +30,7 @@ from chatenv.system.amd import AmdProbe
 from chatenv.system.nvml import ProbeState
 
 if TYPE_CHECKING:
-    from chatenv.install.torch_index import Offered
+    from chatenv.install.torch_index import Offered, TorchIndex
     from chatenv.system.amd import AmdGpu
     from chatenv.system.nvml import GpuInfo, GpuProbe
 
@@ -123,6 +123,9 @@ class TorchChoice:
     final: bool = False
     #: where the list of existing CUDA wheels came from (None: chatenv's table, not read)
     offered: Offered | None = None
+    #: the index torch comes from, when not download.pytorch.org (a mirror, or the installer's
+    #: configured package index)
+    index: TorchIndex | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,6 +138,7 @@ class TorchChoice:
             "warning": self.warning,
             "forced": self.forced,
             "wheels_from": self.offered.to_json() if self.offered else None,
+            "torch_index": self.index.to_json() if self.index else None,
         }
 
 

@@ -137,3 +137,24 @@ def did_you_mean(
     close = suggest(wrong, choices)
     hint = f": did you mean '{close}'?" if close else ""
     return hint, retyped(wrong, close or instead, fallback.format(choice=close or instead))
+
+
+def with_option(option: str, value: str, fallback: str) -> str:
+    """The command line the user typed with `option value` set (replacing a value it had), or
+    `fallback` when there is no record of what was typed."""
+    invocation = current()
+    if invocation is None or not invocation.argv:
+        return fallback
+    words: list[str] = []
+    skip = False
+    for word in invocation.argv:
+        if skip:
+            skip = False
+            continue
+        if word == option:
+            skip = True
+            continue
+        if word.startswith(option + "="):
+            continue
+        words.append(word)
+    return "chatenv " + shlex.join([*words, option, value])

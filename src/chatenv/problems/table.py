@@ -3908,6 +3908,36 @@ PROBLEMS += (
     ),
     # -- install: planning -------------------------------------------------------------------
     Problem(
+        id="install.torch-index-unreachable",
+        commands=INSTALL,
+        area="Planning",
+        levels=("error",),
+        title="PyTorch's index cannot be reached, but the configured package index has torch",
+        message="cannot reach {where} ({reason}) for torch; the package index the installer is "
+        "configured with has torch {version}: {build}; nothing was changed",
+        cause="chatenv takes torch from PyTorch's own index (download.pytorch.org, or the mirror "
+        "named by --torch-index / CHATENV_TORCH_INDEX), which has one index per build (cpu, "
+        "cu126, ...). Behind a corporate proxy or in an air-gapped network that index is often "
+        "unreachable while a mirror of PyPI (PIP_INDEX_URL, pip.conf, uv.toml) answers. That "
+        "index has torch too, but only the one build it carries: on PyPI, Linux x86_64 wheels "
+        "are CUDA builds and macOS and Windows wheels CPU builds. `--torch-index configured` "
+        "takes it; `--torch-index URL` names a mirror of PyTorch's index instead.",
+        fix="{retyped}",
+    ),
+    Problem(
+        id="install.torch-index-not-a-url",
+        commands=INSTALL,
+        area="Options and the target",
+        levels=("usage",),
+        title="--torch-index is not a URL",
+        message="{source} {value!r} is not a URL: it takes the base of a PyTorch index mirror "
+        "(https://host/path, laid out as https://download.pytorch.org/whl) or `configured`",
+        cause="A mirror of PyTorch's index serves one simple index per build under one base "
+        "(`<base>/cu126/torch/`), as download.pytorch.org/whl does; `configured` takes torch "
+        "from the installer's own configured package index instead.",
+        fix="chatenv install local --torch-index https://download.pytorch.org/whl",
+    ),
+    Problem(
         id="install.index-unreachable",
         commands=INSTALL,
         area="Planning",
@@ -3916,9 +3946,12 @@ PROBLEMS += (
         message="cannot reach {where} ({reason}) while planning the {step} step; nothing was "
         "changed",
         cause="The installer's dry run could not reach PyPI or PyTorch's index "
-        "(download.pytorch.org): no network, a proxy not configured for pip/uv, a firewall.",
-        fix="check the network and proxy settings (HTTPS_PROXY), or the installer's index "
-        "configuration, then run again",
+        "(download.pytorch.org): no network, a proxy not configured for pip/uv, a firewall. "
+        "A mirror of PyTorch's index is named with --torch-index URL or CHATENV_TORCH_INDEX; "
+        "PyPI's mirror with PIP_INDEX_URL (pip) or UV_INDEX_URL (uv).",
+        fix="check the network and proxy settings (HTTPS_PROXY), then run again; behind a "
+        "mirror: export CHATENV_TORCH_INDEX=https://<mirror>/whl PIP_INDEX_URL=https://"
+        "<mirror>/simple",
     ),
     Problem(
         id="install.no-match",

@@ -42,6 +42,15 @@ class Seams:
     fetch: Callable[[str], str] | None = None
     #: what `platform` says about the OS (None: ask `platform`)
     uname: Uname | None = None
+    #: the environment install reads its settings from (None: os.environ)
+    env: Mapping[str, str] | None = None
+
+    def environ(self) -> Mapping[str, str]:
+        if self.env is not None:
+            return self.env
+        import os
+
+        return os.environ
 
     def runner(self) -> Runner:
         if self.run is not None:
