@@ -1982,6 +1982,30 @@ PROBLEMS += (
         "when read.",
     ),
     Problem(
+        id="env-file.value-control-character",
+        commands=KEY,
+        area="The .env file",
+        levels=("error",),
+        title="A value with a control character",
+        message="the value for {name} contains the control character {char}",
+        cause="A control character (an escape, a NUL, a form feed) is never part of a key, URL "
+        "or id, and the readers of a `.env` file disagree about it.",
+    ),
+    Problem(
+        id="env-file.value-unportable",
+        commands=KEY,
+        area="The .env file",
+        levels=("error",),
+        title="A value no quoting keeps the same for every reader",
+        message="the value for {name} contains {chars!r}: no quoting makes python-dotenv, "
+        "Node's dotenv, docker compose and the shell all read it back the same",
+        cause="chatenv writes a value plain, in single quotes or in double quotes, whichever "
+        "all four readers take literally. A backslash, or a single quote together with a "
+        "double quote, `$` or backtick, has no such spelling (python-dotenv decodes `\\\\` in "
+        "single quotes, the shell and compose expand `$` and backticks in double quotes). "
+        "Keys, URLs and ids never contain them.",
+    ),
+    Problem(
         id="env-file.write-failed-disk-full",
         commands=KEY,
         area="The .env file",
