@@ -186,10 +186,10 @@ def _replace_value(text: str, value: str) -> str:
         # `KEY` alone, or `KEY  # set me` as .env.example files have it: the value goes right
         # after the name, then the comment, at least one space away (python-dotenv, compose and
         # the shell read `value# set me` as one value).
-        rest = text[pos:]
-        if rest[:1] == "#":
+        after = text[pos:]
+        if after[:1] == "#":
             space = space or " "
-        return head + "=" + _quote(value, None) + space + rest
+        return head + "=" + _quote(value, None) + space + after
     head += space
     style = text[pos : pos + 1]
     if style == "'":
