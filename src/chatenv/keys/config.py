@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
+    from chatenv.system.files import FileRefused
+
 KEY = "OPENAI_API_KEY"
 BASE_URL = "OPENAI_BASE_URL"
 ORG = "OPENAI_ORG_ID"
@@ -75,23 +77,24 @@ class EnvFileError(ChatenvError):
 def read_env_file(path: Path) -> dict[str, str]:
     """The file's variables, as python-dotenv (and so the user's code) reads them.
 
-    A missing file is empty; a file that cannot be read or decoded raises EnvFileError."""
+    A missing file is empty; anything but a regular file of at most 1 MiB (a FIFO nobody
+    writes to, /dev/stdin, /dev/zero), or a file that cannot be read or decoded, raises
+    EnvFileError: a reader never hangs on a pipe or reads a device until memory runs out."""
+    import io
+
     from dotenv import dotenv_values
 
     from chatenv.problems import problem
+    from chatenv.system.files import FileRefused, read_regular
 
-    if not path.exists():
-        return {}
-    if path.is_dir():
-        raise problem("env-file.is-directory").error(EnvFileError, path=path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise problem("env-file.unreadable").error(
-            EnvFileError, path=path, reason=exc.strerror or exc
-        ) from None
+        raw = read_regular(path).data
+    except FileRefused as exc:
+        if exc.reason == "missing":
+            return {}
+        raise refused(exc) from None
     try:
-        raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise problem("env-file.not-utf8").error(
             EnvFileError, path=path, position=f"byte {exc.start}"
@@ -101,10 +104,32 @@ def read_env_file(path: Path) -> dict[str, str]:
     previous = logger.disabled
     logger.disabled = True
     try:
-        values = dotenv_values(path, encoding="utf-8")
+        values = dotenv_values(stream=io.StringIO(text))
     finally:
         logger.disabled = previous
     return {k: v for k, v in values.items() if v is not None}
+
+
+def refused(exc: FileRefused) -> ChatenvError:
+    """The one-line error for a .env path that is not a readable regular file."""
+    from chatenv.problems import problem
+    from chatenv.system.files import MAX_TEXT_FILE_BYTES
+
+    path = exc.path
+    if exc.reason == "loop":
+        return problem("env-file.symlink-loop").error(EnvFileError, path=path)
+    if exc.reason == "directory":
+        return problem("env-file.is-directory").error(EnvFileError, path=path)
+    if exc.reason == "not-regular":
+        return problem("env-file.not-regular").error(EnvFileError, path=path, what=exc.kind)
+    if exc.reason == "too-large":
+        limit = f"{MAX_TEXT_FILE_BYTES // (1 << 20)} MiB"
+        return problem("env-file.too-large").error(
+            EnvFileError, path=path, size=exc.size, limit=limit
+        )
+    if exc.reason == "changed":
+        return problem("env-file.changed").error(EnvFileError, path=path)
+    return problem("env-file.unreadable").error(EnvFileError, path=path, reason=exc.error)
 
 
 def resolve(environ: Mapping[str, str], env_file: Path) -> OpenAIConfig:
