@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from chatenv.errors import ChatenvError
-from chatenv.keys.mask import Secret, register
+from chatenv.keys.mask import Secret, register, register_url
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -152,6 +152,8 @@ def resolve(environ: Mapping[str, str], env_file: Path) -> OpenAIConfig:
     file_key = file_values.get(KEY, "").strip()
     for raw in (env_key, file_key):  # both are secrets, whichever one wins
         register(raw)
+    for url in (environ.get(BASE_URL, ""), file_values.get(BASE_URL, "")):
+        register_url(url)  # a password or token in the base URL is masked wherever it shows
     legacy = {}
     for name in LEGACY_NAMES:
         if environ.get(name):

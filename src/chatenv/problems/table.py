@@ -46,6 +46,20 @@ PROBLEMS: tuple[Problem, ...] = (
         "say what state they left things in (see their own entries).",
     ),
     Problem(
+        id="cli.key-argument",
+        commands=ALL,
+        area="Any command",
+        levels=("usage",),
+        title="An API key given as an argument",
+        message="argument {position} looks like an API key: chatenv takes a key only on stdin "
+        "or at the hidden prompt, and does not print it back; pipe it in instead",
+        cause="A key pasted onto the command line (`chatenv configure-key sk-proj-…`, "
+        "`chatenv doctor sk-…`) would be echoed by the usage error, and stays in the shell's "
+        "history. chatenv refuses it before parsing, naming only its position. "
+        "configure-key's `--key` is the one option that takes a key (with a warning).",
+        fix='printf %s "$OPENAI_API_KEY" | chatenv configure-key',
+    ),
+    Problem(
         id="cli.format-conflict",
         commands=REPORTING,
         area="Any command",
