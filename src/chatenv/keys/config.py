@@ -62,8 +62,9 @@ class OpenAIConfig:
     project: Setting | None = None
     #: legacy variable name -> where it was found
     legacy: dict[str, str] = field(default_factory=dict)
-    #: why the .env file could not be read, if it could not
+    #: why the .env file could not be read, if it could not, and what to do about it
     env_file_error: str | None = None
+    env_file_fix: str | None = None
 
     @property
     def effective_base_url(self) -> str:
@@ -136,9 +137,9 @@ def resolve(environ: Mapping[str, str], env_file: Path) -> OpenAIConfig:
     """Combine the environment and the .env file the way the user's code will."""
     try:
         file_values = read_env_file(env_file)
-        file_error = None
+        file_error = file_fix = None
     except EnvFileError as exc:
-        file_values, file_error = {}, exc.message
+        file_values, file_error, file_fix = {}, exc.message, exc.fix
 
     def setting(name: str) -> Setting | None:
         if environ.get(name, "").strip():
@@ -170,4 +171,5 @@ def resolve(environ: Mapping[str, str], env_file: Path) -> OpenAIConfig:
         project=setting(PROJECT),
         legacy=legacy,
         env_file_error=file_error,
+        env_file_fix=file_fix,
     )

@@ -805,9 +805,10 @@ PROBLEMS: tuple[Problem, ...] = (
         levels=("fail",),
         title="The .env file cannot be read",
         message="the .env file cannot be read: {error}",
-        cause="The `.env` file exists but is a folder, unreadable, or not UTF-8 (see the "
-        "`env-file.*` entries for each), so `load_dotenv()` will not get the key from it.",
-        fix="chatenv configure-key --env-file {env_file}  # rewrites it",
+        cause="The `.env` file exists but is a folder, a pipe or a device, too large, "
+        "unreadable, or not UTF-8 (see the `env-file.*` entries for each), so `load_dotenv()` "
+        "will not get the key from it. The fix is that entry's.",
+        fix="{fix}",
     ),
     Problem(
         id="openai.no-key",
