@@ -96,3 +96,8 @@ def test_looks_like_key() -> None:
     assert looks_like_key("sk-proj-" + "a" * 30)
     assert looks_like_key("--format=sk-" + "b" * 25)
     assert not looks_like_key("sk-…abcd") and not looks_like_key("--skip-checks")
+
+
+def test_the_placeholder_keys_local_servers_document_are_not_secrets() -> None:
+    Secret("ollama")
+    assert redact("on Ollama: ollama pull MODEL") == "on Ollama: ollama pull MODEL"

@@ -9,8 +9,9 @@ is still never printed.
 - a registered secret of 8 characters or more, anywhere in the text;
 - any run of 12 or more key characters that is a piece of a registered secret (a server that
   echoes the key without its `sk-proj-` prefix, or only its start);
-- a shorter secret (a local server's `token-abc`, an Ollama key) where it stands as a word of
-  its own: masking it inside longer words would garble ordinary text;
+- a shorter secret (a local server's `tk5x`) where it stands as a word of its own: masking it
+  inside longer words would garble ordinary text (the placeholders local servers document,
+  `ollama`, `EMPTY`, are not secrets and stay);
 - the user name, password and secret-looking query values (`?api-key=`) of every URL;
 - anything shaped like an OpenAI key (`sk-` and 20 more key characters).
 """
@@ -81,10 +82,16 @@ class Secret:
         return bool(self._value)
 
 
+#: the keys local servers' own docs tell everyone to use (Ollama's `ollama`, vLLM's `EMPTY`,
+#: LM Studio's `lm-studio`, llama.cpp's `sk-no-key-required`): not secrets, and masking them
+#: would garble fixes such as `ollama pull MODEL`
+PLACEHOLDER_KEYS = frozenset({"ollama", "EMPTY", "lm-studio", "sk-no-key-required", "none"})
+
+
 def register(value: str) -> None:
     """Remember a raw secret so `redact` removes it from anything chatenv prints."""
     value = value.strip()
-    if not value:
+    if not value or value in PLACEHOLDER_KEYS:
         return
     with _lock:
         if value not in _registry:

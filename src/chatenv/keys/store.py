@@ -228,7 +228,10 @@ def expected_values(before: str, values: Mapping[str, str]) -> dict[str, str | N
 def _verify_or_restore(target: EnvTarget, before: str, values: Mapping[str, str]) -> None:
     """Read the file just written back through python-dotenv; if it does not say what was
     meant, put the original back (or remove the new file) and fail, naming the variables."""
-    after = files.read_regular(target.real, follow=False).data.decode("utf-8", "replace")
+    try:
+        after = files.read_regular(target.real, follow=False).data.decode("utf-8", "replace")
+    except files.FileRefused as exc:
+        raise refused(exc) from None
     expected, found = expected_values(before, values), _raw_values(after)
     wrong = sorted(n for n in expected.keys() | found.keys() if expected.get(n) != found.get(n))
     if not wrong:
