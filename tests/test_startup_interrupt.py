@@ -29,6 +29,7 @@ try:
     chatenv.cli.main()
 finally:
     done.append(True)
+    signal.setitimer(signal.ITIMER_REAL, 0)  # else SIGALRM's default kills the shutdown
 """
 DELAYS = [0.0005 * 1.35**i for i in range(24)]  # 0.5 ms .. ~500 ms
 

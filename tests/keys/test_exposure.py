@@ -210,24 +210,33 @@ def test_configure_keys_own_key_option_still_takes_the_key(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_no_secret_reaches_any_output_of_any_command(tmp_path: Path, echo_port: int) -> None:
-    """configure-key (write and --show), doctor and smoke-test, each base URL, each format,
-    with and without --verbose, the settings from the environment and from the file."""
+    """configure-key (write and --show) in every output format, and the short key, --show
+    from the environment, doctor and smoke-test in text --verbose and JSON; each base URL."""
     outputs: dict[str, str] = {}
     urls = base_urls(echo_port)
+    every, two = OUTPUTS, (OUTPUTS[1], OUTPUTS[2])
     for (name, url), (n, fmt) in itertools.product(urls.items(), enumerate(OUTPUTS)):
         folder = tmp_path / f"{name}-{n}"
         folder.mkdir()
         (folder / ".env").write_text(f"OPENAI_BASE_URL={url}\nOPENAI_API_KEY={LONG_KEY}\n")
-        for args, stdin, env in (
-            (["configure-key", "--base-url", url, "--no-gitignore"], LONG_KEY, {}),
-            (["configure-key", "--base-url", url, "--no-gitignore"], SHORT_KEY, {}),
-            (["configure-key", "--show"], "", {}),
-            (["configure-key", "--show"], "", {"OPENAI_BASE_URL": url}),
-            (["doctor", "--offline"], "", {}),
-            (["smoke-test", "--no-local", "--timeout", "5"], "", {"OPENAI_API_KEY": SHORT_KEY}),
+        for args, stdin, env, formats in (
+            (["configure-key", "--base-url", url, "--no-gitignore"], LONG_KEY, {}, every),
+            (["configure-key", "--show"], "", {}, every),
+            (["configure-key", "--base-url", url, "--no-gitignore"], SHORT_KEY, {}, two),
+            (["configure-key", "--show"], "", {"OPENAI_BASE_URL": url}, two),
+            (["doctor", "--offline"], "", {}, two),
+            (
+                ["smoke-test", "--no-local", "--timeout", "5"],
+                "",
+                {"OPENAI_API_KEY": SHORT_KEY},
+                two,
+            ),
         ):
+            if fmt not in formats:
+                continue
             output = run([*args, *fmt], folder, stdin=stdin, **env)
             outputs[f"{' '.join(args)} {' '.join(fmt)} {name} {env} {stdin[:3]}"] = output
     found = {run_: leaked(text) for run_, text in outputs.items() if leaked(text)}
     assert found == {}
+    assert len(outputs) == 80
     print(f"secret scan: {len(outputs)} runs, {len(SECRETS) + 1} secrets, none exposed")
