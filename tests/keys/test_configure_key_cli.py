@@ -403,8 +403,19 @@ def _make_dangling_link(path: Path) -> None:
     path.symlink_to(path.parent / "nowhere.env")
 
 
+def _make_loop(path: Path) -> None:
+    path.symlink_to(path.parent / "loop.env")
+    (path.parent / "loop.env").symlink_to(path)
+
+
+def _make_fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
 BAD_FILES = [
     ("directory", _make_directory, "is a directory"),
+    ("symlink loop", _make_loop, "is a symbolic link that leads back to itself (a loop)"),
+    ("fifo", _make_fifo, "is a named pipe (FIFO), not a regular file"),
     ("not utf-8", _make_not_utf8, "not valid UTF-8 (line 7"),
     ("malformed line", _make_malformed, "cannot parse (line 7)"),
     ("read-only", _make_read_only, "read-only (mode 0400)"),
@@ -424,7 +435,7 @@ def test_a_file_that_cannot_be_written_safely_is_refused_untouched(
 ) -> None:
     target = tmp_path / ".env"
     make(target)
-    before = snapshot(target) if not target.is_dir() else None
+    before = snapshot(target) if target.is_file() else None
     done = configure(*server_args(openai_server), key=TEST_KEY)
     assert done.returncode == 1
     assert done.stdout == ""
@@ -434,6 +445,7 @@ def test_a_file_that_cannot_be_written_safely_is_refused_untouched(
     assert openai_server.requests == []  # refused before any network call
     if before is not None:
         assert snapshot(target) == before
+    assert os.path.lexists(target)
 
 
 def _drop_root_override() -> None:

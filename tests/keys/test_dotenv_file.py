@@ -40,6 +40,11 @@ def read_back(text: str) -> dict[str, str | None]:
         (f"\ufeffA=1\n{KEY}=x\n", f"\ufeffA=1\n{KEY}={NEW}\n"),
         ("export A=1\nexport B=2\n", f"export A=1\nexport B=2\nexport {KEY}={NEW}\n"),
         (f"'{KEY}'=old\n", f"'{KEY}'={NEW}\n"),
+        # placeholders as .env.example files have them: the comment stays a comment
+        (f"{KEY}  # set me\n", f"{KEY}={NEW}  # set me\n"),
+        (f"\t{KEY}# set me\n", f"\t{KEY}={NEW} # set me\n"),
+        (f"export\t{KEY}   # set me\n", f"export\t{KEY}={NEW}   # set me\n"),
+        (f"{KEY}=real\n{KEY} # set me\n", f"{KEY}={NEW}\n{KEY}={NEW} # set me\n"),
     ],
 )
 def test_the_key_line_is_replaced_in_place_keeping_export_quotes_and_comment(
@@ -67,14 +72,16 @@ def test_several_variables_are_set_in_one_edit() -> None:
     assert edit.replaced == {"OPENAI_BASE_URL": [2]} and edit.added == [KEY, "OPENAI_ORG_ID"]
 
 
-@pytest.mark.parametrize("value", ["it's", 'a "q"', "back\\slash", "#hash", "sp ace", ""])
+@pytest.mark.parametrize("value", ["it's", 'a "q"', "#hash", "sp ace", "", "x:~root", "a&b"])
 def test_values_that_need_quoting_round_trip(value: str) -> None:
     for before in ("", "V=old\n", "V='old'\n", 'V="old"\n'):
         text = set_values(before, {"V": value}).text
         assert read_back(text)["V"] == value, text
 
 
-@pytest.mark.parametrize("value", ["two\nlines", "cr\rhere", "${HOME}"])
+@pytest.mark.parametrize(
+    "value", ["two\nlines", "cr\rhere", "${HOME}", "back\\slash", 'it\'s "both"', "esc\x1b"]
+)
 def test_values_a_dotenv_file_cannot_hold_are_refused(value: str) -> None:
     with pytest.raises(ValueError):
         set_values("", {"V": value})
@@ -196,3 +203,38 @@ def test_property_other_lines_unchanged_and_key_reads_back(
     # replaced in place, never duplicated
     key_lines = sum(1 for b in before.bindings if b.key == KEY)
     assert sum(1 for b in after.bindings if b.key == KEY) == max(key_lines, 1)
+
+
+# -- the generated corpus (tests/keys/envgen.py) --------------------------------------------
+
+
+def _check_generated(seed: int) -> None:
+    from tests.keys.envgen import env_file, key
+
+    text, new = env_file(seed), key(seed)
+    before = parse(text)
+    if before.malformed_lines:  # chatenv refuses such a file before editing it
+        return
+    edit = set_values(text, {KEY: new})
+    values_before, values_after = read_back(text), read_back(edit.text)
+    assert values_after[KEY] == new, (seed, text, edit.text)
+    values_before.pop(KEY, None)
+    values_after.pop(KEY, None)
+    assert values_after == values_before, (seed, text, edit.text)
+    # every line that set the key sets it now, none is added beside them
+    assert sum(1 for b in parse(edit.text).bindings if b.key == KEY) == max(
+        1, sum(1 for b in before.bindings if b.key == KEY)
+    )
+
+
+@pytest.mark.parametrize("block", range(4))
+def test_generated_env_files_read_back_exactly(block: int) -> None:
+    """400 generated files (2,000 in the slow tier below)."""
+    for seed in range(block * 100, block * 100 + 100):
+        _check_generated(seed)
+
+
+@pytest.mark.slow
+def test_two_thousand_generated_env_files_read_back_exactly() -> None:
+    for seed in range(400, 2400):
+        _check_generated(seed)

@@ -38,3 +38,66 @@ def test_mask_url_hides_only_the_password() -> None:
     assert mask_url("http://alice:s3cret@proxy:3128") == "http://alice:***@proxy:3128"
     assert mask_url("alice:s3cret@proxy:3128") == "alice:***@proxy:3128"
     assert mask_url("https://api.openai.com/v1") == "https://api.openai.com/v1"
+
+
+def test_mask_url_hides_credentials_and_secret_query_values() -> None:
+    from chatenv.keys.mask import mask_url
+
+    assert mask_url("http://user:PASSWORD123@host/v1") == "http://user:***@host/v1"
+    assert mask_url("https://ghp_0123456789abcdefABCD@host/v1") == "https://***@host/v1"
+    assert mask_url("http://sk-proj-" + "a" * 30 + ":x@host/") == "http://***:***@host/"
+    assert (
+        mask_url("https://r.openai.azure.com/openai?api-key=abc&api-version=2024-02-01")
+        == "https://r.openai.azure.com/openai?api-key=***&api-version=2024-02-01"
+    )
+    for name in ("token", "access_token", "X-Amz-Signature", "client_secret", "key", "code"):
+        assert mask_url(f"https://h/p?{name}=s3cr3t&page=2") == f"https://h/p?{name}=***&page=2"
+    assert mask_url("http://localhost:11434/v1?page=2") == "http://localhost:11434/v1?page=2"
+
+
+def test_redact_masks_every_url_in_running_text() -> None:
+    text = redact(
+        "GET http://bob:Hunter2-xyz@10.0.0.5:8000/v1/models?apikey=zz9 failed; "
+        "'https://tok0123456789abcdefgh@proxy:3128' refused"
+    )
+    assert "Hunter2-xyz" not in text and "zz9" not in text and "tok0123456789" not in text
+    assert "http://bob:***@10.0.0.5:8000/v1/models?apikey=***" in text
+    assert "'https://***@proxy:3128'" in text
+
+
+def test_url_secrets_are_masked_wherever_they_appear_once_registered() -> None:
+    from chatenv.keys.mask import register_url
+
+    register_url("http://svc:Pa55-w0rd-77@host/v1?token=Q-token-999")
+    text = redact(
+        "auth failed for Pa55-w0rd-77 (token Q-token-999); Basic c3ZjOlBhNTUtdzByZC03Nw=="
+    )
+    assert "Pa55-w0rd-77" not in text and "Q-token-999" not in text
+    assert "c3ZjOlBhNTUtdzByZC03Nw==" not in text  # base64 of svc:Pa55-w0rd-77
+
+
+def test_an_echo_without_the_prefix_or_only_a_piece_of_the_key_is_masked() -> None:
+    raw = "sk-proj-" + "Mn4Bv7Cx2Zl9" * 4 + "Ty56"
+    Secret(raw)
+    for echoed in (raw[8:], raw[8:30], raw[20:60], "xx" + raw[15:40] + "yy"):
+        text = redact(f"Incorrect API key provided: {echoed}.")
+        assert echoed not in text and "sk-proj-…Ty56" in text, text
+
+
+def test_short_keys_are_masked_where_they_stand_as_a_word() -> None:
+    Secret("tk7q")
+    assert redact("key tk7q rejected ('tk7q')") == "key … rejected ('…')"
+    assert redact("tk7qz and atk7q stay") == "tk7qz and atk7q stay"
+
+
+def test_looks_like_key() -> None:
+    from chatenv.keys.mask import looks_like_key
+
+    assert looks_like_key("sk-proj-" + "a" * 30)
+    assert looks_like_key("--format=sk-" + "b" * 25)
+    assert not looks_like_key("sk-…abcd") and not looks_like_key("--skip-checks")
+
+
+def test_the_placeholder_keys_local_servers_document_are_not_secrets() -> None:
+    Secret("ollama")
+    assert redact("on Ollama: ollama pull MODEL") == "on Ollama: ollama pull MODEL"

@@ -12,8 +12,35 @@ from typing import Any
 
 
 def main() -> None:
+    try:
+        _main()
+    except KeyboardInterrupt:  # Ctrl-C while starting, before a command's own handling
+        _interrupted()
+    except SystemExit as exc:
+        if _silent_ctrl_c(exc):
+            _interrupted()
+        raise
+
+
+def _silent_ctrl_c(exc: SystemExit) -> bool:
+    """Typer turns Ctrl-C while it parses into a silent exit 130 (`raise Exit(130) from` the
+    KeyboardInterrupt, then `sys.exit`); commands report theirs themselves (`from None`)."""
+    context = exc.__context__
+    return (
+        exc.code == 130
+        and not exc.__suppress_context__
+        and context is not None
+        and isinstance(context.__cause__, KeyboardInterrupt)
+    )
+
+
+def _main() -> None:
+    import os
     import sys
 
+    from chatenv.cli import argv_guard
+
+    argv_guard.check(sys.argv[1:], os.environ)  # before any parser can echo a pasted key
     if sys.argv[1:2] == ["doctor"]:
         from chatenv.cli.doctor_fast import run_fast
 
@@ -44,6 +71,21 @@ def _exit_now(code: object) -> None:
     except (BrokenPipeError, ValueError):  # a closed pipe (`| head`), a closed stream
         pass
     os._exit(status)
+
+
+def _interrupted() -> None:
+    """One line and exit 130, as for Ctrl-C inside a command; a second Ctrl-C while printing
+    it only skips the line."""
+    from chatenv.errors import EXIT_INTERRUPTED
+
+    try:
+        from chatenv import output
+        from chatenv.problems import problem
+
+        output.error(*problem("cli.interrupted").pair())
+    except KeyboardInterrupt:
+        pass
+    raise SystemExit(EXIT_INTERRUPTED)
 
 
 def __getattr__(name: str) -> Any:

@@ -48,7 +48,7 @@ def check_key(config: OpenAIConfig) -> list[CheckResult]:
                 "openai.env-file",
                 data={"env_file": str(config.env_file)},
                 error=config.env_file_error,
-                env_file=config.env_file,
+                fix=config.env_file_fix or "",
             )
         )
     if config.key is None:

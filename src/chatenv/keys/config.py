@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from chatenv.errors import ChatenvError
-from chatenv.keys.mask import Secret, register
+from chatenv.keys.mask import Secret, register, register_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
+
+    from chatenv.system.files import FileRefused
 
 KEY = "OPENAI_API_KEY"
 BASE_URL = "OPENAI_BASE_URL"
@@ -59,8 +61,9 @@ class OpenAIConfig:
     project: Setting | None = None
     #: legacy variable name -> where it was found
     legacy: dict[str, str] = field(default_factory=dict)
-    #: why the .env file could not be read, if it could not
+    #: why the .env file could not be read, if it could not, and what to do about it
     env_file_error: str | None = None
+    env_file_fix: str | None = None
 
     @property
     def effective_base_url(self) -> str:
@@ -74,19 +77,19 @@ class EnvFileError(ChatenvError):
 def read_env_file(path: Path, progress: Callable[[int], None] | None = None) -> dict[str, str]:
     """The file's variables, as python-dotenv (and so the user's code) reads them.
 
-    A missing file is empty; a file that cannot be read or decoded raises EnvFileError."""
-    if not path.exists():
-        return {}  # before importing python-dotenv (and the logging it imports): ~4 ms
+    A missing file is empty; anything but a regular file of at most 1 MiB (a FIFO nobody
+    writes to, /dev/stdin, /dev/zero), or a file that cannot be read or decoded, raises
+    EnvFileError: a reader never hangs on a pipe or reads a device until memory runs out.
+    python-dotenv is imported only when there is a file (it imports logging: ~4 ms)."""
     from chatenv.problems import problem
+    from chatenv.system.files import FileRefused, read_regular
 
-    if path.is_dir():
-        raise problem("env-file.is-directory").error(EnvFileError, path=path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise problem("env-file.unreadable").error(
-            EnvFileError, path=path, reason=exc.strerror or exc
-        ) from None
+        raw = read_regular(path).data
+    except FileRefused as exc:
+        if exc.reason == "missing":
+            return {}
+        raise refused(exc) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -132,6 +135,28 @@ def dotenv_values_linear(
     return values
 
 
+def refused(exc: FileRefused) -> ChatenvError:
+    """The one-line error for a .env path that is not a readable regular file."""
+    from chatenv.problems import problem
+    from chatenv.system.files import MAX_TEXT_FILE_BYTES
+
+    path = exc.path
+    if exc.reason == "loop":
+        return problem("env-file.symlink-loop").error(EnvFileError, path=path)
+    if exc.reason == "directory":
+        return problem("env-file.is-directory").error(EnvFileError, path=path)
+    if exc.reason == "not-regular":
+        return problem("env-file.not-regular").error(EnvFileError, path=path, what=exc.kind)
+    if exc.reason == "too-large":
+        limit = f"{MAX_TEXT_FILE_BYTES // (1 << 20)} MiB"
+        return problem("env-file.too-large").error(
+            EnvFileError, path=path, size=exc.size, limit=limit
+        )
+    if exc.reason == "changed":
+        return problem("env-file.changed").error(EnvFileError, path=path)
+    return problem("env-file.unreadable").error(EnvFileError, path=path, reason=exc.error)
+
+
 def resolve(
     environ: Mapping[str, str],
     env_file: Path,
@@ -141,9 +166,9 @@ def resolve(
     hears how many lines of the file were read, every 1,024)."""
     try:
         file_values = read_env_file(env_file, progress)
-        file_error = None
+        file_error = file_fix = None
     except EnvFileError as exc:
-        file_values, file_error = {}, exc.message
+        file_values, file_error, file_fix = {}, exc.message, exc.fix
 
     def setting(name: str) -> Setting | None:
         if environ.get(name, "").strip():
@@ -157,6 +182,8 @@ def resolve(
     file_key = file_values.get(KEY, "").strip()
     for raw in (env_key, file_key):  # both are secrets, whichever one wins
         register(raw)
+    for url in (environ.get(BASE_URL, ""), file_values.get(BASE_URL, "")):
+        register_url(url)  # a password or token in the base URL is masked wherever it shows
     legacy = {}
     for name in LEGACY_NAMES:
         if environ.get(name):
@@ -173,4 +200,5 @@ def resolve(
         project=setting(PROJECT),
         legacy=legacy,
         env_file_error=file_error,
+        env_file_fix=file_fix,
     )

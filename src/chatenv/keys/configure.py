@@ -119,6 +119,16 @@ def configure(
     data.update(saved=True, changed=outcome.changed)
     results.append(_written_result(outcome, shown))
     results.append(_mode_result(outcome, notify))
+    if outcome.removed_temp_files:
+        count = len(outcome.removed_temp_files)
+        results.append(
+            CheckResult.ok(
+                "temp-files",
+                f"removed {count} temporary file{'s' if count != 1 else ''} that interrupted "
+                f"runs had left in {outcome.target.real.parent}",
+                data={"removed": [str(p) for p in outcome.removed_temp_files]},
+            )
+        )
     if outcome.target.other_links:
         results.append(
             problem("key.hard-links").check(
@@ -359,7 +369,9 @@ def _mode_result(outcome: store.WriteOutcome, notify: Notify) -> CheckResult:
         return CheckResult.ok(
             "permissions", f"mode {outcome.mode:04o} (tightened from {outcome.tightened_from:04o})"
         )
-    return CheckResult.ok("permissions", f"mode {outcome.mode:04o} (only you can read it)")
+    owner = outcome.target.owner_name
+    who = f"only its owner, {owner}, and root can read it" if owner else "only you can read it"
+    return CheckResult.ok("permissions", f"mode {outcome.mode:04o} ({who})")
 
 
 def _overrides(values: Mapping[str, str], environ: Mapping[str, str]) -> list[CheckResult]:

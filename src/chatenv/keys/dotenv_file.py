@@ -11,12 +11,24 @@ with its original text. Writing is ours, not `dotenv.set_key`, because `set_key`
   - and leaves the file handling (fsync, permissions, symlinks, locking) as it is, which
     `chatenv.keys.store` does instead.
 This module is pure text in, text out; `chatenv.keys.store` does the file system.
+
+A value is written so that the four readers a .env file meets read it back exactly:
+python-dotenv, Node's dotenv, docker compose's `env_file`, and a POSIX shell's
+`set -a; . ./.env`. Unquoted only when made of characters none of them treats specially
+(`_PLAIN`: no `~`, which the shell expands after `=` or `:`; no `&`, `;`, `|`, which it runs
+as commands; no `#`, which ends an unquoted value for Node); in single quotes when it holds no
+`'` or backslash (all four read single quotes literally, python-dotenv's two escapes aside);
+in double quotes when it holds a `'` but no `"`, backslash, `$` or backtick (which the shell
+and compose expand there). Anything else has no spelling all four agree on and is refused
+with the reason (`UnportableValue`). tests/keys/test_dotenv_readers.py checks each rule
+against python-dotenv and bash themselves and against answers recorded from Node's dotenv.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,8 +48,11 @@ _SINGLE_QUOTED = re.compile(r"'(?:\\.|[^'\\])*'", re.DOTALL)
 _DOUBLE_QUOTED = re.compile(r'"(?:\\.|[^"\\])*"', re.DOTALL)
 _UNQUOTED = re.compile(r"[^\r\n]*")
 _UNQUOTED_COMMENT = re.compile(r"\s+#")
-#: values written without quotes (anything else is single-quoted)
-_PLAIN = re.compile(r"[A-Za-z0-9_\-.:/+=@~,%?&]+")
+#: values written without quotes: characters no reader treats specially (see the docstring)
+_PLAIN = re.compile(r"[A-Za-z0-9_\-.:/+=@,%]+")
+#: what each quoting cannot hold, for all four readers to agree
+_NOT_IN_SINGLE = frozenset("'\\")
+_NOT_IN_DOUBLE = frozenset('"\\$`')
 
 
 @dataclass(frozen=True)
@@ -138,6 +153,13 @@ def _check_value(name: str, value: str) -> None:
         raise ValueError(problem("env-file.value-line-break").text(name=name))
     if "${" in value:
         raise ValueError(problem("env-file.value-expansion").text(name=name))
+    control = next((c for c in value if unicodedata.category(c) == "Cc" and c != "\t"), None)
+    if control is not None:
+        char = f"U+{ord(control):04X}"
+        raise ValueError(problem("env-file.value-control-character").text(name=name, char=char))
+    if _quote_style(value) is None:
+        bad = "".join(sorted(set(value) & (_NOT_IN_SINGLE | _NOT_IN_DOUBLE)))
+        raise ValueError(problem("env-file.value-unportable").text(name=name, chars=bad))
 
 
 def _strip(text: str) -> str:
@@ -157,10 +179,18 @@ def _replace_value(text: str, value: str) -> str:
         pos = match.end()
         return match.group(0)
 
-    head = take(_LEADING) + take(_EXPORT) + take(_KEY) + take(_WHITESPACE)
+    head = take(_LEADING) + take(_EXPORT) + take(_KEY)
+    space = take(_WHITESPACE)
     equals = take(_EQUALS)
-    if not equals:  # `KEY` alone on its line: give it a value, keep whatever follows
-        return head + "=" + _quote(value, None) + text[pos:]
+    if not equals:
+        # `KEY` alone, or `KEY  # set me` as .env.example files have it: the value goes right
+        # after the name, then the comment, at least one space away (python-dotenv, compose and
+        # the shell read `value# set me` as one value).
+        after = text[pos:]
+        if after[:1] == "#":
+            space = space or " "
+        return head + "=" + _quote(value, None) + space + after
+    head += space
     style = text[pos : pos + 1]
     if style == "'":
         take(_SINGLE_QUOTED)
@@ -178,11 +208,27 @@ def _replace_value(text: str, value: str) -> str:
     return head + equals + _quote(value, style or None) + text[pos:]
 
 
+def _quote_style(value: str) -> str | None:
+    """How to write `value` so that every reader gets it back: "" (plain), "'" or '"';
+    None when no quoting works for all of them."""
+    if _PLAIN.fullmatch(value):
+        return ""
+    chars = set(value)
+    if not chars & _NOT_IN_SINGLE:
+        return "'"
+    if not chars & _NOT_IN_DOUBLE:
+        return '"'
+    return None
+
+
 def _quote(value: str, style: str | None) -> str:
-    """The value as the file should hold it: in the line's own quotes if it had some, plain
-    when that is unambiguous, single-quoted otherwise (escapes as python-dotenv decodes them)."""
-    if style == '"':
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if style is None and _PLAIN.fullmatch(value):
-        return value
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """The value as the file should hold it: in the line's own quotes if they can hold it,
+    plain when that is unambiguous, else in the quotes that can (`_quote_style`). `set_values`
+    has refused a value no quoting can hold."""
+    if style == '"' and not set(value) & _NOT_IN_DOUBLE:
+        return f'"{value}"'
+    if style == "'" and not set(value) & _NOT_IN_SINGLE:
+        return f"'{value}'"
+    chosen = _quote_style(value)
+    assert chosen is not None, "set_values refuses a value no quoting can hold"
+    return f"{chosen}{value}{chosen}"

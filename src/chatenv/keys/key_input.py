@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 from chatenv.keys.config import DEFAULT_BASE_URL, KEY
-from chatenv.keys.mask import mask, mask_url
+from chatenv.keys.mask import mask, mask_url, register_url
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system.openai_client import is_openai_host
@@ -118,6 +118,7 @@ def validate_base_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise problem("key.base-url-invalid").error(url=mask_url(url))
     _check_plain("--base-url", url)
+    register_url(url)  # a password or token in it is masked wherever it shows
     return url
 
 

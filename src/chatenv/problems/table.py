@@ -57,6 +57,20 @@ PROBLEMS: tuple[Problem, ...] = (
         "Ctrl-C stops the command (exit 130), Ctrl-D answers no.",
     ),
     Problem(
+        id="cli.key-argument",
+        commands=ALL,
+        area="Any command",
+        levels=("usage",),
+        title="An API key given as an argument",
+        message="argument {position} looks like an API key: chatenv takes a key only on stdin "
+        "or at the hidden prompt, and does not print it back; pipe it in instead",
+        cause="A key pasted onto the command line (`chatenv configure-key sk-proj-…`, "
+        "`chatenv doctor sk-…`) would be echoed by the usage error, and stays in the shell's "
+        "history. chatenv refuses it before parsing, naming only its position. "
+        "configure-key's `--key` is the one option that takes a key (with a warning).",
+        fix='printf %s "$OPENAI_API_KEY" | chatenv configure-key',
+    ),
+    Problem(
         id="cli.format-conflict",
         commands=REPORTING,
         area="Any command",
@@ -1709,9 +1723,10 @@ PROBLEMS: tuple[Problem, ...] = (
         levels=("fail",),
         title="The .env file cannot be read",
         message="the .env file cannot be read: {error}",
-        cause="The `.env` file exists but is a folder, unreadable, or not UTF-8 (see the "
-        "`env-file.*` entries for each), so `load_dotenv()` will not get the key from it.",
-        fix="chatenv configure-key --env-file {env_file}  # rewrites it",
+        cause="The `.env` file exists but is a folder, a pipe or a device, too large, "
+        "unreadable, or not UTF-8 (see the `env-file.*` entries for each), so `load_dotenv()` "
+        "will not get the key from it. The fix is that entry's.",
+        fix="{fix}",
     ),
     Problem(
         id="openai.no-key",
@@ -3133,6 +3148,17 @@ PROBLEMS += (
         fix="mkdir -p {folder}",
     ),
     Problem(
+        id="env-file.read-only-filesystem",
+        commands=KEY,
+        area="The .env file",
+        levels=("error",),
+        title="The .env file is on a read-only file system",
+        message="cannot write {path}: its file system is mounted read-only",
+        cause="The disk, a container's bind mount (`:ro`), a snapshot or a live CD holding the "
+        "file is mounted read-only; no permission change helps.",
+        fix="use --env-file on a writable disk, e.g. --env-file ~/.config/chatenv/.env",
+    ),
+    Problem(
         id="env-file.folder-not-writable",
         commands=KEY,
         area="The .env file",
@@ -3145,13 +3171,93 @@ PROBLEMS += (
     ),
     Problem(
         id="env-file.not-regular",
-        commands=KEY,
+        commands=ENV_FILE,
         area="The .env file",
         levels=("error",),
         title="The .env path is not a regular file",
-        message="{path} is not a regular file",
-        cause="A device, a FIFO or a socket sits where the `.env` file should be.",
-        fix="pass a .env file with --env-file",
+        message="{path} is {what}, not a regular file",
+        cause="A named pipe, a device or a socket sits where the `.env` file should be (or "
+        "`--env-file` names one: `/dev/stdin`, a `<(...)` process substitution). chatenv reads "
+        "and writes only regular files: a pipe nobody writes to would block it, and a device "
+        "like `/dev/zero` never ends.",
+        fix="pass the .env file itself: --env-file PATH",
+    ),
+    Problem(
+        id="env-file.too-large",
+        commands=ENV_FILE,
+        area="The .env file",
+        levels=("error",),
+        title="The .env file is far too large",
+        message="{path} is {size} bytes; a .env file is never over {limit}",
+        cause="`--env-file` names something else: a log, a database, a disk image. chatenv "
+        "reads at most 1 MiB.",
+        fix="pass the .env file itself: --env-file PATH",
+    ),
+    Problem(
+        id="env-file.symlink-loop",
+        commands=ENV_FILE,
+        area="The .env file",
+        levels=("error",),
+        title="The .env file is a symbolic link loop",
+        message="{path} is a symbolic link that leads back to itself (a loop)",
+        cause="The link, or a link it points to, points back along the chain, so it never "
+        "reaches a file.",
+        fix="ls -l {path}   (then point the link at the real file, or remove it)",
+    ),
+    Problem(
+        id="env-file.changed",
+        commands=ENV_FILE,
+        area="The .env file",
+        levels=("error",),
+        title="The .env file was replaced while being read",
+        message="{path} was replaced while chatenv was reading it",
+        cause="Between checking the file and opening it, another program put a different "
+        "file (or a link) in its place. chatenv reads only the file it checked.",
+        fix="run the command again",
+    ),
+    Problem(
+        id="env-file.link-in-shared-folder",
+        commands=KEY,
+        area="The .env file",
+        levels=("error",),
+        title="A link to the .env file sits in a folder that is not yours",
+        message="{path} is a link, and {link} sits in {folder}, {why}: whoever can write "
+        "there could have planted it, so chatenv does not write through it",
+        cause="A symlink in a shared folder (`/tmp`, a group-writable folder, another user's "
+        "folder) may point wherever someone else wants the key to land. chatenv writes "
+        "through a link only when every link on the way sits in a folder owned by you or "
+        "root that no one else can write, and ends at a file you own: the kernel's "
+        "`protected_symlinks` reasoning, and at least as safe as python-dotenv's `set_key`, "
+        "which since 1.2.2 (CVE-2026-28684) follows no link unless told to.",
+        fix="ls -l {link}   (then pass the file you mean with --env-file, or run as the "
+        "folder's owner)",
+    ),
+    Problem(
+        id="env-file.link-target-not-yours",
+        commands=KEY,
+        area="The .env file",
+        levels=("error",),
+        title="The .env link points at another user's file",
+        message="{path} is a link to {target}, which {owner} owns, not you ({you}): chatenv "
+        "writes a key only into a file of your own",
+        cause="Written through, the key would land in a file another user owns and can read "
+        "(or a system file would be rewritten and made private). chatenv writes through a "
+        "link only to a file you own.",
+        fix="sudo -u {owner} chatenv configure-key --env-file {path}",
+    ),
+    Problem(
+        id="env-file.others-file-in-shared-folder",
+        commands=KEY,
+        area="The .env file",
+        levels=("error",),
+        title="The .env file is another user's, in a folder others can write",
+        message="{path} belongs to {owner} and sits in {folder}, which other users can write: "
+        "chatenv does not put a key in it",
+        cause="In a shared folder (`/tmp`) anyone can leave a file named `.env` for someone "
+        "else to fill in (the kernel's `protected_regular` case). Where no one else could "
+        "have put it (a folder only you, root or the file's owner can write) root may write "
+        "a user's file for them, and it stays theirs.",
+        fix="use a file in a folder of your own: --env-file ~/.config/chatenv/.env",
     ),
     Problem(
         id="env-file.read-only",
@@ -3225,6 +3331,43 @@ PROBLEMS += (
         message="the value for {name} contains '${{', which python-dotenv expands",
         cause="python-dotenv expands `${VAR}` even inside quotes, so the value would change "
         "when read.",
+    ),
+    Problem(
+        id="env-file.value-control-character",
+        commands=KEY,
+        area="The .env file",
+        levels=("error",),
+        title="A value with a control character",
+        message="the value for {name} contains the control character {char}",
+        cause="A control character (an escape, a NUL, a form feed) is never part of a key, URL "
+        "or id, and the readers of a `.env` file disagree about it.",
+    ),
+    Problem(
+        id="env-file.value-unportable",
+        commands=KEY,
+        area="The .env file",
+        levels=("error",),
+        title="A value no quoting keeps the same for every reader",
+        message="the value for {name} contains {chars!r}: no quoting makes python-dotenv, "
+        "Node's dotenv, docker compose and the shell all read it back the same",
+        cause="chatenv writes a value plain, in single quotes or in double quotes, whichever "
+        "all four readers take literally. A backslash, or a single quote together with a "
+        "double quote, `$` or backtick, has no such spelling (python-dotenv decodes `\\\\` in "
+        "single quotes, the shell and compose expand `$` and backticks in double quotes). "
+        "Keys, URLs and ids never contain them.",
+    ),
+    Problem(
+        id="env-file.read-back-mismatch",
+        commands=KEY,
+        area="The .env file",
+        levels=("error",),
+        title="The written file did not read back as meant",
+        message="{path} did not read back as written through python-dotenv ({names}); the "
+        "file was put back as it was",
+        cause="After every write chatenv reads the file again the way your code will "
+        "(`dotenv_values`) and compares every variable. A difference is a chatenv bug, or "
+        "another program changing the file at the same moment; nothing is left half-done.",
+        fix="run again with --verbose and report it at {ISSUES_PAGE}",
     ),
     Problem(
         id="env-file.write-failed-disk-full",

@@ -1,0 +1,57 @@
+"""Ctrl-C while chatenv is starting (importing Typer, the problem table, the command) is one
+line and exit 130, never a traceback.
+
+The trial's 3-6 tracebacks in 100 came from SIGINT landing before any command's own handler.
+Here each child arms a timer right after importing `chatenv.cli` (so the interrupt always lands
+inside `main`, never in the interpreter's own start-up, which no program can guard) and sends
+itself a real SIGINT from it, at delays spread over the whole start-up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, clean_env
+
+CHILD = """
+import os, signal, sys
+import chatenv.cli
+done = []
+def ctrl_c(*_):
+    if not done:  # once main has ended, the interpreter's own shutdown is not ours to test
+        os.kill(os.getpid(), signal.SIGINT)
+signal.signal(signal.SIGALRM, ctrl_c)
+signal.setitimer(signal.ITIMER_REAL, float(sys.argv[1]))
+sys.argv = ["chatenv", *sys.argv[2:]]
+try:
+    chatenv.cli.main()
+finally:
+    done.append(True)
+    signal.setitimer(signal.ITIMER_REAL, 0)  # else SIGALRM's default kills the shutdown
+"""
+DELAYS = [0.0005 * 1.35**i for i in range(24)]  # 0.5 ms .. ~500 ms
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["doctor", "--offline"], ["configure-key", "--show"]])
+def test_ctrl_c_during_start_up_is_one_line_never_a_traceback(args: list[str]) -> None:
+    interrupted = 0
+    for delay in DELAYS:
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(delay), *args],
+            cwd=REPO,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert "Traceback" not in done.stderr, (delay, done.stderr)
+        if done.returncode == 130:
+            interrupted += 1
+            assert done.stderr.startswith("error: interrupted"), (delay, done.stderr)
+        else:  # it had finished
+            assert done.returncode in (0, 1), (delay, done.returncode, done.stderr)
+    assert interrupted >= 5  # most delays land in start-up
