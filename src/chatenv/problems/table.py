@@ -2629,11 +2629,11 @@ PROBLEMS += (
         levels=("fail",),
         title="Nodes that never arrived",
         message="{count} of {nnodes} nodes never arrived at {endpoint} within {timeout:g} s: "
-        "node {nodes}",
+        "{nodes}",
         cause="Node 0 waited for every node's chatenv to check in. The missing ones were not "
         "started, were given another `--rdzv-endpoint`, or cannot reach this one (the address "
         "they use for it, the port, a firewall).",
-        fix="start chatenv smoke-test --distributed --rdzv-endpoint {endpoint} on node {nodes}; "
+        fix="start chatenv smoke-test --distributed --rdzv-endpoint {endpoint} on {nodes}; "
         "if it runs, check it reaches node 0: nc -zv {host} {port}",
     ),
     Problem(
@@ -2698,7 +2698,7 @@ PROBLEMS += (
         area="Distributed: the rendezvous",
         levels=("fail",),
         title="Ranks that never arrived",
-        message="{count} of {world} ranks never arrived within {timeout:g} s: rank {ranks}",
+        message="{count} of {world} ranks never arrived within {timeout:g} s: {ranks}",
         cause="Every rank says who it is when it starts; these never did: they crashed at "
         "start (the details show the last line they wrote, when the launcher kept it), were "
         "not started, or cannot reach the rendezvous.",
@@ -2770,7 +2770,7 @@ PROBLEMS += (
         area="Distributed: the ranks",
         levels=("fail",),
         title="A collective timed out on every rank",
-        message="{stage} timed out after {timeout:g} s on ranks {ranks}: every rank took part, "
+        message="{stage} timed out after {timeout:g} s on {ranks}: every rank took part, "
         "and the collective did not finish",
         cause="No rank was missing or stuck elsewhere: the data did not get through (a network "
         "too slow for --timeout, a broken P2P or InfiniBand path, a firewall between nodes "
@@ -2784,8 +2784,7 @@ PROBLEMS += (
         area="Distributed: the ranks",
         levels=("fail",),
         title="The job did not finish in time",
-        message="the job did not finish within {deadline:g} s; chatenv stopped ranks {ranks} in "
-        "{stage}",
+        message="the job did not finish within {deadline:g} s; chatenv stopped {ranks} in {stage}",
         cause="Each collective has --timeout, the rendezvous --rdzv-timeout; a rank stuck "
         "outside a collective (before it, in a loop, in a driver call) is ended by the job's "
         "deadline instead.",

@@ -208,7 +208,7 @@ class Node:
                     nnodes=nnodes,
                     endpoint=str(control.endpoint),
                     timeout=self.budget.rdzv_s,
-                    nodes=", ".join(map(str, missing)),
+                    nodes=report.named(missing, "node"),
                     host=control.endpoint.host,
                     port=control.endpoint.port,
                 )

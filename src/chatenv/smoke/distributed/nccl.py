@@ -33,7 +33,7 @@ _KEEP = re.compile(
     r"|NCCL_\w+ set by environment to|Bootstrap ?: Using| via (?:P2P|SHM|NET)/"
 )
 #: "host:pid:tid [dev] " before NCCL's message
-_PREFIX = re.compile(r"^\S+:\d+:\d+ \[\d+\] ")
+_PREFIX = re.compile(r"^\S+:\d+(?::\d+)? \[\d+\] ")
 _TRANSPORT = re.compile(r" via ((?:P2P|SHM|NET)/[^ ]*)")
 _SET_BY_ENV = re.compile(r"(NCCL_\w+) set by environment to (\S*?)\.?$")
 

@@ -145,7 +145,7 @@ def _rendezvous(world: World) -> CheckResult:
             count=len(missing),
             world=world.world_size,
             timeout=world.rdzv_timeout_s,
-            ranks=_list(rank.rank for rank in missing),
+            ranks=named(rank.rank for rank in missing),
             endpoint=world.endpoint,
         )
     hosts = _hosts(world.ranks)
@@ -360,7 +360,7 @@ def _stage_failed(world: World, stage: str) -> CheckResult:
             section=SECTION,
             details=details,
             stage=name,
-            ranks=_list(r.rank for r in timed_out),
+            ranks=named(r.rank for r in timed_out),
             timeout=world.timeout_s,
         )
     if world.timed_out or any(_deadline(r) for r in stuck):
@@ -371,7 +371,7 @@ def _stage_failed(world: World, stage: str) -> CheckResult:
             details=details,
             deadline=world.deadline_s or 0,
             stage=name,
-            ranks=_list(r.rank for r in stuck),
+            ranks=named(r.rank for r in stuck),
         )
     first = stuck[0]
     error = first.result.get("error") if first.result else state(first)
@@ -425,13 +425,17 @@ def bandwidth_table(world: World) -> list[dict[str, Any]]:
             {
                 "bytes": size,
                 "time_us": round(mean * 1e6, 2),
-                "algbw_gbps": round(algbw, 4),
-                "busbw_gbps": round(busbw(algbw, n), 4),
+                "algbw_gbps": _significant(algbw),
+                "busbw_gbps": _significant(busbw(algbw, n)),
                 "slowest_rank": slowest,
                 "slowest_time_us": round(slowest_t * 1e6, 2),
             }
         )
     return rows
+
+
+def _significant(value: float) -> float:
+    return float(f"{value:.4g}")
 
 
 def busbw(algbw: float, n: int) -> float:
@@ -489,7 +493,7 @@ def versions(ranks: Sequence[RankView]) -> CheckResult:
     if differ:
         parts = [
             f"{VERSION_NAMES[key]} ("
-            + "; ".join(f"{value} on ranks {_list(r)}" for value, r in groups.items())
+            + "; ".join(f"{value} on {named(r)}" for value, r in groups.items())
             + ")"
             for key, groups in differ.items()
         ]
@@ -535,6 +539,12 @@ def _hosts(ranks: Iterable[RankView]) -> dict[str, list[RankView]]:
     for rank in ranks:
         found.setdefault(rank.host, []).append(rank)
     return found
+
+
+def named(ranks: Iterable[int], word: str = "rank") -> str:
+    """ "rank 3", "ranks 0-3, 7"."""
+    values = sorted(set(ranks))
+    return f"{word}{'s' if len(values) > 1 else ''} {_list(values)}"
 
 
 def _list(ranks: Iterable[int]) -> str:
