@@ -261,7 +261,7 @@ def test_a_wrong_contribution_fails_the_exact_sum_check() -> None:
     assert doc["exit_code"] == 1
 
 
-# -- under another launcher: srun, a PyTorchJob -----------------------------------------------------
+# -- under another launcher: srun, torchrun, a PyTorchJob -------------------------------------
 
 
 def _srun_task(rank: int, port: int) -> dict[str, str]:
@@ -316,3 +316,36 @@ def test_a_rank_that_hangs_under_a_launcher_is_stopped_by_its_watchdog() -> None
         "hung in the broadcast check: the other ranks waited 3 s for it"
     )
     assert any(d.startswith("rank 1 (") and "stopped: rank 0 failed" in d for d in line["details"])
+
+
+@pytest.mark.slow
+def test_under_torchrun_chatenv_is_each_rank_and_rank_0_prints_one_document() -> None:
+    """`torchrun ... -m chatenv smoke-test --distributed`: the ranks use torchrun's own store."""
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "chatenv", *GLOO, *QUICK, "--json"],
+        env=clean_env(OMP_NUM_THREADS="1"),
+        capture_output=True,
+        text=True,
+        timeout=LIMIT_S,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = document(done.stdout)  # one document: rank 1 printed nothing
+    assert doc["distributed"]["launcher"] == "torchrun"
+    ranks = by_id(doc)["distributed.rendezvous"]["data"]["ranks"]
+    assert [r["state"] for r in ranks] == ["ok", "ok"]
+
+
+def test_without_torch_the_distributed_test_is_one_line_with_the_install_fix(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    from tests.smoke.test_cli_local import _blocking
+
+    site = _blocking(tmp_path, "torch")
+    done = run_cli(*GLOO, env=clean_env(PYTHONPATH=str(site)))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: torch.distributed is not available: No module named 'torch'",
+        "  fix: chatenv install local",
+    ]

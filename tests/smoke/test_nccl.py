@@ -1,5 +1,5 @@
-"""NCCL's INFO log, turned into lines. No NCCL runs here (no GPU): the logs below were recorded on
-real machines and published, and are quoted as they were printed:
+"""NCCL's INFO log, turned into lines. No NCCL runs here (no GPU): the logs in tests/data/nccl/
+were recorded on real machines and published, and are kept as they were printed:
 
 - A100_CONTAINER: `NCCL_DEBUG=INFO all_reduce_perf -g 2` (nccl-tests) in a Docker container on
   two A100-SXM4-80GB, NCCL 2.20.5 (a public engineering notebook);
@@ -13,55 +13,23 @@ real machines and published, and are quoted as they were printed:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from chatenv.results import Status
 from chatenv.smoke.distributed.nccl import RankLog, excerpt, findings, prepare_log, shm_finding
 
-A100_CONTAINER = """\
-3767c65d25c4:880:880 [0] NCCL INFO Bootstrap : Using eth0:172.17.0.2<0>
-3767c65d25c4:880:880 [1] NCCL INFO cudaDriverVersion 12040
-NCCL version 2.20.5+cuda12.4
-3767c65d25c4:880:887 [0] NCCL INFO Plugin Path : /opt/hpcx/nccl_rdma_sharp_plugin/lib/libnccl-net.so
-3767c65d25c4:880:887 [0] NCCL INFO P2P plugin IBext_v8
-3767c65d25c4:880:887 [0] NCCL INFO NET/IB : No device found.
-3767c65d25c4:880:887 [0] NCCL INFO NET/IB : No device found.
-3767c65d25c4:880:887 [0] NCCL INFO NET/Socket : Using [0]eth0:172.17.0.2<0>
-3767c65d25c4:880:887 [0] NCCL INFO Using non-device net plugin version 0
-3767c65d25c4:880:887 [0] NCCL INFO Using network Socket
-3767c65d25c4:880:888 [1] NCCL INFO Using network Socket
-3767c65d25c4:880:887 [0] NCCL INFO comm 0x55ba65abd9d0 rank 0 nranks 2 cudaDev 0 nvmlDev 0 busId a4000 commId 0xab55a18c6f2a4343 - Init START
-3767c65d25c4:880:888 [1] NCCL INFO Setting affinity for GPU 1 to 7fffffff,ffffffff,00000000,00000000,ffffffff,ffffffff,00000000,00000000
-3767c65d25c4:880:888 [1] NCCL INFO comm 0x55ba65ac2bd0 rank 1 nRanks 2 nNodes 1 localRanks 2 localRank 1 MNNVL 0
-3767c65d25c4:880:887 [0] NCCL INFO Channel 00/24 :    0   1
-3767c65d25c4:880:888 [1] NCCL INFO Channel 00/0 : 1[1] -> 0[0] via P2P/direct pointer/read
-3767c65d25c4:880:888 [1] NCCL INFO Channel 01/0 : 1[1] -> 0[0] via P2P/direct pointer/read
-3767c65d25c4:880:887 [0] NCCL INFO Channel 00/0 : 0[0] -> 1[1] via P2P/direct pointer/read
-3767c65d25c4:880:887 [0] NCCL INFO Channel 01/0 : 0[0] -> 1[1] via P2P/direct pointer/read
-3767c65d25c4:880:888 [1] NCCL INFO Connected all rings
-3767c65d25c4:880:887 [0] NCCL INFO comm 0x55ba65abd9d0 rank 0 nranks 2 cudaDev 0 nvmlDev 0 busId a4000 commId 0xab55a18c6f2a4343 - Init COMPLETE
-"""
-IFNAME_WRONG = """\
-rcvlab-A6000x4-0:223645:223645 [0] NCCL INFO NCCL_SOCKET_IFNAME set by environment to eth0
+RECORDED = Path(__file__).resolve().parents[1] / "data" / "nccl"
 
-rcvlab-A6000x4-0:223645:223645 [0] bootstrap.cc:45 NCCL WARN Bootstrap : no socket interface found
-rcvlab-A6000x4-0:223645:223645 [0] NCCL INFO init.cc:82 -> 3
-rcvlab-A6000x4-0:223645:223645 [0] NCCL INFO init.cc:101 -> 3
-"""
-SHM_FULL = """\
-3d3e22c3066f:168:168 [0] misc/shmutils.cc:72 NCCL WARN Error: failed to extend /dev/shm/nccl-UbzKZ9 to 9637892 bytes
-3d3e22c3066f:168:168 [0] misc/shmutils.cc:113 NCCL WARN Error while creating shared memory segment /dev/shm/nccl-UbzKZ9 (size 9637888)
-3d3e22c3066f:168:168 [0] NCCL INFO transport/shm.cc:114 -> 2
-"""
-P2P_DISABLED = """\
-proxmox:1495819 [0] NCCL INFO NCCL_P2P_DISABLE set by environment to 1
-proxmox:1495819 [0] NCCL INFO Check P2P Type isAllDirectP2p 0 directMode 0 isAllCudaP2p 1
-proxmox:1495819 [0] NCCL INFO Channel 00 : 0[1] -> 1[2] via SHM/direct/direct
-"""
-TWO_NODES_TCP = """\
-NCCL INFO NET/IB : No device found.
-NCCL INFO NET/Socket : Using [0]eth0:10.140.0.7<0>
-NCCL INFO Using network Socket
-NCCL INFO NET/Socket : GPU Direct RDMA Disabled for HCA 0 'eth0'
-"""
+
+def recorded(name: str) -> str:
+    return (RECORDED / f"{name}.log").read_text(encoding="utf-8")
+
+
+A100_CONTAINER = recorded("a100-container")
+IFNAME_WRONG = recorded("ifname-wrong")
+SHM_FULL = recorded("shm-full")
+P2P_DISABLED = recorded("p2p-disabled")
+TWO_NODES_TCP = recorded("two-nodes-tcp")
 
 
 def log(text: str, rank: int = 0, host: str = "gpu-a", stuck: bool = False) -> RankLog:
@@ -133,7 +101,8 @@ def test_a_rank_stuck_while_p2p_was_in_use_suggests_turning_p2p_off() -> None:
 
 
 def test_another_nccl_warning_is_passed_on_as_it_was_written() -> None:
-    text = "gpu-a:1:1 [0] NCCL WARN Cuda failure 'peer access is not supported between these two devices'\n"
+    text = "gpu-a:1:1 [0] NCCL WARN Cuda failure 'peer access is not supported between these two"
+    text += " devices'\n"
     [found] = findings([log(text)], nnodes=1, local_ranks={})
     assert found.summary == (
         "NCCL warned on gpu-a (rank 0): Cuda failure 'peer access is not supported between these "

@@ -290,7 +290,11 @@ class Node:
                 env=torchrun_env(os.environ),
                 start_new_session=True,
             )
-            timed_out = self._wait(proc, control)
+            try:
+                timed_out = self._wait(proc, control)
+            except BaseException:  # Ctrl-C: torchrun runs in a session of its own, stop it
+                _stop(proc, control)
+                raise
         if timed_out:
             _put_abort(control, f"node {self.k}", "the job's deadline passed")
             self._kill_leftovers(control)
