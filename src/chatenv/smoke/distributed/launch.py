@@ -35,7 +35,7 @@ from chatenv.results import CheckResult, Report, Status
 from chatenv.smoke.distributed import control as ctl
 from chatenv.smoke.distributed import nccl, report
 from chatenv.smoke.distributed.options import DEFAULT_CPU_WORKERS, Endpoint
-from chatenv.smoke.distributed.rank import NO_HOOKS, Identity, Settings, run_rank
+from chatenv.smoke.distributed.rank import ARRIVED, NO_HOOKS, Identity, Settings, run_rank
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -323,14 +323,14 @@ class Node:
         """Until torchrun ends; node 0 notes when every rank has arrived. True when chatenv had
         to stop torchrun at the deadline."""
         deadline = time.monotonic() + self.budget.job_deadline_s
-        keys = [f"rank/{r}/info" for r in range(self.world_size)] if self.k == 0 else []
+        watching = self.k == 0
         while time.monotonic() < deadline:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=0.2)
                 return False
-            if keys and all(control.has(key) for key in keys):
+            if watching and control.counter(ARRIVED) >= self.world_size:
                 self.arrived_s = time.monotonic() - self.started
-                keys = []
+                watching = False
         _stop(proc, control)
         return True
 

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from chatenv.smoke.distributed.control import Control
 
 STAGES = ("arrive", "init", "allreduce", "broadcast", "barrier", "bandwidth")
+#: the counter every rank raises once it has said who it is
+ARRIVED = "arrived"
 #: the exit code of a rank its watchdog ended (another rank gave up, or the deadline passed)
 EXIT_ABORTED = 3
 CHECK_ELEMENTS = 4096
@@ -108,6 +110,8 @@ def run_rank(
     device, no_device = _device(torch, identity, settings.backend)
     info = describe(torch, identity, settings, device)
     control.put(f"rank/{identity.rank}/info", info)
+    control.add(f"backend/{settings.backend}", 1)
+    control.add(ARRIVED, 1)
     checks: dict[str, Any] = {}
     timings: dict[str, float] = {}
     bandwidth: list[dict[str, Any]] = []
@@ -267,29 +271,32 @@ class Stages:
             raise classify(exc) from exc
 
     def _arrive(self) -> None:
-        """Wait until every rank has said who it is."""
+        """Wait until every rank has said who it is. One counter is polled, not every rank's
+        key: a thousand ranks asking for a thousand keys ten times a second would drown the
+        store; the keys are read once, to name the missing ranks."""
         world = self.identity.world_size
         deadline = time.monotonic() + self.settings.rdzv_timeout_s
-        while True:
-            missing = [r for r in range(world) if not self.control.has(f"rank/{r}/info")]
-            if not missing:
-                self._same_backend()
-                return
+        while self.control.counter(ARRIVED) < world:
             if self.control.has("abort"):
                 raise Failed("stopped: another rank gave up before every rank arrived", "aborted")
             if time.monotonic() > deadline:
+                missing = [r for r in range(world) if not self.control.has(f"rank/{r}/info")]
                 raise Failed(f"ranks {_ranks(missing)} never arrived", "missing")
-            time.sleep(0.1)
+            time.sleep(0.2)
+        self._same_backend()
 
     def _same_backend(self) -> None:
-        """Ranks that chose different backends would wait for each other forever in init."""
-        infos = self.control.get_many([f"rank/{r}/info" for r in range(self.identity.world_size)])
+        """Ranks that chose different backends would wait for each other forever in init.
+        Each rank counted itself under its backend when it arrived."""
+        world = self.identity.world_size
+        if self.control.counter(f"backend/{self.settings.backend}") == world:
+            return
+        infos = self.control.get_many([f"rank/{r}/info" for r in range(world)])
         chosen: dict[str, list[int]] = {}
         for info in infos:
             chosen.setdefault(str(info["backend"]), []).append(int(info["rank"]))
-        if len(chosen) > 1:
-            groups = "; ".join(f"{b} on ranks {_ranks(r)}" for b, r in chosen.items())
-            raise Failed(problem("dist.rank-backends-differ").text(groups=groups))
+        groups = "; ".join(f"{b} on ranks {_ranks(r)}" for b, r in chosen.items())
+        raise Failed(problem("dist.rank-backends-differ").text(groups=groups))
 
     def _init(self) -> None:
         dist, ident = self.dist, self.identity

@@ -232,7 +232,7 @@ def _stage(world: World, stage: str) -> CheckResult:
             f"process group ({world.backend}) initialised on {n} ranks in {slowest * 1000:.0f} ms"
         )
     elif stage == "allreduce":
-        elements = _check(world.ranks[0], stage).get("elements", 0)
+        elements = max(int(_check(rank, stage).get("elements", 0)) for rank in world.ranks)
         summary = f"all-reduce: the sum is exact on all {n} ranks ({elements} float32 values)"
     elif stage == "broadcast":
         summary = f"broadcast from rank 0: all {n} ranks received exactly what it sent"
