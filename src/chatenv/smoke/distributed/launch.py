@@ -543,8 +543,8 @@ def as_rank(
     hooks: Hooks | None = None,
 ) -> Report:
     """This process is one rank: run the stages; rank 0 then reports for every rank."""
-    logs = os.path.join(tempfile.gettempdir(), f"chatenv-distributed-{launcher.run_id}")
-    os.makedirs(logs, exist_ok=True)
+    # a folder of this process's own: ranks of one host (and users of one machine) stay apart
+    logs = tempfile.mkdtemp(prefix=f"chatenv-distributed-{launcher.run_id}-{launcher.rank}-")
     log_dir = logs if nccl.prepare_log(os.environ, logs) else None
     torch = import_torch()
     backend = choose_backend(request.backend, torch)
@@ -563,6 +563,8 @@ def as_rank(
     progress(f"rank {launcher.rank} of {launcher.world_size}")
     result = run_rank(identity, control, settings, hooks or NO_HOOKS)
     if launcher.rank != 0:
+        if result["status"] == "ok":
+            shutil.rmtree(logs, ignore_errors=True)
         return _rank_follower(launcher, result)
     progress("waiting for every rank's result")
     liveness = _wait_for_results(control, launcher.world_size, budget)
