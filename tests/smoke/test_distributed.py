@@ -349,3 +349,16 @@ def test_without_torch_the_distributed_test_is_one_line_with_the_install_fix(
         "error: torch.distributed is not available: No module named 'torch'",
         "  fix: chatenv install local",
     ]
+
+
+@pytest.mark.slow
+def test_a_rank_that_cannot_reach_rank_0_says_so_on_stderr_only(run_cli: RunCli) -> None:
+    port = free_port()  # nothing listens there: rank 0 never started
+    env = clean_env(RANK="1", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    done = run_cli(*GLOO, "--rdzv-timeout", "2", "--json", env=env, timeout=LIMIT_S)
+    assert done.returncode == 1
+    assert done.stdout == ""  # rank 0 prints the job's document, not rank 1
+    assert done.stderr.splitlines()[0] == (
+        f"error: rank 1 could not reach rank 0 at 127.0.0.1:{port} within 2 s: connection "
+        f"refused: nothing listens on port {port}"
+    )

@@ -272,3 +272,10 @@ def test_sizes_read_as_nccl_tests_steps(size: int, text: str) -> None:
 
 def test_times_read_in_their_unit() -> None:
     assert [time_text(t) for t in (12.3, 4500.0, 2.5e6)] == ["12 µs", "4.50 ms", "2.50 s"]
+
+
+def test_one_rank_has_no_bus_bandwidth_to_speak_of() -> None:
+    found = by_id(results(world(RankView(0, info(0), "bandwidth", passed()))))
+    assert found["distributed.bandwidth"].summary == (
+        "all-reduce on one rank: nothing crosses a link, so no bus bandwidth (latency 20 µs at 8 B)"
+    )

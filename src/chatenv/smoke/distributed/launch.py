@@ -606,7 +606,9 @@ def _rank_control(launcher: Launcher, budget: Budget) -> ctl.Control | Report:
             host=master.host,
             port=master.port,
         )
-        return Report(COMMAND, (result,), data={"stages": {SECTION: "fail"}})
+        # rank 0 prints the job's report: another rank's failure goes to its stderr only
+        shown_by = "rank 0" if launcher.rank != 0 else None
+        return Report(COMMAND, (result,), data={"stages": {SECTION: "fail"}}, shown_by=shown_by)
 
 
 def _wait_for_results(control: ctl.Control, world_size: int, budget: Budget) -> ctl.Liveness:

@@ -455,7 +455,6 @@ def describe(torch: Any, identity: Identity, settings: Settings, device: Any) ->
         "nccl_log": nccl.log_file(settings.nccl_log_dir, host, os.getpid())
         if settings.nccl_log_dir and settings.backend == "nccl"
         else None,
-        "socket_ifname": os.environ.get("NCCL_SOCKET_IFNAME"),
     }
 
 

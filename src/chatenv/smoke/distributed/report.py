@@ -447,6 +447,13 @@ def bandwidth_result(world: World) -> CheckResult:
     rows = bandwidth_table(world)
     largest, smallest = rows[-1], rows[0]
     slowest = world.ranks[largest["slowest_rank"]]
+    data = {"sizes": rows, "formula": BUSBW, "slowest_rank": slowest.rank}
+    if world.world_size == 1:
+        summary = (
+            f"all-reduce on one rank: nothing crosses a link, so no bus bandwidth (latency "
+            f"{time_text(smallest['time_us'])} at {size_text(smallest['bytes'])})"
+        )
+        return CheckResult.ok(f"{SECTION}.bandwidth", summary, section=SECTION, data=data)
     summary = (
         f"all-reduce bus bandwidth {largest['busbw_gbps']:.2f} GB/s at "
         f"{size_text(largest['bytes'])}, "
@@ -459,7 +466,7 @@ def bandwidth_result(world: World) -> CheckResult:
         summary,
         section=SECTION,
         details=[BUSBW],
-        data={"sizes": rows, "formula": BUSBW, "slowest_rank": slowest.rank},
+        data=data,
     )
 
 
