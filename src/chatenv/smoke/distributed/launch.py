@@ -101,7 +101,6 @@ class Node:
     backend: str
     nproc: int
     progress: Progress
-    control: ctl.Control | None = None
     logs: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="chatenv-distributed-"))
     started: float = field(default_factory=time.monotonic)
     keep_logs: bool = False
@@ -117,7 +116,7 @@ class Node:
         joined = self._join(endpoint)
         if isinstance(joined, Report):
             return joined
-        self.control = control = joined
+        control = joined
         settings = self._check_in(control)
         if isinstance(settings, Report):
             return settings
