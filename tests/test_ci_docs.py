@@ -60,8 +60,17 @@ def test_the_github_workflow_has_the_shape_actions_expects() -> None:
     assert download["if"] == f"steps.{cache['id']}.outputs.cache-hit != 'true'"
 
 
+def yaml_documents(kind: str, name: str) -> dict[str, Any]:
+    [found] = [
+        d
+        for d in map(yaml.safe_load, blocks("yaml"))
+        if d.get("kind") == kind and d["metadata"]["name"] == name
+    ]
+    return dict(found)
+
+
 def test_the_kubernetes_job_runs_one_doctor_per_node() -> None:
-    [job] = [d for d in map(yaml.safe_load, blocks("yaml")) if d.get("kind") == "Job"]
+    job = yaml_documents("Job", "chatenv-doctor")
     assert job["apiVersion"] == "batch/v1"
     pod = job["spec"]["template"]["spec"]
     assert pod["hostNetwork"] is True and pod["restartPolicy"] == "Never"
@@ -70,6 +79,34 @@ def test_the_kubernetes_job_runs_one_doctor_per_node() -> None:
     assert anti[0]["labelSelector"]["matchLabels"] == job["spec"]["template"]["metadata"]["labels"]
     [container] = pod["containers"]
     assert "chatenv doctor --json" in " ".join(container["command"])
+
+
+def test_the_distributed_job_gives_every_pod_its_node_rank_and_node_0_a_name() -> None:
+    job = yaml_documents("Job", "chatenv-dist")
+    service = yaml_documents("Service", "chatenv-dist")
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    assert spec["completions"] == spec["parallelism"]
+    pod = spec["template"]["spec"]
+    # pod 0 is <job>-0 under the headless Service its subdomain names
+    assert service["spec"]["clusterIP"] == "None"
+    assert pod["subdomain"] == service["metadata"]["name"]
+    assert service["spec"]["selector"] == {"job-name": job["metadata"]["name"]}
+    [container] = pod["containers"]
+    command = " ".join(container["command"])
+    assert f"--nnodes {spec['completions']} --node-rank $JOB_COMPLETION_INDEX" in command
+    assert f"--rdzv-endpoint {job['metadata']['name']}-0.{pod['subdomain']}:29500" in command
+    [mount] = container["volumeMounts"]
+    [volume] = pod["volumes"]
+    assert mount == {"name": volume["name"], "mountPath": "/dev/shm"}
+    assert volume["emptyDir"]["medium"] == "Memory"
+
+
+def test_the_torchrun_recipe_runs_chatenv_as_each_rank() -> None:
+    text = re.sub(r"\\\n\s*", " ", "\n".join(blocks("sh")))
+    [line] = [line for line in text.splitlines() if line.startswith("torchrun ")]
+    assert line.endswith("-m chatenv smoke-test --distributed")
+    assert "--rdzv-backend c10d --rdzv-endpoint gpu-node-1:29500" in line
 
 
 def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
@@ -117,7 +154,8 @@ def chatenv_command_lines() -> list[list[str]]:
     found = []
     command = r"(?<![\w/-])(?:/opt/venv/bin/)?chatenv ([a-z-]+(?:(?!\s\d?>)[^\n;|&>])*)"
     for match in re.finditer(command, text):
-        words = shlex.split(match.group(1).replace("$TORCH", "cpu"))
+        shell = match.group(1).replace("$TORCH", "cpu").replace("$JOB_COMPLETION_INDEX", "0")
+        words = shlex.split(shell)
         found.append(words)
     return found
 

@@ -161,6 +161,9 @@ def render(
     command stopped by an error (`error_report`): as text that is only its one line on stderr,
     printed already by `error`; a report that did something before it stopped (setup's stages
     before Ctrl-C) still shows what it did."""
+    if report.shown_by is not None:
+        _follower(report, hints=fmt == "text" and sys.stderr.isatty())
+        return
     if fmt == "json":
         print_json(report.to_json())
     elif fmt == "markdown":
@@ -168,6 +171,16 @@ def render(
     elif report.error is None or any(r.id != "error" for r in report.results):
         render_text(report, verbose=verbose, shown=shown)
     github_actions(report, fmt=fmt)
+
+
+def _follower(report: Report, *, hints: bool) -> None:
+    """A rank or node whose report another process prints (`Report.shown_by`): nothing on
+    stdout; its failures, one line each, on stderr (and, on a terminal, that it passed)."""
+    for result in report.results:
+        if result.status in (Status.FAIL, Status.WARN):
+            error(result.summary, result.fix)
+        elif hints:
+            hint(result.summary)
 
 
 def render_text(
@@ -657,7 +670,12 @@ SECTION_TITLES: dict[str, str] = {
 # The stages' results as the common lines, plus what a person wants to read under them: the
 # generated text and the API's reply. Progress goes to stderr, only on a terminal.
 
-SMOKE_HEADINGS = {"local": "Local generation", "train": "Training step", "api": "API completion"}
+SMOKE_HEADINGS = {
+    "local": "Local generation",
+    "train": "Training step",
+    "api": "API completion",
+    "distributed": "Distributed (torch.distributed)",
+}
 _SHOWN_TEXT = 300
 
 
@@ -727,6 +745,9 @@ def _smoke_text_lines(result: CheckResult) -> list[Text]:
     replaced a v0-era API or model) whatever the status."""
     from rich.text import Text
 
+    table = distributed_table(result)
+    if table:
+        return [Text("")] + [Text("      " + redact(line)) for line in _aligned(table)] + [Text("")]
     if "note" in result.data:
         note = Text("      note: ", style="cyan")
         note.append(redact(str(result.data["note"])))
@@ -745,6 +766,55 @@ def _smoke_text_lines(result: CheckResult) -> list[Text]:
         line.append("”")
         return [line]
     return []
+
+
+def distributed_table(result: CheckResult) -> list[list[str]]:
+    """The distributed stage's tables, header first: every rank (under the rendezvous line)
+    and the bus bandwidth per size (under the bandwidth line). Columns nobody filled are left
+    out (CUDA, NCCL and the driver on CPU ranks)."""
+    if "ranks" in result.data:
+        columns = [
+            ("rank", "rank"),
+            ("node", "node"),
+            ("host", "host"),
+            ("device", "device"),
+            ("device_name", "GPU"),
+            ("torch", "torch"),
+            ("cuda", "CUDA"),
+            ("nccl", "NCCL"),
+            ("driver", "driver"),
+            ("state", "state"),
+        ]
+        rows = list(result.data["ranks"])
+        shown = [
+            (key, title) for key, title in columns if any(r.get(key) is not None for r in rows)
+        ]
+        return [[title for _, title in shown]] + [
+            ["-" if r.get(key) is None else str(r[key]) for key, _ in shown] for r in rows
+        ]
+    if "sizes" in result.data:
+        from chatenv.smoke.distributed.report import size_text, time_text
+
+        head = ["size", "time", "algbw", "busbw", "slowest rank"]
+        return [head] + [
+            [
+                size_text(row["bytes"]),
+                time_text(row["time_us"]),
+                f"{row['algbw_gbps']:.3f} GB/s",
+                f"{row['busbw_gbps']:.3f} GB/s",
+                f"{row['slowest_rank']} ({time_text(row['slowest_time_us'])})",
+            ]
+            for row in result.data["sizes"]
+        ]
+    return []
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
 
 
 def _one_line_text(text: str) -> str:
@@ -896,6 +966,13 @@ def _md_install(report: Report, level: int) -> list[str]:
 def _md_smoke(report: Report, level: int) -> list[str]:
     lines: list[str] = []
     for result in report.results:
+        table = distributed_table(result)
+        if table:
+            lines += ["| " + " | ".join(_md_cell(c) for c in table[0]) + " |"]
+            lines += ["|" + "---|" * len(table[0])]
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table[1:]]
+            lines.append("")
+            continue
         if result.status is not Status.OK:
             continue
         if "text" in result.data:

@@ -113,6 +113,10 @@ class Report:
     data: Mapping[str, Any] = field(default_factory=dict)
     #: set when the command stopped with an error instead of finishing (its exit code wins)
     error: CommandError | None = None
+    #: who prints the report instead of this process ("rank 0", "node 0"): a follower rank or
+    #: node of a distributed run prints nothing on stdout, so that the job's output (srun's,
+    #: say) holds one report; only its failures go to stderr
+    shown_by: str | None = None
 
     def counts(self) -> dict[str, int]:
         counts = {s.value: 0 for s in Status}

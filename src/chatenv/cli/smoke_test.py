@@ -1,5 +1,6 @@
 """`chatenv smoke-test`: does this environment actually work? One local generation (and, with
---train, one training step) and one API completion, each timed."""
+--train, one training step) and one API completion, each timed; or, with --distributed, the
+torch.distributed test across this node's GPUs or many nodes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ from chatenv.smoke import DEFAULT_MAX_NEW_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
 class ApiMode(str, Enum):
     chat = "chat"
     responses = "responses"
+
+
+class Backend(str, Enum):
+    auto = "auto"
+    nccl = "nccl"
+    gloo = "gloo"
 
 
 class DType(str, Enum):
@@ -75,9 +82,70 @@ def smoke_test(
     timeout: Annotated[
         float,
         typer.Option(
-            "--timeout", min=0.1, help="Seconds to wait for the network (hub, API) per request."
+            "--timeout",
+            min=0.1,
+            help="Seconds to wait for the network (hub, API) per request; with --distributed, "
+            "for each collective.",
         ),
     ] = 10.0,
+    distributed: Annotated[
+        bool,
+        typer.Option(
+            "--distributed",
+            help="Test torch.distributed instead: every rank's all-reduce (checked exactly), "
+            "broadcast, barrier and bus bandwidth, on this node's GPUs or across nodes.",
+        ),
+    ] = False,
+    nproc: Annotated[
+        int | None,
+        typer.Option(
+            "--nproc",
+            min=1,
+            help="Workers on this node (default: one per GPU; 2 CPU workers with gloo).",
+            show_default=False,
+        ),
+    ] = None,
+    nnodes: Annotated[
+        int | None,
+        typer.Option(
+            "--nnodes",
+            min=1,
+            help="Nodes in the run, each running chatenv (default 1).",
+            show_default=False,
+        ),
+    ] = None,
+    node_rank: Annotated[
+        int | None,
+        typer.Option(
+            "--node-rank",
+            min=0,
+            help="This node's index, 0 to NNODES-1 (default 0).",
+            show_default=False,
+        ),
+    ] = None,
+    rdzv_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--rdzv-endpoint",
+            help="HOST:PORT where node 0 listens (needed with --nnodes above 1).",
+            show_default=False,
+        ),
+    ] = None,
+    backend: Annotated[
+        Backend | None,
+        typer.Option(
+            "--backend", help="nccl, gloo, or auto: nccl with GPUs (default).", show_default=False
+        ),
+    ] = None,
+    rdzv_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--rdzv-timeout",
+            min=0.1,
+            help="Seconds every node and rank gets to arrive (default 60).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOption = None,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
@@ -94,8 +162,20 @@ def smoke_test(
         model=model if model != DEFAULT_MODEL else None,
     ) as chosen:
         from chatenv.commands.smoke_test import run_smoke
+        from chatenv.smoke import distributed as dist
 
-        report = run_smoke(
+        report = dist.from_cli(
+            distributed=distributed,
+            train=train,
+            nproc=nproc,
+            nnodes=nnodes,
+            node_rank=node_rank,
+            rdzv_endpoint=rdzv_endpoint,
+            backend=backend.value if backend else None,
+            rdzv_timeout=rdzv_timeout,
+            timeout=timeout,
+            show_progress=chosen == "text" and sys.stderr.isatty(),
+        ) or run_smoke(
             local=local,
             train=train,
             model=model,

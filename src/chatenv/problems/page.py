@@ -40,7 +40,7 @@ CHAPTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("chatenv install", ("install",)),
     ("chatenv configure-key", ("key",)),
     ("The .env file", ("env-file",)),
-    ("chatenv smoke-test", ("smoke",)),
+    ("chatenv smoke-test", ("smoke", "dist")),
     ("The OpenAI API", ("api",)),
     ("chatenv setup", ("setup",)),
     ("chatenv schema", ("schema",)),

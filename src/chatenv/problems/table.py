@@ -3842,6 +3842,511 @@ PROBLEMS += (
     ),
 )
 
+DIST = ("smoke-test",)
+DIST_RESTART = "start every node again, node 0 first"
+
+PROBLEMS += (
+    # -- smoke-test --distributed: options ---------------------------------------------------
+    Problem(
+        id="dist.needs-distributed",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("usage",),
+        title="A distributed option without --distributed",
+        message="{options} only apply with --distributed",
+        cause="`--nproc`, `--nnodes`, `--node-rank`, `--rdzv-endpoint`, `--backend` and "
+        "`--rdzv-timeout` shape the distributed test, which runs only when asked for.",
+        fix="add --distributed",
+    ),
+    Problem(
+        id="dist.with-train",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("usage",),
+        title="--train with --distributed",
+        message="--train and --distributed: the distributed test runs on its own",
+        cause="`--distributed` runs the torch.distributed test instead of the local and API "
+        "stages (under srun, every rank would otherwise load a model too).",
+        fix="run them one after the other: chatenv smoke-test --train, then chatenv smoke-test "
+        "--distributed",
+    ),
+    Problem(
+        id="dist.nnodes-without-endpoint",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("usage",),
+        title="--nnodes above 1 without --rdzv-endpoint",
+        message="--nnodes {nnodes} needs --rdzv-endpoint HOST:PORT: where node 0 listens and "
+        "the other nodes connect",
+        cause="Nodes find each other at one address: node 0's chatenv listens there, every "
+        "other node's connects to it, as torchrun's own `--rdzv-endpoint`.",
+        fix="on node 0: chatenv smoke-test --distributed --nnodes {nnodes} --node-rank 0 "
+        "--rdzv-endpoint $(hostname):29500, then the same on each other node with its own "
+        "--node-rank",
+    ),
+    Problem(
+        id="dist.node-rank-out-of-range",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("usage",),
+        title="--node-rank outside 0 to NNODES-1",
+        message="--node-rank {node_rank} with --nnodes {nnodes}: node ranks go from 0 to NNODES-1",
+        cause="Each node gets its own index; node 0 is the one at `--rdzv-endpoint`.",
+        fix="number the nodes 0 to NNODES-1, node 0 the host of --rdzv-endpoint",
+    ),
+    Problem(
+        id="dist.bad-endpoint",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("usage",),
+        title="--rdzv-endpoint is not HOST:PORT",
+        message="--rdzv-endpoint {value!r} is not HOST:PORT",
+        cause="The endpoint is node 0's name or address and a port it can listen on "
+        "(`node-0:29500`, `10.0.0.5:29500`, `[fd00::5]:29500`); port 0 means any free port, "
+        "which other nodes cannot know.",
+        fix="--rdzv-endpoint node-0:29500   (node 0's name or address, a free port on it)",
+    ),
+    Problem(
+        id="dist.options-under-launcher",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("usage",),
+        title="Launch options under another launcher",
+        message="{options}: {launcher} already started this process as one rank; these options "
+        "are for a run chatenv launches itself",
+        cause="With `RANK` and `WORLD_SIZE` set (torchrun, a Kubernetes PyTorchJob) or under an "
+        "srun step of several tasks, the launcher decides how many ranks run where, and "
+        "chatenv runs as one of them.",
+        fix="drop {options}",
+    ),
+    Problem(
+        id="dist.bad-launcher-variable",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("usage",),
+        title="A launcher variable that is not a number",
+        message="{name}={value!r} is not a rank, a size or a port",
+        cause="The launcher's variables (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `MASTER_PORT`, "
+        "`SLURM_PROCID`, ...) are numbers; this one is not, or is out of range.",
+        fix="unset {name}, or set it as the launcher would",
+    ),
+    Problem(
+        id="dist.master-unset",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("usage",),
+        title="RANK and WORLD_SIZE without MASTER_ADDR and MASTER_PORT",
+        message="RANK={rank} and WORLD_SIZE={world} are set, but MASTER_ADDR or MASTER_PORT is "
+        "not: nothing says where rank 0 is",
+        cause="A launcher that sets `RANK` and `WORLD_SIZE` also sets `MASTER_ADDR` and "
+        "`MASTER_PORT` (torchrun and the PyTorchJob operator do); set by hand, they come "
+        "together.",
+        fix="set MASTER_ADDR to rank 0's address and MASTER_PORT to a free port (29500) on "
+        "every rank, or unset RANK and WORLD_SIZE to let chatenv launch the workers",
+    ),
+    Problem(
+        id="dist.slurm-no-nodelist",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("usage",),
+        title="srun, but nothing says where rank 0 is",
+        message="srun started this task, but neither MASTER_ADDR nor SLURM_STEP_NODELIST says "
+        "where rank 0 is",
+        cause="Under srun, rank 0 runs on the step's first node (`SLURM_STEP_NODELIST`); "
+        "this step's environment has no node list.",
+        fix='export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1) '
+        "before srun",
+    ),
+    Problem(
+        id="dist.no-torch",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("error",),
+        title="torch.distributed is not available",
+        message="torch.distributed is not available: {error}",
+        cause="The distributed test runs on torch: it is not installed, or this build has no "
+        "torch.distributed.",
+        fix="chatenv install local",
+    ),
+    Problem(
+        id="dist.nccl-unavailable",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("error",),
+        title="--backend nccl with a torch without NCCL",
+        message="--backend nccl: torch {torch} has no NCCL (a CPU-only build, or macOS or Windows)",
+        cause="NCCL ships in torch's CUDA builds for Linux.",
+        fix="chatenv install local   (the CUDA build), or --backend gloo",
+    ),
+    Problem(
+        id="dist.nccl-without-gpu",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("error",),
+        title="--backend nccl, but torch sees no GPU",
+        message="--backend nccl: torch {torch} sees no GPU here",
+        cause="NCCL runs on GPUs: one per rank.",
+        fix="chatenv doctor   (says why torch sees none), or --backend gloo",
+    ),
+    Problem(
+        id="dist.nproc-over-gpus",
+        commands=DIST,
+        area="Distributed: options",
+        levels=("usage",),
+        title="More NCCL workers than GPUs",
+        message="--nproc {nproc} with NCCL: each worker needs a GPU of its own, and torch sees "
+        "{gpus}",
+        cause="NCCL does not share one GPU between two ranks of a communicator.",
+        fix="--nproc {gpus}, or --backend gloo for CPU workers",
+    ),
+    # -- smoke-test --distributed: the rendezvous ----------------------------------------------
+    Problem(
+        id="dist.port-taken",
+        commands=DIST,
+        area="Distributed: the rendezvous",
+        levels=("error",),
+        title="The rendezvous port is taken",
+        message="cannot listen on port {port} for the rendezvous: {reason}",
+        cause="Node 0 (or rank 0, under srun or a PyTorchJob) listens on the rendezvous port; "
+        "another program, or a run that has not finished, holds it.",
+        fix="stop what listens there (ss -ltnp 'sport = :{port}'), or pick another port on "
+        "every node",
+    ),
+    Problem(
+        id="dist.endpoint-unreachable",
+        commands=DIST,
+        area="Distributed: the rendezvous",
+        levels=("fail",),
+        title="Node 0 cannot be reached",
+        message="could not reach the rendezvous at {endpoint} within {timeout:g} s: {reason}",
+        cause="This node connects to node 0 at `--rdzv-endpoint`: node 0 has not started, "
+        "listens on another port, or a firewall or a wrong address keeps the two apart. The "
+        "reason says which: refused (nothing listens), no answer (the packets are dropped), "
+        "or a name that does not resolve.",
+        fix="check that node 0 runs chatenv with --rdzv-endpoint {endpoint}, then from here: nc "
+        "-zv {host} {port}",
+    ),
+    Problem(
+        id="dist.nodes-missing",
+        commands=DIST,
+        area="Distributed: the rendezvous",
+        levels=("fail",),
+        title="Nodes that never arrived",
+        message="{count} of {nnodes} nodes never arrived at {endpoint} within {timeout:g} s: "
+        "{nodes}",
+        cause="Node 0 waited for every node's chatenv to check in. The missing ones were not "
+        "started, were given another `--rdzv-endpoint`, or cannot reach this one (the address "
+        "they use for it, the port, a firewall).",
+        fix="start chatenv smoke-test --distributed --rdzv-endpoint {endpoint} on {nodes}; "
+        "if it runs, check it reaches node 0: nc -zv {host} {port}",
+    ),
+    Problem(
+        id="dist.node-rank-taken",
+        commands=DIST,
+        area="Distributed: the rendezvous",
+        levels=("fail",),
+        title="Two nodes with the same --node-rank",
+        message="another node already checked in as node {node} at {endpoint}",
+        cause="Each node needs its own `--node-rank`, from 0 to NNODES-1.",
+        fix="give every node its own --node-rank, then " + DIST_RESTART,
+    ),
+    Problem(
+        id="dist.backend-mismatch",
+        commands=DIST,
+        area="Distributed: the rendezvous",
+        levels=("fail",),
+        title="Nodes that chose different backends",
+        message="node {node} ({host}) would use {backend}, and node 0 uses {ours}",
+        cause="With `--backend auto` a node with GPUs picks nccl and one without picks gloo; "
+        "every rank of a process group needs the same backend.",
+        fix="give every node the same --backend, then " + DIST_RESTART,
+    ),
+    Problem(
+        id="dist.no-go",
+        commands=DIST,
+        area="Distributed: the rendezvous",
+        levels=("fail",),
+        title="Node 0 did not start the run",
+        message="node 0 at {endpoint} did not start the run: it gave up, or stopped",
+        cause="Node 0 starts the run once every node has checked in; it stopped first (another "
+        "node missing, different backends), and its report says why.",
+        fix="read node 0's report, then " + DIST_RESTART + " (node {node} too)",
+    ),
+    Problem(
+        id="dist.torchrun-failed",
+        commands=DIST,
+        area="Distributed: the rendezvous",
+        levels=("fail",),
+        title="torchrun failed before any rank started",
+        message="torchrun failed before any rank started: {error}",
+        cause="torch's launcher stopped on its own: its rendezvous with the other nodes' "
+        "torchrun timed out or broke, or it could not start the worker program.",
+        fix="cat {logs}/torchrun.log",
+    ),
+    Problem(
+        id="dist.master-unreachable",
+        commands=DIST,
+        area="Distributed: the rendezvous",
+        levels=("fail",),
+        title="A rank cannot reach rank 0",
+        message="rank {rank} could not reach rank 0 at {master} within {timeout:g} s: {reason}",
+        cause="Under srun, torchrun or a PyTorchJob every rank connects to rank 0 at "
+        "`MASTER_ADDR:MASTER_PORT`: rank 0 has not started or failed, or the address, the port "
+        "or a firewall keeps them apart.",
+        fix="check MASTER_ADDR and MASTER_PORT (the same on every rank: rank 0's host), then "
+        "from here: nc -zv {host} {port}",
+    ),
+    Problem(
+        id="dist.ranks-missing",
+        commands=DIST,
+        area="Distributed: the rendezvous",
+        levels=("fail",),
+        title="Ranks that never arrived",
+        message="{count} of {world} ranks never arrived within {timeout:g} s: {ranks}",
+        cause="Every rank says who it is when it starts; these never did: they crashed at "
+        "start (the details show the last line they wrote, when the launcher kept it), were "
+        "not started, or cannot reach the rendezvous.",
+        fix="check those ranks' output, then that they reach the rendezvous at {endpoint} "
+        "(MASTER_ADDR, the port, a firewall)",
+    ),
+    # -- smoke-test --distributed: the ranks ---------------------------------------------------
+    Problem(
+        id="dist.rank-exited",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="A rank exited",
+        message="rank {rank} ({where}) exited during {stage} ({code}){more}",
+        cause="The process of that rank ended without its result: it crashed (a segfault, "
+        "out of memory, a GPU error) or something killed it. The other ranks' own failures "
+        "(a peer that went away, a timeout) follow from it and are listed in the details.",
+        fix="its output is in {logs} (--verbose shows its last line)",
+    ),
+    Problem(
+        id="dist.rank-hung",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="A rank hung",
+        message="rank {rank} ({where}) hung in {stage}: the other ranks waited {timeout:g} s "
+        "for it{more}",
+        cause="The rank was alive (its heartbeat went on) but never took its part, and the "
+        "others timed out waiting; chatenv then stopped it, so the job ends. Its node was busy "
+        "or swapping, its GPU stuck, or the path between the GPUs broken.",
+        fix="if it is only slow (a busy or swapping node), give it longer: --timeout 60; if it "
+        "hangs still, look at {host} (top, and nvidia-smi on a GPU node)",
+    ),
+    Problem(
+        id="dist.rank-failed",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="A rank failed",
+        message="rank {rank} ({where}) failed in {stage}: {error}{more}",
+        cause="The stage raised on that rank: the message is torch's (or NCCL's). `--verbose` "
+        "shows every rank's state.",
+        fix="chatenv doctor on that node checks its stack; --verbose shows every rank's state",
+    ),
+    Problem(
+        id="dist.rank-no-gpu",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="An NCCL rank on a node without a GPU",
+        message="NCCL needs a GPU, and torch sees none on {host}",
+        cause="A rank of an NCCL run started where torch sees no GPU (CUDA_VISIBLE_DEVICES "
+        "empty, srun without --gpus, a CPU-only torch); it is reported as that rank's failure.",
+    ),
+    Problem(
+        id="dist.rank-backends-differ",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="Ranks that chose different backends",
+        message="the ranks chose different backends ({groups}): give every rank the same --backend",
+        cause="With `--backend auto` a rank that sees a GPU picks nccl and one that does not "
+        "picks gloo; a process group needs one backend. It is reported as the ranks' failure "
+        "in the process-group init.",
+    ),
+    Problem(
+        id="dist.stage-timeout",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="A collective timed out on every rank",
+        message="{stage} timed out after {timeout:g} s on {ranks}: every rank took part, "
+        "and the collective did not finish",
+        cause="No rank was missing or stuck elsewhere: the data did not get through (a network "
+        "too slow for --timeout, a broken P2P or InfiniBand path, a firewall between nodes "
+        "for the ports NCCL or gloo open).",
+        fix="raise --timeout if the network is slow; with NCCL, NCCL_P2P_DISABLE=1 or "
+        "NCCL_IB_DISABLE=1 tells which path hangs",
+    ),
+    Problem(
+        id="dist.job-deadline",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="The job did not finish in time",
+        message="the job did not finish within {deadline:g} s; chatenv stopped {ranks} in {stage}",
+        cause="Each collective has --timeout, the rendezvous --rdzv-timeout; a rank stuck "
+        "outside a collective (before it, in a loop, in a driver call) is ended by the job's "
+        "deadline instead.",
+        fix="raise --timeout if each collective needs longer; --verbose shows where each rank was",
+    ),
+    Problem(
+        id="dist.wrong-sum",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="The all-reduce sum is wrong",
+        message="all-reduce returned a wrong sum on {count} of {world} ranks ({ranks}): value "
+        "{index} is {got}, expected {expected}",
+        cause="Every rank adds a known pattern, so the sum is known exactly; a wrong one means "
+        "data corrupted on its way between GPUs or nodes (broken P2P in a VM, a bad link), "
+        "not a slow run.",
+        fix="run it again: a wrong sum that comes back is a broken path between the ranks; with "
+        "NCCL, NCCL_P2P_DISABLE=1 chatenv smoke-test --distributed tells whether P2P is to blame",
+    ),
+    Problem(
+        id="dist.wrong-broadcast",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="The broadcast delivered wrong values",
+        message="broadcast delivered wrong values on {count} of {world} ranks ({ranks}): value "
+        "{index} is {got}, expected {expected}",
+        cause="Rank 0 sends a known pattern; a rank that receives something else got corrupted "
+        "data.",
+        fix="run it again: wrong values that come back are a broken path between the ranks; with "
+        "NCCL, NCCL_P2P_DISABLE=1 chatenv smoke-test --distributed tells whether P2P is to blame",
+    ),
+    Problem(
+        id="dist.versions-differ",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("warn",),
+        title="Versions differ across ranks",
+        message="{what} differ across ranks: {groups}",
+        cause="Ranks with different torch, NCCL or CUDA versions may pass a smoke test and "
+        "still hang or crash in a real job (a collective changed between versions); a "
+        "different chatenv or driver is worth knowing too.",
+        fix="install the same stack on every node: chatenv install local, with the same chatenv "
+        "everywhere",
+    ),
+    Problem(
+        id="dist.node-failed",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="This node's workers failed",
+        message="node {node} ({host}): torchrun exited {code}; the report on node 0 says which "
+        "rank failed and why",
+        cause="Printed by a node other than node 0 (which prints the whole report).",
+        fix="cat {logs}/torchrun.log   (this node's workers' output is under {logs}/workers)",
+    ),
+    Problem(
+        id="dist.rank-own-failure",
+        commands=DIST,
+        area="Distributed: the ranks",
+        levels=("fail",),
+        title="This rank failed",
+        message="rank {rank} ({host}) failed in {stage}: {error}",
+        cause="Printed on stderr by a rank other than rank 0 under srun, torchrun or a "
+        "PyTorchJob; rank 0 prints the whole report, with the rank that caused the failure.",
+        fix="read rank 0's report: it names the rank that started it",
+    ),
+    # -- smoke-test --distributed: NCCL --------------------------------------------------------
+    Problem(
+        id="dist.nccl-no-interface",
+        commands=DIST,
+        area="Distributed: NCCL",
+        levels=("fail",),
+        title="NCCL finds no network interface (NCCL_SOCKET_IFNAME)",
+        message="NCCL found no network interface to use on {host} ({setting})",
+        cause="NCCL logged `Bootstrap : no socket interface found`: `NCCL_SOCKET_IFNAME` names "
+        "an interface this host does not have (a name from another machine, a container's "
+        "`eth0` that is `ens5` here), or no interface is up.",
+        fix="ip -br addr on {host}, then set NCCL_SOCKET_IFNAME to the interface that carries "
+        "the nodes' traffic (NCCL_SOCKET_IFNAME=eth0), or unset it",
+    ),
+    Problem(
+        id="dist.nccl-shm",
+        commands=DIST,
+        area="Distributed: NCCL",
+        levels=("fail",),
+        title="NCCL cannot create shared memory in /dev/shm",
+        message="NCCL could not create its shared memory in /dev/shm on {host}: /dev/shm is "
+        "full or too small",
+        cause="NCCL logged `failed to extend /dev/shm/nccl-...`: GPUs of one node exchange "
+        "data through /dev/shm, and a container gets 64 MB of it by default (Docker).",
+        fix="docker run --shm-size=1g --ulimit memlock=-1 ...   (Kubernetes: an emptyDir with "
+        "medium: Memory mounted at /dev/shm)",
+    ),
+    Problem(
+        id="dist.shm-small",
+        commands=DIST,
+        area="Distributed: NCCL",
+        levels=("warn",),
+        title="/dev/shm is small for NCCL",
+        message="/dev/shm on {host} is {size} for {ranks} GPU ranks (Docker's default is 64 MB; "
+        "NCCL's guide asks for 1 GB)",
+        cause="NCCL can exchange data between the GPUs of one node through /dev/shm; when it "
+        "does and /dev/shm is small, the first large collective fails or hangs.",
+        fix="docker run --shm-size=1g --ulimit memlock=-1 ...   (Kubernetes: an emptyDir with "
+        "medium: Memory mounted at /dev/shm)",
+    ),
+    Problem(
+        id="dist.nccl-no-ib",
+        commands=DIST,
+        area="Distributed: NCCL",
+        levels=("warn",),
+        title="NCCL uses TCP between nodes: no InfiniBand or RoCE",
+        message="NCCL talks between nodes over TCP sockets, not InfiniBand/RoCE, on {hosts}: it "
+        "found no IB device",
+        cause="NCCL logged `NET/IB : No device found` and `Using network Socket`: no HCA, no "
+        "driver, or a container without `/dev/infiniband`. It works, at a fraction of the "
+        "bandwidth (the table shows it).",
+        fix="ibv_devinfo on {host} lists the HCAs; in a container pass them in (docker run "
+        "--device=/dev/infiniband --cap-add=IPC_LOCK ...); where TCP is all there is, "
+        "NCCL_IB_DISABLE=1 says so",
+    ),
+    Problem(
+        id="dist.nccl-p2p-off",
+        commands=DIST,
+        area="Distributed: NCCL",
+        levels=("warn",),
+        title="GPUs of one node do not use P2P",
+        message="the GPUs on {host} exchange data through host memory (SHM), not P2P: {reason}",
+        cause="NCCL's transport lines say `via SHM` between GPUs of one node and never "
+        "`via P2P`: peer-to-peer is disabled, or the machine does not offer it (VMs often do "
+        "not). It works, more slowly.",
+        fix="nvidia-smi topo -p2p r on {host} (whether the GPUs can reach each other)",
+    ),
+    Problem(
+        id="dist.nccl-p2p-suspect",
+        commands=DIST,
+        area="Distributed: NCCL",
+        levels=("warn",),
+        title="A rank got stuck while NCCL used P2P",
+        message="a rank on {host} got stuck in a collective while NCCL used P2P between its GPUs",
+        cause="P2P that the driver offers but the hardware does not carry (VMs, some "
+        "consumer boards, PCIe ACS on) makes the first collective hang or return garbage.",
+        fix="NCCL_P2P_DISABLE=1 chatenv smoke-test --distributed   (if that passes, P2P is "
+        "broken on {host})",
+    ),
+    Problem(
+        id="dist.nccl-warning",
+        commands=DIST,
+        area="Distributed: NCCL",
+        levels=("warn",),
+        title="NCCL warned",
+        message="NCCL warned on {host} (rank {rank}): {line}",
+        cause="A `NCCL WARN` line chatenv has no entry for; NCCL's own message says what.",
+        fix="--verbose shows NCCL's warnings from every rank",
+    ),
+)
+
 TORCH_FIX = "chatenv install {profiles} --torch {requested}{python_option}"
 
 PROBLEMS += (
