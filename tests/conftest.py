@@ -126,9 +126,12 @@ IMPORT_PROBE = (
     "        run_fast(args[1:])  # exits when it takes the line; else Typer parses it\n"
     "    from chatenv.cli import main\n"
     "    main()\n"
-    "except SystemExit:\n"
-    "    pass\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)\n"
+    "else:\n"
+    "    code = 0\n"
     "print(json.dumps({m: m in sys.modules for m in modules}), file=sys.stderr)\n"
+    "sys.exit(code)\n"
 )
 
 

@@ -67,7 +67,7 @@ def cli_errors(
     chosen = "text"
     invocation = Invocation(
         argv=tuple(sys.argv[1:]),
-        env_file=str(env_file) if env_file is not None and env_file != Path(".env") else None,
+        env_file=str(env_file) if env_file is not None else None,
         model=model,
         profiles=tuple(profiles),
     )

@@ -14,9 +14,12 @@ FormatOption = Annotated[Format | None, typer.Option("--format", help=FORMAT_HEL
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)]
 EnvFileOption = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--env-file",
-        help="The .env file with OPENAI_API_KEY and friends (default: ./.env).",
+        help="The .env file with OPENAI_API_KEY and friends (default: the nearest .env in this"
+        " folder or above it, up to the project's root, as python-dotenv's load_dotenv() finds"
+        " it; a new one goes in the project's root).",
+        show_default=False,
     ),
 ]

@@ -19,7 +19,7 @@ from chatenv.problems import problem
 
 
 def configure_key(
-    env_file: EnvFileOption = Path(".env"),
+    env_file: EnvFileOption = None,
     base_url: Annotated[
         str | None,
         typer.Option(
@@ -89,7 +89,10 @@ def configure_key(
             given = [o for o, v in _write_options(key, base_url, organization, project) if v]
             if given:
                 raise problem("key.show-writes-nothing").error(options=", ".join(given))
-            finish(command.show(env_file, os.environ), fmt=chosen, verbose=verbose)
+            from chatenv.keys.config import locate_env_file
+
+            located = locate_env_file(env_file, Path.cwd())
+            finish(command.show(located.path, os.environ), fmt=chosen, verbose=verbose)
         from chatenv.commands.configure_key import run_configure
 
         report = run_configure(

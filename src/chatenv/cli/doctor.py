@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,7 +29,7 @@ def doctor(
             "--deep", help="Also import torch in a subprocess and run a small op on each GPU."
         ),
     ] = False,
-    env_file: EnvFileOption = Path(".env"),
+    env_file: EnvFileOption = None,
 ) -> None:
     """Check this machine: OS, Python, packages, GPU and driver, torch build, disk, OpenAI key,
     network. Exit 0 when nothing failed, 1 when something did, 2 for usage errors."""

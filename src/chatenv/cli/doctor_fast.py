@@ -31,7 +31,7 @@ def run_command(
     strict: bool = False,
     offline: bool = False,
     deep: bool = False,
-    env_file: Path = Path(".env"),
+    env_file: Path | None = None,
 ) -> None:
     """Run doctor, print its report in the chosen format and exit with its code."""
     with cli_errors(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -32,7 +31,7 @@ def setup(
     torch: TorchOption = "auto",
     torch_index: TorchIndexOption = None,
     system: SystemOption = False,
-    env_file: EnvFileOption = Path(".env"),
+    env_file: EnvFileOption = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="doctor skips its network checks.")
     ] = False,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -78,7 +77,7 @@ def smoke_test(
         ApiMode,
         typer.Option("--api-mode", help="chat (chat completions) or responses (Responses API)."),
     ] = ApiMode.chat,
-    env_file: EnvFileOption = Path(".env"),
+    env_file: EnvFileOption = None,
     timeout: Annotated[
         float,
         typer.Option(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatenv.errors import Interrupted
@@ -11,8 +12,8 @@ from chatenv.problems import problem
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
+    from chatenv.keys.config import EnvFileChoice
     from chatenv.keys.configure import ConfigureRequest
     from chatenv.results import CheckResult, Report
 
@@ -21,7 +22,7 @@ PROMPT = "OpenAI API key (input hidden): "
 
 def run_configure(
     *,
-    env_file: Path,
+    env_file: Path | None,
     key: str | None = None,
     piped: str | None = None,
     base_url: str | None = None,
@@ -41,10 +42,13 @@ def run_configure(
     a warning naming the flag."""
     from chatenv import output
     from chatenv.keys import configure as command
+    from chatenv.keys.config import locate_env_file
 
+    located = locate_env_file(env_file, Path.cwd())
+    _say_where(located, output.notice)
     try:
         request, extra = _request(
-            env_file=env_file,
+            env_file=located.path,
             key=key,
             piped=piped,
             base_url=base_url,
@@ -141,3 +145,17 @@ def _prompt_hidden() -> str:
     except (KeyboardInterrupt, EOFError):  # getpass ends the prompt's line only on success
         output.end_prompt_line()
         raise
+
+
+def _say_where(located: EnvFileChoice, notice: Callable[[str], None]) -> None:
+    """Which .env is written when it is not the one in this folder, and a warning before
+    creating one that would hide the project's from code run here."""
+    from chatenv.problems import problem
+
+    here = Path.cwd().absolute()
+    if located.shadows is not None:
+        notice(problem("key.env-file-shadows").text(path=located.path, other=located.shadows))
+    elif located.how == "found" and located.path.parent != here:
+        notice(problem("key.env-file-found-above").text(path=located.path))
+    elif located.how == "new" and located.path.parent != here:
+        notice(problem("key.env-file-at-root").text(path=located.path))

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatenv.errors import EXIT_INTERRUPTED
@@ -18,7 +19,6 @@ from chatenv.problems import problem, stopped_by
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from chatenv.install.plan import Plan
     from chatenv.results import Report
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def selection(
-    profiles: list[str], *, local: bool, api: bool, torch: str, model: str, env_file: Path
+    profiles: list[str], *, local: bool, api: bool, torch: str, model: str, env_file: Path | None
 ) -> Selection:
     """Bad options are refused before any stage runs (exit 2), by the commands' own checks."""
     from chatenv.install.command import check_profiles
@@ -43,7 +43,7 @@ def selection(
         )
     if selection.local:
         hub.model_ref(model)
-    if env_file.is_dir():
+    if env_file is not None and env_file.is_dir():
         raise problem("doctor.env-file-is-directory").error(path=env_file)
     return selection
 
@@ -53,7 +53,9 @@ class SetupRun:
     selection: Selection
     torch: str
     system: bool
-    env_file: Path
+    #: --env-file, or None: the .env the user's code would load from here (every stage uses
+    #: the same file: `locate_env_file` picks it once, in `run`)
+    env_file: Path | None
     offline: bool
     model: str
     gitignore: bool | None
@@ -65,6 +67,13 @@ class SetupRun:
     #: --torch-index (None: $CHATENV_TORCH_INDEX, else download.pytorch.org)
     torch_index: str | None = None
     stages: list[StageRun] = field(default_factory=list)
+    #: the one .env file every stage uses (set from env_file when the run is made)
+    env_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        from chatenv.keys.config import locate_env_file
+
+        self.env_path = locate_env_file(self.env_file, Path.cwd()).path
 
     def run(self) -> Report:
         from chatenv import output
@@ -105,7 +114,7 @@ class SetupRun:
             "torch": self.torch,
             "torch_index": self.torch_index,
             "system": self.system,
-            "env_file": str(self.env_file),
+            "env_file": str(self.env_path),
             "offline": self.offline,
             "local": self.selection.local,
             "api": self.selection.api,
@@ -130,7 +139,7 @@ class SetupRun:
 
         report, elapsed = self._timed(
             "doctor",
-            lambda: (run_doctor(env_file=self.env_file, offline=self.offline, hints=False), None),
+            lambda: (run_doctor(env_file=self.env_path, offline=self.offline, hints=False), None),
         )
         if report.error is not None:
             return StageRun("doctor", "failed", elapsed_s=elapsed, report=report)
@@ -191,10 +200,10 @@ class SetupRun:
         from chatenv.keys.config import resolve, source_label
         from chatenv.stages import StageRun, key_stage
 
-        config = resolve(os.environ, self.env_file)
+        config = resolve(os.environ, self.env_path)
         source = None
         if config.key is not None:
-            source = source_label(config.key_source, self.env_file)
+            source = source_label(config.key_source, self.env_path)
         kind = key_input.stdin_kind(sys.stdin)
         piped = None
         if kind == "pipe" and self.selection.api and source is None:
@@ -213,7 +222,7 @@ class SetupRun:
 
                 output.hint("no OPENAI_API_KEY yet: paste it at the prompt (--no-api skips this)")
             report = run_configure(
-                env_file=self.env_file,
+                env_file=self.env_path,
                 piped=piped,
                 gitignore=gitignore,
                 interactive=self._interactive,
@@ -237,7 +246,7 @@ class SetupRun:
                     local=self.selection.local,
                     api=self.selection.api,
                     model=self.model,
-                    env_file=self.env_file,
+                    env_file=self.env_path,
                     show_progress=progress,
                 ),
                 None,

@@ -25,7 +25,7 @@ def run_smoke(
     api: bool = True,
     api_model: str | None = None,
     api_mode: str = "chat",
-    env_file: Path = Path(".env"),
+    env_file: Path | None = None,
     timeout: float = 10.0,
     show_progress: bool = False,
 ) -> Report:
@@ -47,19 +47,24 @@ def run_smoke(
     if local:
         if not prompt.strip():
             raise problem("smoke.prompt-empty").error()
+        wanted = parse_device(device)
+        if wanted.kind == "cuda":
+            _refuse_cuda_without_gpu(device)
         local_options = LocalOptions(
             model=hub.model_ref(model),
             prompt=prompt,
             max_new_tokens=max_new_tokens,
-            device=parse_device(device),
+            device=wanted,
             dtype=dtype,
             hub_timeout_s=timeout,
             download_bars=show_progress,
         )
     api_options = None
     if api:
+        from chatenv.keys.config import locate_env_file
+
         api_options = ApiOptions(
-            env_file=env_file,
+            env_file=locate_env_file(env_file, Path.cwd()).path,
             model=api_model.strip() if api_model else None,
             mode=api_mode,
             timeout_s=timeout,
@@ -67,3 +72,29 @@ def run_smoke(
     options = SmokeOptions(local=local_options, train=train, api=api_options)
     with output.smoke_progress(enabled=show_progress) as progress:
         return run(options, progress)
+
+
+def _refuse_cuda_without_gpu(device: str) -> None:
+    """`--device cuda` on a machine with no NVIDIA driver and no AMD GPU (ROCm's torch answers
+    to "cuda" too) is refused before torch is imported (~18 s on a 2-core machine for an answer
+    NVML gives in milliseconds), with the line typed with --device cpu."""
+    from chatenv.problems.invocation import with_option
+    from chatenv.system.nvml import ProbeState
+    from chatenv.system.seams import Seams
+
+    seams = Seams()
+    found = seams.probe_gpus()
+    if found.state not in (ProbeState.NO_LIBRARY, ProbeState.NO_DRIVER, ProbeState.NO_DEVICE):
+        return
+    if seams.probe_amd().has_gpu:
+        return
+    why = {
+        ProbeState.NO_LIBRARY: "no NVIDIA driver is installed",
+        ProbeState.NO_DRIVER: "the NVIDIA driver is not loaded",
+        ProbeState.NO_DEVICE: "the NVIDIA driver reports no GPU",
+    }[found.state]
+    raise problem("smoke.cuda-without-gpu").error(
+        device=device,
+        why=why,
+        retyped=with_option("--device", "cpu", "chatenv smoke-test --device cpu"),
+    )

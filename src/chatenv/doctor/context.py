@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from chatenv.installed import Installed, TorchBuild
-    from chatenv.keys.config import OpenAIConfig
+    from chatenv.keys.config import EnvFileChoice, OpenAIConfig
     from chatenv.system.amd import AmdProbe
     from chatenv.system.apple import AppleFacts
     from chatenv.system.host import PlatformFacts
@@ -43,6 +43,8 @@ class DoctorOptions:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     cwd: Path = field(default_factory=Path.cwd)
     seams: Seams = field(default_factory=Seams)
+    #: how env_file was chosen (given, found upward, or where a new one goes); None: given
+    env_choice: EnvFileChoice | None = None
 
     @property
     def env_path(self) -> Path:

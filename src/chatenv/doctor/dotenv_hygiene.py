@@ -34,6 +34,8 @@ class GitFacts:
     reason: str | None = None
     #: a commit that once contained the file (when it is not tracked now)
     past_commit: str | None = None
+    #: the repository's top folder
+    root: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -46,29 +48,27 @@ class DotenvFacts:
 
 
 def git_state(path: Path, run: Runner) -> GitFacts:
-    folder, name = path.parent, path.name
-    tracked = run(
-        ["git", "ls-files", "--error-unmatch", "--", name], timeout=GIT_TIMEOUT_S, cwd=folder
-    )
-    if tracked.not_found:
+    """What git says of the file (`keys.git.status`, which configure-key asks too), and a past
+    commit that held it."""
+    from chatenv.keys import git
+
+    found = git.status(path, run, timeout=GIT_TIMEOUT_S)
+    if not found.available:
         return GitFacts("unknown", "git is not installed")
-    if tracked.timed_out:
-        return GitFacts("unknown", "git did not answer in time")
-    if tracked.returncode == 0:
-        return GitFacts("tracked")
-    if tracked.returncode != 1:
-        first = (tracked.stderr.strip().splitlines() or [f"git exit {tracked.returncode}"])[0]
-        reason = "not in a git repository" if "not a git repository" in first else first
-        return GitFacts("unknown", reason)
-    ignored = run(["git", "check-ignore", "-q", "--", name], timeout=GIT_TIMEOUT_S, cwd=folder)
-    state = "ignored" if ignored.returncode == 0 else "not-ignored"
+    if found.error:
+        return GitFacts("unknown", found.error)
+    if not found.in_work_tree or found.root is None:
+        return GitFacts("unknown", "not in a git repository")
+    if found.tracked:
+        return GitFacts("tracked", root=found.root)
     history = run(
-        ["git", "log", "--all", "--format=%h", "-n", "1", "--", name],
+        ["git", "log", "--all", "--format=%h", "-n", "1", "--", path.name],
         timeout=GIT_TIMEOUT_S,
-        cwd=folder,
+        cwd=path.parent,
     )
     past = history.stdout.strip() or None if history.ok else None
-    return GitFacts(state, past_commit=past)
+    state = "ignored" if found.ignored else "not-ignored"
+    return GitFacts(state, past_commit=past, root=found.root)
 
 
 def observe(path: Path, run: Runner) -> DotenvFacts:
@@ -110,8 +110,10 @@ def check_permissions(facts: DotenvFacts) -> CheckResult:
 
 def check_git(facts: DotenvFacts) -> CheckResult:
     git = facts.git
+    from chatenv.keys.git import ignore_command
+
     path = shlex.quote(str(facts.path))
-    ignore_file = shlex.quote(str(facts.path.parent / ".gitignore"))
+    ignore = ignore_command(facts.path, git.root or facts.path.parent)
     name = shlex.quote(facts.path.name)
     data = {"state": git.state, "reason": git.reason, "past_commit": git.past_commit}
     if git.state == "unknown":
@@ -125,8 +127,7 @@ def check_git(facts: DotenvFacts) -> CheckResult:
             data=data,
             path=facts.path,
             quoted_path=path,
-            name=name,
-            ignore_file=ignore_file,
+            ignore=ignore,
         )
     if git.past_commit:
         return problem("dotenv.in-history").check(
@@ -143,8 +144,7 @@ def check_git(facts: DotenvFacts) -> CheckResult:
             "dotenv.git",
             data=data,
             path=facts.path,
-            name=name,
-            ignore_file=ignore_file,
+            ignore=ignore,
         )
     return CheckResult.ok("dotenv.git", f"{facts.path} is ignored by git", data=data)
 

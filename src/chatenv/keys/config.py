@@ -70,6 +70,50 @@ class OpenAIConfig:
         return self.base_url.value if self.base_url else DEFAULT_BASE_URL
 
 
+@dataclass(frozen=True)
+class EnvFileChoice:
+    """The .env file a command reads (and configure-key writes), and how it was chosen."""
+
+    path: Path
+    #: "given" (--env-file), "found" (the nearest .env at or above the folder the command runs
+    #: in, within the project, as python-dotenv's find_dotenv finds it) or "new" (none found:
+    #: where one goes, the project's root folder, else the current folder)
+    how: str
+    #: the project's top folder (where the search stopped)
+    root: Path
+    #: a .env further up that this one, created here, would hide from code run in this folder
+    shadows: Path | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "path": str(self.path),
+            "how": self.how,
+            "root": str(self.root),
+            "shadows": str(self.shadows) if self.shadows else None,
+        }
+
+
+def locate_env_file(given: Path | None, cwd: Path, home: Path | None = None) -> EnvFileChoice:
+    """The .env file the user's own code would load from `cwd` (python-dotenv's
+    `load_dotenv()` walks up from the current folder: `find_dotenv(usecwd=True)`), stopping at
+    the project root (`chatenv.system.project`); `given` (--env-file) as it is."""
+    from chatenv.system.project import MARKERS, find_upward
+
+    if given is not None:  # kept as typed: messages name it as the user wrote it
+        path = given if given.is_absolute() else cwd / given
+        root = find_upward(".env", path.parent, home).root
+        shadows = None
+        if not path.exists() and path.parent != root:
+            above = find_upward(path.name, path.parent.parent, home).path
+            shadows = above if above is not None and above != path else None
+        return EnvFileChoice(given, "given", root, shadows)
+    found = find_upward(".env", cwd, home)
+    if found.path is not None:
+        return EnvFileChoice(found.path, "found", found.root)
+    marked = any((found.root / marker).exists() for marker in MARKERS)
+    return EnvFileChoice((found.root if marked else cwd.absolute()) / ".env", "new", found.root)
+
+
 class EnvFileError(ChatenvError):
     """The .env file exists but cannot be read as a dotenv file."""
 

@@ -266,7 +266,7 @@ def _tracked_error(path: Path, repo: git.GitStatus) -> ChatenvError:
     root = repo.root or path.parent
     entry = git.ignore_entry(path, root)
     return problem("key.file-tracked").error(
-        path=path, path_entry=entry.lstrip("/"), entry=entry, root=root
+        path=path, path_entry=entry.lstrip("/"), ignore=git.ignore_command(path, root), root=root
     )
 
 
@@ -309,7 +309,7 @@ def _gitignore_results(
     if not add:
         return [
             problem("key.file-not-ignored").check(
-                Status.WARN, "git", path=path, entry=entry, gitignore=gitignore
+                Status.WARN, "git", path=path, ignore=git.ignore_command(path, repo.root)
             )
         ]
     try:
@@ -318,7 +318,12 @@ def _gitignore_results(
         reason = exc.message if isinstance(exc, ChatenvError) else str(exc)
         return [
             problem("key.gitignore-failed").check(
-                Status.WARN, "git", entry=entry, gitignore=gitignore, reason=reason
+                Status.WARN,
+                "git",
+                entry=entry,
+                gitignore=gitignore,
+                reason=reason,
+                ignore=git.ignore_command(path, repo.root),
             )
         ]
     after = git.status(path, run)

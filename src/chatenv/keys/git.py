@@ -34,11 +34,11 @@ class GitStatus:
         return self.in_work_tree and not self.tracked and not self.ignored and not self.error
 
 
-def status(path: Path, run: proc.Runner = proc.run) -> GitStatus:
+def status(path: Path, run: proc.Runner = proc.run, timeout: float = GIT_TIMEOUT_S) -> GitStatus:
     """What git thinks of `path` (which need not exist yet)."""
     folder = path.parent
     env = proc.child_env(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
-    top = run(["git", "rev-parse", "--show-toplevel"], timeout=GIT_TIMEOUT_S, env=env, cwd=folder)
+    top = run(["git", "rev-parse", "--show-toplevel"], timeout=timeout, env=env, cwd=folder)
     if top.not_found:
         return GitStatus(available=False)
     if not top.ok:
@@ -50,13 +50,13 @@ def status(path: Path, run: proc.Runner = proc.run) -> GitStatus:
     name = path.name
     tracked = run(
         ["git", "ls-files", "--error-unmatch", "--", f":(literal){name}"],
-        timeout=GIT_TIMEOUT_S,
+        timeout=timeout,
         env=env,
         cwd=folder,
     )
     ignored = run(
         ["git", "check-ignore", "--verbose", "--", name],
-        timeout=GIT_TIMEOUT_S,
+        timeout=timeout,
         env=env,
         cwd=folder,
     )
@@ -73,6 +73,16 @@ def ignore_entry(path: Path, root: Path) -> str:
     real = Path(os.path.realpath(path.parent)) / path.name
     relative = Path(os.path.relpath(real, os.path.realpath(root))).as_posix()
     return relative if "/" not in relative else "/" + relative
+
+
+def ignore_command(path: Path, root: Path) -> str:
+    """The one line every fix gives for keeping `path` out of git, doctor's and
+    configure-key's alike: what `configure-key --gitignore` itself writes (`ignore_entry` in
+    the repository's top .gitignore)."""
+    import shlex
+
+    gitignore = shlex.quote(str(Path(root) / ".gitignore"))
+    return f"printf '\\n%s\\n' {shlex.quote(ignore_entry(path, root))} >> {gitignore}"
 
 
 def gitignore_with(current: str, entry: str) -> str:

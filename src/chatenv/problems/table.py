@@ -1854,7 +1854,7 @@ PROBLEMS: tuple[Problem, ...] = (
         message="{path} is tracked by git: the key is in the repository's history",
         cause="The file is committed; everyone with the repository has the key, and untracking "
         "it now does not remove it from history.",
-        fix="git rm --cached {quoted_path} && printf '\\n%s\\n' {name} >> {ignore_file} && "
+        fix="git rm --cached {quoted_path} && {ignore} && "
         "git commit -m 'Stop tracking .env'  # then rotate the key at {KEYS_PAGE}",
     ),
     Problem(
@@ -1876,7 +1876,7 @@ PROBLEMS: tuple[Problem, ...] = (
         title="The .env file is not ignored by git",
         message="{path} is not ignored by git: one `git add .` commits the key",
         cause="The file is inside a git work tree and no .gitignore rule covers it.",
-        fix="printf '\\n%s\\n' {name} >> {ignore_file}",
+        fix="{ignore}",
     ),
     # -- doctor: network ---------------------------------------------------------------------
     Problem(
@@ -2889,6 +2889,43 @@ PROBLEMS += (
         cause="The verification timeout must be positive and at most 10 minutes.",
     ),
     Problem(
+        id="key.env-file-shadows",
+        commands=KEY,
+        area="git and the environment",
+        levels=("warn",),
+        title="A new .env that hides the project's",
+        message="creating {path}: it hides {other} from code run in this folder (python-dotenv's "
+        "load_dotenv() takes the nearest .env upward)",
+        cause="`--env-file` names a .env in a folder below another .env. The user's code, run "
+        "from here, would then read the new file and none of the settings in the one above "
+        "(OPENAI_BASE_URL, other keys). Without `--env-file`, configure-key writes the .env "
+        "that code would read.",
+        fix="chatenv configure-key   (writes the .env your code loads from here)",
+    ),
+    Problem(
+        id="key.env-file-found-above",
+        commands=KEY,
+        area="git and the environment",
+        levels=("warn",),
+        title="The .env is in a folder above",
+        message="writing {path}, the .env your code loads from here (found above this folder, "
+        "as python-dotenv's load_dotenv() finds it)",
+        cause="No `--env-file` was given, so configure-key (like doctor and smoke-test) uses the "
+        "nearest .env at or above the current folder, up to the project's root: the file the "
+        "user's own `load_dotenv()` reads. A second .env here would hide it.",
+    ),
+    Problem(
+        id="key.env-file-at-root",
+        commands=KEY,
+        area="git and the environment",
+        levels=("warn",),
+        title="A new .env at the project's root",
+        message="creating {path} at the project's root, where code in any folder below finds it",
+        cause="No .env exists from the current folder up to the project's root (the folder with "
+        "pyproject.toml, setup.py, setup.cfg or .git), so the new one goes there: "
+        "python-dotenv's `load_dotenv()` finds it from every folder of the project.",
+    ),
+    Problem(
         id="key.show-writes-nothing",
         commands=KEY,
         area="Options",
@@ -2984,8 +3021,8 @@ PROBLEMS += (
         message="{path} is tracked by git: the key would be committed with it (add --force to "
         "write anyway)",
         cause="Writing a key into a file git tracks puts it in the next commit.",
-        fix="git rm --cached {path_entry} && echo '{entry}' >> .gitignore   (in {root}); then "
-        "rotate every key ever committed in it at {KEYS_PAGE}",
+        fix="cd {root} && git rm --cached {path_entry} && {ignore}   # then rotate every key "
+        "ever committed in it at {KEYS_PAGE}",
     ),
     Problem(
         id="key.file-tracked-forced",
@@ -3018,7 +3055,7 @@ PROBLEMS += (
         message="{path} is not ignored by git: `git add .` would commit the key",
         cause="The file is in a git work tree, no rule ignores it, and `--gitignore` was not "
         "given (or the answer at the prompt was no).",
-        fix="echo '{entry}' >> {gitignore}   (or run again with --gitignore)",
+        fix="{ignore}   (or run again with --gitignore)",
     ),
     Problem(
         id="key.gitignore-failed",
@@ -3028,7 +3065,7 @@ PROBLEMS += (
         title="The .gitignore could not be updated",
         message="could not add {entry} to {gitignore}: {reason}",
         cause="`.gitignore` could not be written (permissions, a folder in its place, not UTF-8).",
-        fix="echo '{entry}' >> {gitignore}",
+        fix="{ignore}",
     ),
     Problem(
         id="key.still-not-ignored",
@@ -3474,6 +3511,20 @@ PROBLEMS += (
         fix="chatenv smoke-test --model gpt2",
     ),
     Problem(
+        id="smoke.model-no-tokenizer",
+        commands=("smoke-test", "setup"),
+        area="Local generation",
+        levels=("usage",),
+        title="A model folder without tokenizer files",
+        message="--model {name}: the folder has a config.json but no tokenizer (no "
+        "tokenizer.json, vocab.json, tokenizer.model, spiece.model or vocab.txt)",
+        cause="`save_pretrained` on a model saves the weights and the config only; the tokenizer "
+        "is saved by its own `save_pretrained`. Without it transformers loads the weights, then "
+        'fails on an empty vocabulary ("cannot reshape tensor of 0 elements").',
+        fix='python -c "from transformers import AutoTokenizer; '
+        "AutoTokenizer.from_pretrained('{source}').save_pretrained('{folder}')\"",
+    ),
+    Problem(
         id="smoke.model-is-file",
         commands=SMOKE,
         area="Options",
@@ -3559,6 +3610,20 @@ PROBLEMS += (
         message="--device {device}: torch {version} is a CPU-only build",
         cause="The installed torch has no CUDA support.",
         fix="chatenv install local   (installs the CUDA build of torch this machine can run)",
+    ),
+    Problem(
+        id="smoke.cuda-without-gpu",
+        commands=SMOKE,
+        area="Local generation",
+        levels=("usage",),
+        title="--device cuda on a machine without a GPU",
+        message="--device {device}: {why} and there is no AMD GPU, so torch has no CUDA device "
+        "here",
+        cause="Checked through NVML (and the amdgpu driver's files) before torch is imported, "
+        "which takes far longer than the answer. Installing torch again changes nothing: the "
+        "machine has no GPU torch could use. `chatenv doctor` says more (a GPU on the PCI bus "
+        "without a driver, a container started without it).",
+        fix="{retyped}",
     ),
     Problem(
         id="smoke.no-usable-gpu",

@@ -39,6 +39,7 @@ def model_ref(text: str) -> ModelRef:
         raise problem("smoke.model-empty").error()
     path = Path(name).expanduser()
     if path.is_dir():
+        _check_folder(name, path)
         return ModelRef(name, path)
     if path.is_file():
         raise problem("smoke.model-is-file").error(name=name, folder=path.parent)
@@ -48,6 +49,38 @@ def model_ref(text: str) -> ModelRef:
     if reason:
         raise problem("smoke.model-bad-id").error(name=name, reason=reason)
     return ModelRef(name)
+
+
+#: the files a tokenizer is saved as (tokenizers' tokenizer.json; a slow tokenizer's
+#: vocabulary: GPT-2's vocab.json + merges.txt, SentencePiece's tokenizer.model / spiece.model,
+#: WordPiece's vocab.txt), any one of which AutoTokenizer can load from
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.json",
+    "tokenizer.model",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "vocab.txt",
+)
+
+
+def _check_folder(name: str, path: Path) -> None:
+    """A model folder needs a config and a tokenizer: without one, transformers loads the
+    weights and then fails far from the cause (an empty vocabulary: "cannot reshape tensor
+    of 0 elements")."""
+    if not (path / "config.json").is_file():
+        return  # transformers says what it misses: the load step explains that failure
+    if not any((path / f).is_file() for f in TOKENIZER_FILES):
+        import json
+
+        try:  # save_pretrained records where the model came from
+            source = json.loads((path / "config.json").read_text()).get("_name_or_path")
+        except (OSError, ValueError, AttributeError):
+            source = None
+        source = source if isinstance(source, str) and source and source != str(path) else None
+        raise problem("smoke.model-no-tokenizer").error(
+            name=name, folder=path, source=source or "<the hub id the model came from>"
+        )
 
 
 def _looks_like_path(name: str) -> bool:
