@@ -447,6 +447,7 @@ SECTION_TITLES: dict[str, str] = {
     "openai": "OpenAI settings",
     "dotenv": ".env file",
     "network": "Network",
+    "project": "The project (its project file)",
     "setup": "chatenv setup",
 }
 
@@ -721,14 +722,53 @@ def _gh_property(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def github_annotations(report: Report) -> list[str]:
+def github_annotations(report: Report, workspace: str | None = None) -> list[str]:
     """`::error title=…::…` / `::warning title=…::…` for every failed or warning result (for
-    setup: those of its stages, see `_setup_annotated`)."""
+    setup: those of its stages, see `_setup_annotated`). A result that points at places in
+    files (`data["locations"]`: a line of the project file, a requirement, a v0 API call) gets
+    one annotation at each, `file=…,line=…`, so the runner shows it on that line; paths are
+    taken relative to `workspace` (GITHUB_WORKSPACE, the repository's root), else the current
+    folder."""
     lines = []
     for title, result, level in ANNOTATED.get(report.command, _annotated)(report):
-        message = result.summary + (f"\nfix: {result.fix}" if result.fix else "")
-        lines.append(f"::{level} title={_gh_property(redact(title))}::{_gh_data(redact(message))}")
+        fix = f"\nfix: {result.fix}" if result.fix else ""
+        places = _locations(result, workspace)
+        if not places:
+            message = result.summary + fix
+            lines.append(
+                f"::{level} title={_gh_property(redact(title))}::{_gh_data(redact(message))}"
+            )
+        for where, text in places:
+            lines.append(
+                f"::{level} {where}title={_gh_property(redact(title))}::"
+                f"{_gh_data(redact(text + fix))}"
+            )
     return lines
+
+
+def _locations(result: CheckResult, workspace: str | None) -> list[tuple[str, str]]:
+    """`file=…,line=…,` and the message for each place a result points at."""
+    import os
+
+    found = result.data.get("locations")
+    if not isinstance(found, (list, tuple)):
+        return []
+    base = workspace or os.getcwd()
+    places = []
+    for place in found:
+        if not isinstance(place, dict) or not place.get("path"):
+            continue
+        path = str(place["path"])
+        try:
+            rel = os.path.relpath(path, base)
+        except ValueError:  # another drive (Windows)
+            rel = path
+        shown = path if rel.startswith("..") else rel
+        where = f"file={_gh_property(shown)},"
+        if isinstance(place.get("line"), int):
+            where += f"line={place['line']},"
+        places.append((where, str(place.get("message") or result.summary)))
+    return places
 
 
 def _annotated(report: Report) -> list[tuple[str, CheckResult, str]]:
@@ -753,7 +793,7 @@ def github_actions(report: Report, *, fmt: str, environ: Mapping[str, str] | Non
     # stdout carries a JSON document the annotations go to stderr and the JSON stays parseable.
     stream = sys.stderr if fmt == "json" else sys.stdout
     try:
-        lines = github_annotations(report)
+        lines = github_annotations(report, env.get("GITHUB_WORKSPACE"))
         summary = markdown(report)
     except Exception as exc:  # the command's own work is done: never fail it for this
         error = f"{type(exc).__name__}: {exc}"

@@ -1,6 +1,7 @@
 """What one doctor run shares: the options, the seams, and the observations more than one
 section reads (the installed distributions, the torch build, the GPUs, the OpenAI settings,
-the kind of machine), each made once, typed, by whichever section asks first.
+the kind of machine, the project file), each made once, typed, by whichever section asks
+first.
 
 A section is `collect(ctx: Context) -> list[CheckResult]`. It imports this module and the
 `chatenv.system` seams, never another section and never the runner (tests/test_layering.py
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from chatenv.installed import Installed, TorchBuild
     from chatenv.keys.config import OpenAIConfig
+    from chatenv.project.file import Lookup
     from chatenv.system.host import PlatformFacts
     from chatenv.system.nvml import GpuProbe
 
@@ -102,6 +104,7 @@ class Context:
         self._gpus = Once(options.seams.probe_gpus, self._waiting)
         self._openai = Once(self._read_openai, self._waiting)
         self._host = Once(self._read_host, self._waiting)
+        self._project = Once(self._read_project, self._waiting)
 
     @property
     def environ(self) -> Mapping[str, str]:
@@ -135,6 +138,13 @@ class Context:
     def host(self) -> PlatformFacts:
         """The OS, CPUs, memory, container or WSL."""
         return self._host.get()
+
+    @property
+    def project(self) -> Lookup:
+        """The project file for the current folder (chatenv.project.file): with one, the
+        project's requirements judge the packages it declares, and chatenv's pins only what
+        chatenv itself needs."""
+        return self._project.get()
 
     def step(self, text: str) -> None:
         """Say what the calling section is doing now ("read 3,200 distributions"). A step is
@@ -170,6 +180,12 @@ class Context:
             self.options.env_path,
             lambda n: self.step(f"read {n} lines of {self.options.env_path}"),
         )
+
+    def _read_project(self) -> Lookup:
+        from chatenv.project.file import lookup
+
+        home = self.environ.get("HOME")
+        return lookup(self.options.cwd, Path(home) if home else None)
 
     def _read_host(self) -> PlatformFacts:
         from chatenv.system.host import observe

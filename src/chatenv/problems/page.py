@@ -33,6 +33,7 @@ CHAPTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "openai",
             "dotenv",
             "network",
+            "project",
         ),
     ),
     ("chatenv install", ("install",)),
@@ -69,6 +70,10 @@ OPTIONAL: dict[str, str] = {
     "or_unset": ", or unset <variable>",
     "also": " and uv is not on PATH",
     "error_code": " <error code>",
+    "hint": " (did you mean <key>?)",
+    "why": ": <why the project needs it>",
+    "url": "; get it at <url>",
+    "then": " (offline: setup cannot fetch it)",
 }
 #: values with a fixed set of words
 CHOICES: dict[str, str] = {
