@@ -696,8 +696,11 @@ def check_openai_v0(scan: Scan, folder: Path) -> CheckResult:
     data["locations"] = [
         _loc(u.path, u.line, f"{u.found}: v0 API; in v1: {u.v1}") for u in scan.uses[:SHOWN]
     ]
-    calls = [u for u in scan.uses if not u.found.endswith("= ...")]
-    first = (calls or list(scan.uses))[0]
+    # the line to lead with: a call or an import, then a retired model, then a setting
+    first = min(
+        scan.uses,
+        key=lambda u: (u.found.endswith("= ..."), u.found.startswith(("'", '"')), u.path, u.line),
+    )
     files = len({u.path for u in scan.uses})
     return problem("project.openai-v0").check(
         Status.WARN,

@@ -69,7 +69,10 @@ def key_lines(text: str) -> dict[KeyPath, int]:
         header = _HEADER.match(line)
         if header and not _KEY.match(line):
             names = _parts(header.group(2))
+            for end in range(1, len(names)):  # the tables a header implies
+                found.setdefault(_within_arrays(names[:end], counts), number)
             if header.group(1) == "[[":
+                found.setdefault(_within_arrays(names, counts), number)
                 position = counts.get(names, 0)
                 counts[names] = position + 1
                 current = (*names, position)
@@ -80,8 +83,10 @@ def key_lines(text: str) -> dict[KeyPath, int]:
         key = _KEY.match(line)
         if not key:
             continue
-        path: KeyPath = (*current, *_parts(key.group(1)))
-        found.setdefault(path, number)
+        parts = _parts(key.group(1))
+        for end in range(1, len(parts) + 1):  # a dotted key writes each table on its way
+            found.setdefault((*current, *parts[:end]), number)
+        path: KeyPath = (*current, *parts)
         value = key.group(2)
         bare = _without_comment(value)
         if bare.lstrip().startswith("["):

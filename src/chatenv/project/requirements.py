@@ -170,11 +170,13 @@ class _FileRead:
     index_options: list[str]
 
 
-def from_requirements_file(path: Path, root: Path) -> _FileRead:
-    """A pip requirements file, following `-r` (within `root`, cycles and depth bounded).
-    `-c` constraint files only limit versions and are not requirements: they are not read."""
+def from_requirements_files(paths: Iterable[Path], root: Path) -> _FileRead:
+    """pip requirements files, following `-r` (within `root`, cycles and depth bounded), each
+    file read once however many name it. `-c` constraint files only limit versions and are not
+    requirements: they are not read."""
     out = _FileRead([], [], [], [])
-    _read_file(path, root, out, depth=0)
+    for path in paths:
+        _read_file(path, root, out, depth=0)
     return out
 
 
@@ -277,15 +279,17 @@ def declarations(
         notes += more
         files.append(pyproject_path)
     if sources is None or "requirements" in sources:
-        for path in requirement_files(folder, settings.requirements):
-            if not path.is_file():
-                notes.append(f"{path.name} is named in the project file but does not exist")
-                continue
-            read = from_requirements_file(path, folder)
-            found += read.requirements
-            files += [f for f in read.files if f not in files]
-            notes += read.notes
-            index_options += read.index_options
+        paths = requirement_files(folder, settings.requirements)
+        notes += [
+            f"{p.name} is named in the project file but does not exist"
+            for p in paths
+            if not p.is_file()
+        ]
+        read = from_requirements_files([p for p in paths if p.is_file()], folder)
+        found += read.requirements
+        files += read.files
+        notes += read.notes
+        index_options += read.index_options
     for index, text in enumerate(settings.also):
         line = line_of(project_lines, (*prefix, "packages", "also", index))
         found.append(Declared(text, _parse(text), project_file, line, "also"))

@@ -457,14 +457,14 @@ def parse_params(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return int(value) if math.isfinite(value) and value > 0 else None
+        return round(value) if math.isfinite(value) and value >= 1 else None
     if not isinstance(value, str):
         return None
     match = _PARAMS.match(value.replace("_", ""))
     if not match:
         return None
     count = float(match.group(1)) * _SCALE[match.group(2).lower()]
-    return int(count) if count >= 1 else None
+    return round(count) if count >= 1 else None
 
 
 def _params(r: _Reader, value: Any, keys: tuple[str | int, ...]) -> int:
