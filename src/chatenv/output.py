@@ -448,6 +448,7 @@ SECTION_TITLES: dict[str, str] = {
     "dotenv": ".env file",
     "network": "Network",
     "project": "The project (its project file)",
+    "init": "chatenv init",
     "setup": "chatenv setup",
 }
 
@@ -912,12 +913,29 @@ def _setup_annotated(report: Report) -> list[tuple[str, CheckResult, str]]:
 
 TextRenderer = Callable[[Report, bool, frozenset[str]], None]
 
+
+def _render_init(report: Report, verbose: bool, shown: frozenset[str]) -> None:
+    """`chatenv init`: with --dry-run the project file itself (so it can be redirected into
+    a file), else what was written."""
+    if report.data.get("dry_run"):
+        write_stdout(str(report.data.get("text", "")))
+        hint(report.results[-1].summary if report.results else "")
+        return
+    _render_results(report, verbose, shown)
+
+
+def _md_init(report: Report, level: int) -> list[str]:
+    return [*_md_fence(str(report.data.get("text", "")), "toml"), ""]
+
+
 TEXT_RENDERERS: dict[str, TextRenderer] = {
+    "init": _render_init,
     "install": _render_install,
     "smoke-test": _render_smoke,
     "setup": _render_setup,
 }
 MARKDOWN_EXTRAS: dict[str, Callable[[Report, int], list[str]]] = {
+    "init": _md_init,
     "install": _md_install,
     "smoke-test": _md_smoke,
     "setup": _md_setup,

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from chatenv.install.resolve import Resolution
     from chatenv.install.target import Interpreter
     from chatenv.installed import Installed
+    from chatenv.project.file import Project
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class InstallOptions:
     upgrade: bool = False
     force: bool = False
     log_file: Path | None = None
+    #: a project file (setup on a project): its requirements join the profiles' pins and take
+    #: the place of chatenv's for every package it declares; its torch policy limits the build
+    project: Project | None = None
 
 
 @dataclass(frozen=True)
@@ -99,8 +103,15 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         refuse_system(target)
     installed = scan(target.site_dirs)
     pins = load_pins().pins_for(profiles)
-    statuses = planning.pin_statuses(pins, installed)
     notes: list[str] = []
+    also: tuple[str, ...] = ()
+    if options.project is not None:
+        from chatenv.project.provision import project_pins
+
+        found = project_pins(pins, options.project, target.markers)
+        pins, also = found.pins, found.also
+        notes.extend(found.notes)
+    statuses = planning.pin_statuses(pins, installed)
 
     torch_pin = next((p for p in pins if p.name == "torch"), None)
     machine = None
@@ -111,6 +122,12 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         choice = choose(request, machine, series, spec=torch_pin.spec, force=options.force)
         if choice.refusal and (choice.final or not options.force):
             raise ChatenvError(choice.refusal, fix=choice.fix)
+        if options.project is not None and not choice.forced:
+            from chatenv.project.provision import torch_refusal
+
+            refused = torch_refusal(choice, options.project)
+            if refused is not None:
+                raise refused
         torch_plan = planning.decide_torch(
             torch_pin, installed, request, machine, choice, upgrade=options.upgrade
         )
@@ -124,7 +141,10 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
 
     roots = [p.name for p in pins]
     problems = broken_requirements(installed, target.markers, roots=roots).broken
-    steps = planning.plan_steps(statuses, torch_plan, problems, installed, upgrade=options.upgrade)
+    steps = planning.plan_steps(
+        statuses, torch_plan, problems, installed, upgrade=options.upgrade, also=also,
+        also_met=_also_met(also, installed),
+    )  # fmt: skip
     plan = planning.Plan(
         profiles=profiles,
         python=target,
@@ -142,6 +162,14 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         return prepared
     installer = pick_installer(options.installer, target, seams.find)
     return _resolve(replace(prepared, plan=replace(plan, installer=installer)), installer, seams)
+
+
+def _also_met(also: tuple[str, ...], installed: Installed) -> bool:
+    if not also:
+        return True
+    from chatenv.project.provision import also_met
+
+    return also_met(also, installed)
 
 
 def _target_series(pin: Pin) -> str:
@@ -259,7 +287,11 @@ def verify(prepared: Prepared, installed: Installed, *, expect_torch: bool) -> l
     torch is the build chatenv chose (`expect_torch`: the torch step ran)."""
     plan = prepared.plan
     target = FixTarget(plan.python.executable if prepared.options.python else None)
-    checks = check_packages(plan.profiles, load_pins(), installed, plan.python.markers, target)
+    project = prepared.options.project
+    if project is not None:
+        checks = _verify_project(project, installed, plan, target)
+    else:
+        checks = check_packages(plan.profiles, load_pins(), installed, plan.python.markers, target)
     if plan.torch is not None and prepared.machine is not None:
         checks += check_torch(
             installed.torch,
@@ -270,6 +302,22 @@ def verify(prepared: Prepared, installed: Installed, *, expect_torch: bool) -> l
             expect_variant=plan.torch.choice.variant if expect_torch else None,
         )
     return checks
+
+
+def _verify_project(
+    project: Project, installed: Installed, plan: planning.Plan, target: FixTarget
+) -> list[CheckResult]:
+    """doctor's checks as a project file has them: chatenv's pins for what the project does not
+    declare, the project's requirements for what it does."""
+    from chatenv.doctor.packages import judged_by_chatenv
+    from chatenv.project.checks import check_requirements
+
+    pins, profiles = judged_by_chatenv(load_pins(), project)
+    checks = check_packages(profiles, pins, installed, plan.python.markers, target)
+    declared = check_requirements(
+        project, installed, plan.python.markers, target=target, prefix=plan.python.prefix
+    )
+    return [*checks, declared.in_section("verify")]
 
 
 def plan_results(prepared: Prepared) -> list[CheckResult]:

@@ -42,10 +42,11 @@ CHAPTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("chatenv smoke-test", ("smoke",)),
     ("The OpenAI API", ("api",)),
     ("chatenv setup", ("setup",)),
+    ("chatenv init", ("init",)),
     ("chatenv schema", ("schema",)),
 )
 
-ALL_COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup", "schema")
+ALL_COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup", "init", "schema")
 
 LEVEL_WORDS: dict[str, str] = {
     "fail": "failure",
@@ -74,6 +75,7 @@ OPTIONAL: dict[str, str] = {
     "why": ": <why the project needs it>",
     "url": "; get it at <url>",
     "then": " (offline: setup cannot fetch it)",
+    "force_hint": " (--force replaces it)",
 }
 #: values with a fixed set of words
 CHOICES: dict[str, str] = {

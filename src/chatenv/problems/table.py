@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from chatenv.problems.entry import CONSTANTS, Problem
 
-ALL = ("doctor", "install", "configure-key", "smoke-test", "setup", "schema")
+ALL = ("doctor", "install", "configure-key", "smoke-test", "setup", "init", "schema")
 #: the commands that print a report (every one but `schema`): --format, GitHub Actions output
-REPORTING = ("doctor", "install", "configure-key", "smoke-test", "setup")
+REPORTING = ("doctor", "install", "configure-key", "smoke-test", "setup", "init")
 DOCTOR = ("doctor",)
 INSTALL = ("install",)
 KEY = ("configure-key",)
@@ -21,8 +21,9 @@ API = ("configure-key", "smoke-test")
 ENV_FILE = ("doctor", "configure-key", "smoke-test")
 SETUP = ("setup",)
 SCHEMA = ("schema",)
-#: a project file is read by doctor and setup
-PROJECT = ("doctor", "setup")
+#: a project file is read by doctor and setup (init reads the pyproject.toml it appends to)
+PROJECT = ("doctor", "setup", "init")
+INIT = ("init",)
 
 PROBLEMS: tuple[Problem, ...] = (
     # -- every command ---------------------------------------------------------------------
@@ -1201,6 +1202,21 @@ PROBLEMS += (
         fix="{command}",
     ),
     Problem(
+        id="project.torch-cannot-meet",
+        commands=("install", "setup"),
+        area="The project's torch and GPUs",
+        levels=("error",),
+        title="No torch build this machine runs is the kind the project wants",
+        message="the project wants {wanted} ({where}), and this machine gets {chosen}: {reason}",
+        cause="setup picks the PyTorch build this machine runs (the newest CUDA build the "
+        "driver and every GPU can run, else the CPU build) within the project's torch range, "
+        "and `[tool.chatenv.torch]` rules that build out: a CPU build where the project wants "
+        "CUDA (no NVIDIA GPU, or a driver too old for any CUDA build of that release), a CUDA "
+        "version below `min_cuda`, or a CUDA build where the project wants the CPU one. "
+        "Nothing was installed.",
+        fix="{then}",
+    ),
+    Problem(
         id="project.gpus-short",
         commands=DOCTOR,
         area="The project's torch and GPUs",
@@ -1275,6 +1291,20 @@ PROBLEMS += (
         fix="{command}",
     ),
     Problem(
+        id="project.model-fetch-failed",
+        commands=SETUP,
+        area="The project's models",
+        levels=("fail",),
+        title="setup could not fetch a model the project needs",
+        message="{model}: fetching it failed: {reason}",
+        cause="setup fetches the project's hub models that are not cached yet (when not "
+        "`--offline`), with huggingface_hub's own download: its `HF_ENDPOINT`, `HF_TOKEN`, "
+        "proxies and cache. A gated model (Llama, Gemma, ...) needs its licence accepted on "
+        "the model page by the account whose token is in `HF_TOKEN`; a private one needs a "
+        "token that can read it.",
+        fix="{command}",
+    ),
+    Problem(
         id="project.model-size-unknown",
         commands=DOCTOR,
         area="The project's models",
@@ -1315,6 +1345,34 @@ PROBLEMS += (
         "(an AST scan, nothing is run; virtualenvs and build output are skipped) and lists "
         "each use with its v1 equivalent (`--verbose`). A warning: the environment is fine, "
         "the code needs the change; openai-python 1.x's own CLI has `openai migrate` for it.",
+    ),
+)
+
+PROBLEMS += (
+    # -- init: a first project file ----------------------------------------------------------
+    Problem(
+        id="init.exists",
+        commands=INIT,
+        area="chatenv init",
+        levels=("error",),
+        title="The project has a project file already",
+        message="{path} is this project's project file already{force_hint}",
+        cause="`chatenv init` writes a first project file; this project has one (found the "
+        "way doctor finds it, from the current folder up to the project's top folder), and "
+        "init never edits one. A `[tool.chatenv]` table in pyproject.toml is yours to edit; "
+        "`--dry-run` prints what init would write, to compare.",
+        fix="chatenv init --dry-run  # prints a project file from this machine, writes nothing",
+    ),
+    Problem(
+        id="init.not-writable",
+        commands=INIT,
+        area="chatenv init",
+        levels=("error",),
+        title="The project file cannot be written",
+        message="cannot write {path}: {reason}",
+        cause="The folder or the pyproject.toml is not writable by you (a read-only checkout, "
+        "another user's files). Nothing was written.",
+        fix="chatenv init --dry-run > chatenv.toml  # or fix the permissions and run it again",
     ),
 )
 
@@ -3067,7 +3125,7 @@ PROBLEMS += (
         title="No schema for that command",
         message="no JSON schema for {command!r} (known: {known})",
         cause="`chatenv schema` prints the schema of a command's `--json` document; only "
-        "doctor, install, configure-key, smoke-test and setup print one.",
+        "doctor, install, configure-key, smoke-test, setup and init print one.",
         fix="chatenv schema doctor",
     ),
 )

@@ -689,7 +689,11 @@ def check_openai_v0(scan: Scan, folder: Path) -> CheckResult:
     if scan.truncated:
         details.append(f"stopped after {scan.files + scan.skipped} files (the scan's cap)")
     if not scan.uses:
-        mentions = f"{scan.files} Python file{'s' if scan.files != 1 else ''} that mention openai"
+        plural = scan.files != 1
+        mentions = (
+            f"{scan.files} Python file{'s' if plural else ''} that mention{'' if plural else 's'} "
+            "openai"
+        )
         return CheckResult.ok(
             "project.openai-v0", f"no OpenAI v0 API use in {mentions}", details=details, data=data
         )

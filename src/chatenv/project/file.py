@@ -132,7 +132,8 @@ def find(start: Path, home: Path | None = None) -> Path | None:
     return toml if len(toml.parent.parts) >= len(pyproject.parent.parts) else pyproject
 
 
-def _load_toml(path: Path) -> tuple[dict[str, Any], str]:
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """The parsed file and its text; ProjectFileError (with the line) when it is not TOML."""
     from chatenv.problems import problem
 
     try:
@@ -160,7 +161,7 @@ def load(path: Path, markers: Mapping[str, str] | None = None) -> Project:
     from chatenv.project.requirements import declarations
 
     path = path.absolute()
-    data, text = _load_toml(path)
+    data, text = read_toml(path)
     lines = key_lines(text)
     folder = path.parent
     prefix: KeyPath = ()
@@ -172,7 +173,7 @@ def load(path: Path, markers: Mapping[str, str] | None = None) -> Project:
         pyproject, pyproject_lines = None, {}
         beside = folder / PYPROJECT
         if beside.is_file():
-            pyproject, pyproject_text = _load_toml(beside)
+            pyproject, pyproject_text = read_toml(beside)
             pyproject_lines = key_lines(pyproject_text)
     settings, unknown = parse_settings(table, path=path, lines=lines, prefix=prefix)
     declared = declarations(
