@@ -206,3 +206,19 @@ def test_the_nearest_project_file_is_found_upward_no_higher_than_the_root(tmp_pa
     (inner / "chatenv.toml").write_text("")
     assert find(deep, home=tmp_path) == inner / "chatenv.toml"  # beside it, chatenv.toml wins
     assert find(outer / "apps", home=tmp_path) == outer / "chatenv.toml"
+
+
+def test_the_worked_example_of_the_docs_is_a_project_file_chatenv_reads(tmp_path: Path) -> None:
+    from tests.conftest import REPO
+
+    page = (REPO / "docs" / "project-file.md").read_text(encoding="utf-8")
+    example = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    root = make_project(tmp_path / "team-bot", {"pyproject.toml": example})
+    project = load(root / "pyproject.toml")
+    assert project.unknown == ()
+    assert project.profiles == ("api", "local")
+    assert len(project.declarations.requirements) == 8
+    assert [m.ref for m in project.settings.models] == ["meta-llama/Llama-3.1-8B-Instruct"]
+    # the lines the page's output names
+    assert project.at("torch", "min_cuda").line == 26
+    assert project.at("gpus").line == 28
