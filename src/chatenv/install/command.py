@@ -118,7 +118,7 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     torch_plan = None
     if torch_pin is not None:
         machine = Machine(target.platform, target.machine, seams.probe_gpus())
-        series = _target_series(torch_pin)
+        series = _target_series(torch_pin, options.project)
         choice = choose(request, machine, series, spec=torch_pin.spec, force=options.force)
         if choice.refusal and (choice.final or not options.force):
             raise ChatenvError(choice.refusal, fix=choice.fix)
@@ -172,10 +172,14 @@ def _also_met(also: tuple[str, ...], installed: Installed) -> bool:
     return also_met(also, installed)
 
 
-def _target_series(pin: Pin) -> str:
+def _target_series(pin: Pin, project: Project | None = None) -> str:
     from chatenv.install.variant import target_series
 
     series = target_series(pin.spec)
+    if series is None and project is not None:  # a project may pin a patch release
+        from chatenv.project.provision import torch_series
+
+        series = torch_series(pin.spec)
     if series is None:  # the pins allow no torch release this table knows
         raise problem("install.no-known-torch-release").error(spec=pin.spec)
     return series

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from chatenv.doctor.fixes import FixTarget
     from chatenv.installed import Installed, TorchBuild
-    from chatenv.project.file import Location, Project
+    from chatenv.project.file import Project
     from chatenv.project.locks import Lock
     from chatenv.project.models import ModelFiles
     from chatenv.project.openai_v0 import Scan
@@ -380,9 +380,11 @@ def _torch_command(
     if policy.variant == "cpu":
         index = "https://download.pytorch.org/whl/cpu"
     else:
+        from chatenv.project.provision import torch_series
+
         series = (
             (
-                tb.newest_series(declared.requirement.specifier)
+                torch_series(declared.requirement.specifier)
                 if declared and declared.requirement
                 else None
             )
@@ -715,15 +717,3 @@ def check_openai_v0(scan: Scan, folder: Path) -> CheckResult:
         files=f"{files} file{'s' if files != 1 else ''}",
         first=f"{rel(first.path)}:{first.line}: {first.found} → {first.v1}",
     )
-
-
-def location_of(result: CheckResult) -> Location | None:
-    """The first place a result points at (for callers that show one)."""
-    from pathlib import Path
-
-    from chatenv.project.file import Location
-
-    found = result.data.get("locations") or []
-    if not found:
-        return None
-    return Location(Path(found[0]["path"]), found[0].get("line"))

@@ -83,6 +83,23 @@ def project_pins(
     return ProjectPins(tuple(merged.values()), tuple(dict.fromkeys(also)), tuple(notes))
 
 
+def torch_series(spec: SpecifierSet) -> str | None:
+    """The newest torch release (X.Y) chatenv knows that a project's range allows, counting a
+    patch release too: a project pins `torch==2.7.1` (chatenv's own pins are ranges, judged by
+    X.Y.0, `chatenv.torch_builds.newest_series`)."""
+    from packaging.version import Version
+
+    from chatenv import torch_builds as tb
+
+    found = tb.newest_series(spec)
+    if found is not None:
+        return found
+    for series in tb.known_series():
+        if any(spec.contains(Version(f"{series}.{patch}")) for patch in range(10)):
+            return series
+    return None
+
+
 def also_met(also: tuple[str, ...], installed: Installed) -> bool:
     """Are the requirements passed as written already satisfied (by name and version)?"""
     from packaging.version import InvalidVersion, Version
