@@ -168,3 +168,21 @@ def test_a_projects_torch_range_names_the_release_to_install(spec: str, series: 
     from chatenv.project.provision import torch_series
 
     assert torch_series(SpecifierSet(spec)) == series
+
+
+def test_install_replaces_a_torch_it_would_keep_when_the_policy_rules_it_out(
+    tmp_path: Path,
+) -> None:
+    from chatenv.project.provision import keeps_policy
+    from tests.sites import write_torch
+
+    wants = project(tmp_path / "a", '[tool.chatenv.torch]\nmin_cuda = "12.4"\n')
+    for version, cuda, kept in [
+        ("2.7.1+cu118", "11.8", False),
+        ("2.7.1+cu126", "12.6", True),
+        ("2.7.1+cpu", None, False),
+    ]:
+        site = tmp_path / version
+        write_torch(site, version, cuda)
+        assert keeps_policy(wants, scan([str(site)])) is kept, version
+    assert keeps_policy(wants, scan([str(tmp_path / "empty")]))  # nothing to replace

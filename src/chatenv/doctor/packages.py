@@ -116,7 +116,7 @@ def check_profile(
     results: list[CheckResult] = []
     label = "chatenv's own packages" if profile == "base" else f"{profile} profile"
     status = Status.FAIL if required else Status.WARN
-    if profile != "base" and not own:  # a project file declares all of them (its to judge)
+    if profile != "base" and not own:  # a project file declares them all: the project judges them
         return [
             CheckResult.ok(
                 f"packages.{profile}",

@@ -22,7 +22,7 @@ from chatenv.install.installer import check_installer_name, pick_installer
 from chatenv.install.pins import USER_PROFILES, load_pins
 from chatenv.install.resolve import Outcome, dry_run, network_reason
 from chatenv.install.target import probe_interpreter
-from chatenv.install.variant import AUTO, Machine, choose, parse_request
+from chatenv.install.variant import AUTO, CPU, Machine, choose, parse_request
 from chatenv.install.verify import check_packages, check_torch
 from chatenv.installed import broken_requirements, scan
 from chatenv.problems import problem
@@ -116,6 +116,9 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
     torch_pin = next((p for p in pins if p.name == "torch"), None)
     machine = None
     torch_plan = None
+    project = options.project
+    if project is not None and request == AUTO and project.settings.torch.variant == CPU:
+        request = CPU  # the project wants the CPU build: auto means it
     if torch_pin is not None:
         machine = Machine(target.platform, target.machine, seams.probe_gpus())
         series = _target_series(torch_pin, options.project)
@@ -131,6 +134,8 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         torch_plan = planning.decide_torch(
             torch_pin, installed, request, machine, choice, upgrade=options.upgrade
         )
+        if options.project is not None and torch_plan.keep:
+            torch_plan = _replace_for_policy(torch_plan, torch_pin, installed, options.project)
     elif options.torch != AUTO:
         notes.append(f"--torch {request} has no effect: {', '.join(profiles)} installs no torch")
     if target.is_system and target.externally_managed:
@@ -162,6 +167,26 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         return prepared
     installer = pick_installer(options.installer, target, seams.find)
     return _resolve(replace(prepared, plan=replace(plan, installer=installer)), installer, seams)
+
+
+def _replace_for_policy(
+    torch_plan: planning.TorchPlan, pin: Pin, installed: Installed, project: Project
+) -> planning.TorchPlan:
+    """A build install would keep (it runs here) that the project's torch policy rules out is
+    replaced by the chosen one."""
+    from chatenv.project.provision import keeps_policy
+
+    if keeps_policy(project, installed):
+        return torch_plan
+    wanted = project.settings.torch.describe()
+    return replace(
+        torch_plan,
+        keep=False,
+        reason=f"{torch_plan.reason}; the project wants {wanted}",
+        requirement=planning.torch_requirement(
+            pin.spec, torch_plan.choice.series, installed.version("torch")
+        ),
+    )
 
 
 def _also_met(also: tuple[str, ...], installed: Installed) -> bool:

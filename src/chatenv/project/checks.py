@@ -345,16 +345,7 @@ def check_torch_policy(
             where=str(where), command=_torch_command(project, None, gpus, target),
         )  # fmt: skip
     label = f"torch {build.version} ({build.kind})"
-    ok = (
-        (policy.variant == "cpu" and build.cuda is None and not build.hip)
-        or (policy.variant == "any")
-        or (
-            policy.variant == "cuda"
-            and build.cuda is not None
-            and (policy.min_cuda is None or policy.min_cuda <= build.cuda)
-        )
-    )
-    if ok:
+    if policy.allows(build.cuda, rocm=bool(build.hip)):
         return CheckResult.ok("project.torch", f"{label}: the project wants {wanted}", data=data)
     return problem("project.torch-policy").check(
         Status.FAIL, "project.torch", data={**data, **located}, label=label, wanted=wanted,

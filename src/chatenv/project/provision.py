@@ -83,6 +83,14 @@ def project_pins(
     return ProjectPins(tuple(merged.values()), tuple(dict.fromkeys(also)), tuple(notes))
 
 
+def keeps_policy(project: Project, installed: Installed) -> bool:
+    """Does the installed torch meet the project's [tool.chatenv.torch]? (Install replaces a
+    build it would otherwise keep when it does not.)"""
+    build = installed.torch
+    policy = project.settings.torch
+    return build is None or policy.allows(build.cuda, rocm=bool(build.hip))
+
+
 def torch_series(spec: SpecifierSet) -> str | None:
     """The newest torch release (X.Y) chatenv knows that a project's range allows, counting a
     patch release too: a project pins `torch==2.7.1` (chatenv's own pins are ranges, judged by
@@ -138,7 +146,7 @@ def torch_refusal(choice: TorchChoice, project: Project) -> ChatenvError | None:
             then="chatenv setup --torch cpu",
         )  # fmt: skip
     variant = tb.variant(choice.variant)
-    if variant is not None and (policy.min_cuda is None or policy.min_cuda <= variant.cuda):
+    if variant is not None and policy.allows(variant.cuda):
         return None
     reason = choice.warning or "; ".join(choice.reasons[-1:]) or "no CUDA build runs here"
     return problem("project.torch-cannot-meet").error(

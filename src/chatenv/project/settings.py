@@ -97,6 +97,14 @@ class TorchPolicy:
     def says_anything(self) -> bool:
         return self.variant != "any" or self.min_cuda is not None
 
+    def allows(self, cuda: CudaVersion | None, *, rocm: bool = False) -> bool:
+        """Does a torch build (its CUDA version; None for CPU and ROCm builds) meet it?"""
+        if self.variant == "any":
+            return True
+        if self.variant == "cpu":
+            return cuda is None and not rocm
+        return cuda is not None and (self.min_cuda is None or self.min_cuda <= cuda)
+
     def describe(self) -> str:
         if self.variant == "cpu":
             return "a CPU build of torch"
