@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tests.conftest import RunCli
 
 DOCS = REPO / "docs"
-COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup", "schema")
+COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup", "init", "schema")
 #: the exit codes each command's help must name (schema has no failure of its own: 0 or 2)
 NAMED_CODES = {command: {"0", "1", "2"} for command in COMMANDS} | {"schema": {"0", "2"}}
 _FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "chatenv"
 PAGE = REPO / "docs" / "troubleshooting.md"
-COMMANDS = {"doctor", "install", "configure-key", "smoke-test", "setup", "schema"}
+COMMANDS = {"doctor", "install", "configure-key", "smoke-test", "setup", "init", "schema"}
 #: which templates each way of using an entry fills in
 METHOD_FIELDS = {
     "text": "message",

@@ -61,7 +61,7 @@ def test_an_unknown_command_is_a_usage_error(run_cli: RunCli) -> None:
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.splitlines()[0] == (
         "error: no JSON schema for 'doktor' (known: doctor, install, configure-key, smoke-test,"
-        " setup)"
+        " setup, init)"
     )
     assert run_cli("schema").returncode == 2  # COMMAND is required
 

@@ -662,6 +662,8 @@ SECTION_TITLES: dict[str, str] = {
     "openai": "OpenAI settings",
     "dotenv": ".env file",
     "network": "Network",
+    "project": "The project (its project file)",
+    "init": "chatenv init",
     "setup": "chatenv setup",
 }
 
@@ -1000,14 +1002,53 @@ def _gh_property(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def github_annotations(report: Report) -> list[str]:
+def github_annotations(report: Report, workspace: str | None = None) -> list[str]:
     """`::error title=…::…` / `::warning title=…::…` for every failed or warning result (for
-    setup: those of its stages, see `_setup_annotated`)."""
+    setup: those of its stages, see `_setup_annotated`). A result that points at places in
+    files (`data["locations"]`: a line of the project file, a requirement, a v0 API call) gets
+    one annotation at each, `file=…,line=…`, so the runner shows it on that line; paths are
+    taken relative to `workspace` (GITHUB_WORKSPACE, the repository's root), else the current
+    folder."""
     lines = []
     for title, result, level in ANNOTATED.get(report.command, _annotated)(report):
-        message = result.summary + (f"\nfix: {result.fix}" if result.fix else "")
-        lines.append(f"::{level} title={_gh_property(redact(title))}::{_gh_data(redact(message))}")
+        fix = f"\nfix: {result.fix}" if result.fix else ""
+        places = _locations(result, workspace)
+        if not places:
+            message = result.summary + fix
+            lines.append(
+                f"::{level} title={_gh_property(redact(title))}::{_gh_data(redact(message))}"
+            )
+        for where, text in places:
+            lines.append(
+                f"::{level} {where}title={_gh_property(redact(title))}::"
+                f"{_gh_data(redact(text + fix))}"
+            )
     return lines
+
+
+def _locations(result: CheckResult, workspace: str | None) -> list[tuple[str, str]]:
+    """`file=…,line=…,` and the message for each place a result points at."""
+    import os
+
+    found = result.data.get("locations")
+    if not isinstance(found, (list, tuple)):
+        return []
+    base = workspace or os.getcwd()
+    places = []
+    for place in found:
+        if not isinstance(place, dict) or not place.get("path"):
+            continue
+        path = str(place["path"])
+        try:
+            rel = os.path.relpath(path, base)
+        except ValueError:  # another drive (Windows)
+            rel = path
+        shown = path if rel.startswith("..") else rel
+        where = f"file={_gh_property(shown)},"
+        if isinstance(place.get("line"), int):
+            where += f"line={place['line']},"
+        places.append((where, str(place.get("message") or result.summary)))
+    return places
 
 
 def _annotated(report: Report) -> list[tuple[str, CheckResult, str]]:
@@ -1032,7 +1073,7 @@ def github_actions(report: Report, *, fmt: str, environ: Mapping[str, str] | Non
     # stdout carries a JSON document the annotations go to stderr and the JSON stays parseable.
     stream = sys.stderr if fmt == "json" else sys.stdout
     try:
-        lines = github_annotations(report)
+        lines = github_annotations(report, env.get("GITHUB_WORKSPACE"))
         summary = markdown(report)
     except Exception as exc:  # the command's own work is done: never fail it for this
         error = f"{type(exc).__name__}: {exc}"
@@ -1152,12 +1193,29 @@ def _setup_annotated(report: Report) -> list[tuple[str, CheckResult, str]]:
 
 TextRenderer = Callable[[Report, bool, frozenset[str]], None]
 
+
+def _render_init(report: Report, verbose: bool, shown: frozenset[str]) -> None:
+    """`chatenv init`: with --dry-run the project file itself (so it can be redirected into
+    a file), else what was written."""
+    if report.data.get("dry_run"):
+        write_stdout(str(report.data.get("text", "")))
+        hint(report.results[-1].summary if report.results else "")
+        return
+    _render_results(report, verbose, shown)
+
+
+def _md_init(report: Report, level: int) -> list[str]:
+    return [*_md_fence(str(report.data.get("text", "")), "toml"), ""]
+
+
 TEXT_RENDERERS: dict[str, TextRenderer] = {
+    "init": _render_init,
     "install": _render_install,
     "smoke-test": _render_smoke,
     "setup": _render_setup,
 }
 MARKDOWN_EXTRAS: dict[str, Callable[[Report, int], list[str]]] = {
+    "init": _md_init,
     "install": _md_install,
     "smoke-test": _md_smoke,
     "setup": _md_setup,

@@ -27,6 +27,15 @@ REPAIRED_BY_INSTALL: Mapping[str, str] = {
     "packages": "chatenv install installs and repairs the profile's packages",
     "torch": "chatenv install picks the PyTorch build this machine runs",
 }
+#: doctor's findings about a project that a later stage sees to (by id prefix): install
+#: installs what the project declares and the torch build its policy wants, configure-key
+#: asks for the variables it lists
+REPAIRED_IDS: Mapping[str, str] = {
+    "project.packages": "chatenv install installs what the project declares",
+    "project.lock.": "chatenv install installs what the project declares",
+    "project.torch": "chatenv install picks a torch build the project's policy allows",
+    "project.env.": "setup's configure-key stage asks for the project's variables",
+}
 #: doctor's findings about the OpenAI API: they stop setup only when it sets the API up
 API_SECTIONS = ("openai", "dotenv")
 API_IDS = ("network.api",)
@@ -56,13 +65,18 @@ def triage(doctor: Report, *, api: bool) -> Triage:
     for result in doctor.results:
         if result.status is not Status.FAIL:
             continue
-        if result.section in REPAIRED_BY_INSTALL:
+        if result.section in REPAIRED_BY_INSTALL or result.id.startswith(tuple(REPAIRED_IDS)):
             repaired.append(result)
         elif not api and (result.section in API_SECTIONS or result.id in API_IDS):
             unused.append(result)
         else:
             blocking.append(result)
     return Triage(tuple(blocking), tuple(repaired), tuple(unused))
+
+
+def asked_by_configure_key(result: CheckResult) -> bool:
+    """A project variable doctor found missing: setup's configure-key stage asks for it."""
+    return result.id.startswith("project.env.")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ and Compose, Podman with CDI, Kubernetes), one given it without `compute` or wit
 newer than the host's driver, WSL 1 and 2 (a Linux driver inside WSL), a Mac, AMD GPUs.
 
 Each machine is a tree in tmp_path the checks read from (tests/machines/ records where its
-files and values came from) and NVML answering as tests/fakes/nvml.py's real machines do."""
+files and values came from) and NVML answering as tests/fakes/machines.py's real machines do."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from urllib.parse import unquote
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 
@@ -80,3 +82,16 @@ def serve(index: Index) -> Index:
     index.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=index.server.serve_forever, daemon=True).start()
     return index
+
+
+@contextmanager
+def serve_index(folder: Path) -> Iterator[tuple[str, list[str]]]:
+    """A PyPI stand-in for the wheels in `folder`: its index URL
+    (`http://127.0.0.1:PORT/simple`) and the paths requested from it, for one `with` block."""
+    index = serve(Index({"/simple": sorted(folder.glob("*.whl"))}))
+    try:
+        yield f"{index.url}/simple", index.requests
+    finally:
+        assert index.server is not None
+        index.server.shutdown()
+        index.server.server_close()

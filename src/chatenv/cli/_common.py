@@ -93,6 +93,27 @@ def confirm(question: str) -> bool:
     return output.confirm(question, default=True)
 
 
+def ask_value(question: str, secret: bool) -> str | None:
+    """A value typed on the terminal; None at the end of input. A secret is read as
+    configure-key reads the key: getpass turns echo off before it writes the question, so
+    nothing typed after the question appears is ever echoed."""
+    if secret:
+        import getpass
+        import sys
+
+        try:
+            return getpass.getpass(f"{question} (input hidden): ", stream=sys.stderr)
+        except EOFError:
+            return None
+    import typer
+
+    try:
+        answer: str = typer.prompt(question, default="", show_default=False, err=True)
+    except typer.Abort:
+        return None
+    return answer
+
+
 def _stopped(command: str, fmt: str, message: str, fix: str | None, exit_code: int) -> None:
     output.error(message, fix)
     if command:

@@ -14,7 +14,7 @@ def schema(
         str,
         typer.Argument(
             metavar="COMMAND",
-            help="doctor, install, configure-key, smoke-test or setup.",
+            help="doctor, install, configure-key, smoke-test, setup or init.",
             show_default=False,
             autocompletion=complete_schema_commands,
         ),

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from chatenv.cli._common import (
+    ask_value,
     cli_errors,
     complete_profiles,
     confirm,
@@ -15,7 +16,6 @@ from chatenv.cli._common import (
 )
 from chatenv.cli._options import EnvFileOption, FormatOption, JsonOption, VerboseOption
 from chatenv.cli.install import SystemOption, TorchIndexOption, TorchOption
-from chatenv.smoke import DEFAULT_MODEL
 
 
 def setup(
@@ -45,9 +45,15 @@ def setup(
         ),
     ] = True,
     model: Annotated[
-        str,
-        typer.Option("--model", "-m", help="Model for the local smoke test (hub id or folder)."),
-    ] = DEFAULT_MODEL,
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model for the local smoke test (hub id or folder). Default: the project "
+            "file's [tool.chatenv.smoke] model, else gpt2.",
+            show_default=False,
+        ),
+    ] = None,
     gitignore: Annotated[
         bool | None,
         typer.Option(
@@ -82,26 +88,36 @@ def setup(
         as_json=as_json,
         verbose=verbose,
         env_file=env_file,
-        model=model if model != DEFAULT_MODEL else None,
+        model=model,
         profiles=profiles or (),
     ) as chosen:
-        from chatenv.commands.setup import SetupRun, selection
+        from chatenv.commands.setup import SetupRun, find_project, selection, smoke_model
 
+        project = find_project()
+        chosen_model = smoke_model(model, project)
         run = SetupRun(
             selection=selection(
-                profiles or [], local=local, api=api, torch=torch, model=model, env_file=env_file
+                profiles or [],
+                local=local,
+                api=api,
+                torch=torch,
+                model=chosen_model,
+                env_file=env_file,
+                project=project,
             ),
             torch=torch,
             torch_index=torch_index,
             system=system,
             env_file=env_file,
             offline=offline,
-            model=model,
+            model=chosen_model,
             gitignore=gitignore,
             yes=yes,
             fmt=chosen,
             verbose=verbose,
             ask=confirm,
+            project=project,
+            ask_value=ask_value,
         )
         report = run.run()
     finish(report, fmt=chosen, verbose=verbose)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from chatenv.cli import configure_key, doctor, install, schema, setup, smoke_test
+from chatenv.cli import configure_key, doctor, init, install, schema, setup, smoke_test
 
 app = typer.Typer(
     name="chatenv",
@@ -45,4 +45,5 @@ app.command("install")(install.install)
 app.command("configure-key")(configure_key.configure_key)
 app.command("smoke-test")(smoke_test.smoke_test)
 app.command("setup")(setup.setup)
+app.command("init")(init.init)
 app.command("schema")(schema.schema)

@@ -3,6 +3,11 @@
 Each stage is the command's own body (`run_doctor`, `run_install`, `run_configure`,
 `run_smoke`), called in this process; `chatenv.stages` decides what runs and what stops the
 run. This module only sequences, times and prints.
+
+In a project with a project file (chatenv.project) setup provisions the project: its profiles
+are the default, install installs what it declares (its torch range and policy choosing the
+build) and then fetches its hub models when online, configure-key also asks for the variables
+it lists, and the smoke test uses its models and API endpoint.
 """
 
 from __future__ import annotations
@@ -21,19 +26,58 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chatenv.install.plan import Plan
-    from chatenv.results import Report
+    from chatenv.project.file import Project
+    from chatenv.project.provision import Fetch
+    from chatenv.project.settings import EnvNeed
+    from chatenv.results import CheckResult, Report
     from chatenv.stages import Selection, StageRun, Triage
+
+    #: asks for a value on a terminal (hidden when `secret`); None or "" when none was given
+    AskValue = Callable[[str, bool], str | None]
+
+
+def find_project(cwd: Path | None = None) -> Project | None:
+    """The project file of the current folder, read; one that cannot be used stops setup
+    before any stage runs, with its line."""
+    from pathlib import Path
+
+    from chatenv.project.file import lookup
+
+    home = os.environ.get("HOME")
+    found = lookup(cwd or Path.cwd(), Path(home) if home else None)
+    if found.error is not None:
+        raise found.error
+    return found.project
+
+
+def smoke_model(model: str | None, project: Project | None) -> str:
+    """--model, else the project's smoke model, else chatenv's small default."""
+    from chatenv.smoke import DEFAULT_MODEL
+
+    if model is not None:
+        return model
+    return (project.settings.smoke_model if project else None) or DEFAULT_MODEL
 
 
 def selection(
-    profiles: list[str], *, local: bool, api: bool, torch: str, model: str, env_file: Path | None
+    profiles: list[str],
+    *,
+    local: bool,
+    api: bool,
+    torch: str,
+    model: str,
+    env_file: Path | None,
+    project: Project | None = None,
 ) -> Selection:
-    """Bad options are refused before any stage runs (exit 2), by the commands' own checks."""
+    """Bad options are refused before any stage runs (exit 2), by the commands' own checks.
+    Without PROFILE, a project's profiles."""
     from chatenv.install.command import check_profiles
     from chatenv.install.variant import parse_request
     from chatenv.smoke import hub
     from chatenv.stages import select
 
+    if not profiles and project is not None:
+        profiles = list(project.profiles)
     selection = select(check_profiles(tuple(profiles)), local=local, api=api)
     parse_request(torch)
     if not selection.local and not selection.api:
@@ -54,7 +98,7 @@ class SetupRun:
     torch: str
     system: bool
     #: --env-file, or None: the .env the user's code would load from here (every stage uses
-    #: the same file: `locate_env_file` picks it once, in `run`)
+    #: the same file: `locate_env_file` picks it once, when the run is made)
     env_file: Path | None
     offline: bool
     model: str
@@ -66,6 +110,12 @@ class SetupRun:
     ask: Callable[[str], bool] | None = None
     #: --torch-index (None: $CHATENV_TORCH_INDEX, else download.pytorch.org)
     torch_index: str | None = None
+    #: the project file setup provisions (None: chatenv's profiles only)
+    project: Project | None = None
+    #: asks for a variable's value on a terminal (the CLI's hidden prompt); None: never ask
+    ask_value: AskValue | None = None
+    #: puts a hub model in the cache (None: huggingface_hub's snapshot_download)
+    fetch: Fetch | None = None
     stages: list[StageRun] = field(default_factory=list)
     #: the one .env file every stage uses (set from env_file when the run is made)
     env_path: Path = field(init=False)
@@ -120,6 +170,7 @@ class SetupRun:
             "api": self.selection.api,
             "model": self.model,
             "yes": self.yes,
+            "project": str(self.project.path) if self.project else None,
         }
 
     @property
@@ -154,8 +205,14 @@ class SetupRun:
         from chatenv import output
 
         if found.repaired and not found.blocking:
-            ids = ", ".join(r.id for r in found.repaired)
-            output.hint(f"setup: going on: chatenv install repairs {ids}")
+            from chatenv.stages import asked_by_configure_key
+
+            asked = [r.id for r in found.repaired if asked_by_configure_key(r)]
+            ids = ", ".join(r.id for r in found.repaired if r.id not in asked)
+            if ids:
+                output.hint(f"setup: going on: chatenv install repairs {ids}")
+            if asked:
+                output.hint(f"setup: going on: configure-key asks for {', '.join(asked)}")
         if found.unused and not found.blocking:
             ids = ", ".join(r.id for r in found.unused)
             output.hint(f"setup: going on: {ids} concern the API, which is not being set up")
@@ -170,15 +227,38 @@ class SetupRun:
             torch=self.torch,
             torch_index=self.torch_index,
             system=self.system,
+            project=self.project,
         )
-        report, elapsed = self._timed(
-            "install",
-            lambda: run_install(
+
+        def install() -> tuple[Report, frozenset[str]]:
+            report, shown = run_install(
                 options, fmt=self.fmt, verbose=self.verbose, confirm=self._confirm_plan
-            ),
-        )
+            )
+            return self._with_models(report), shown
+
+        report, elapsed = self._timed("install", install)
         outcome = "failed" if report.exit_code else "ran"
         return StageRun("install", outcome, elapsed_s=elapsed, report=report)
+
+    def _with_models(self, report: Report) -> Report:
+        """After a good install, the project's hub models, fetched when online."""
+        from pathlib import Path
+
+        from chatenv.project.provision import fetch_models, hub_fetch
+        from chatenv.system.hf_cache import hub_cache, is_offline
+
+        if self.project is None or report.exit_code or not self.project.settings.models:
+            return report
+        if self.offline or is_offline(os.environ):
+            return report
+        from chatenv import output
+
+        output.hint("setup: fetching the project's models that are not cached yet")
+        cache, _ = hub_cache(os.environ, Path(os.environ.get("HOME") or Path.home()))
+        fetched = fetch_models(self.project, cache, self.fetch or hub_fetch)
+        return replace(
+            report, results=(*report.results, *(r.in_section("models") for r in fetched))
+        )
 
     def _confirm_plan(self, plan: Plan) -> bool:
         from chatenv import output
@@ -211,34 +291,109 @@ class SetupRun:
             if piped is None or not piped.strip():
                 kind, piped = "none", None
         reason = key_stage(self.selection, key_source=source, stdin=kind, yes=self.yes)
-        if reason is not None:
+        missing = self._missing_env()
+        if reason is not None and not missing:
             self._announce_skip("configure-key", reason)
             return StageRun("configure-key", "skipped", reason=reason)
         gitignore = self.gitignore if self.gitignore is not None else (True if self.yes else None)
 
         def configure() -> tuple[Report, None]:
-            if piped is None:
-                from chatenv import output
+            from chatenv.results import CheckResult, Report
 
-                output.hint("no OPENAI_API_KEY yet: paste it at the prompt (--no-api skips this)")
-            report = run_configure(
-                env_file=self.env_path,
-                piped=piped,
-                gitignore=gitignore,
-                interactive=self._interactive,
-                ask=self.ask,
-            )
-            return report, None
+            results: list[CheckResult] = []
+            data: dict[str, object] = {"mode": "project", "env_file": str(self.env_path)}
+            if reason is None:
+                if piped is None:
+                    from chatenv import output
+
+                    output.hint(
+                        "no OPENAI_API_KEY yet: paste it at the prompt (--no-api skips this)"
+                    )
+                report = run_configure(
+                    env_file=self.env_path,
+                    piped=piped,
+                    gitignore=gitignore,
+                    interactive=self._interactive,
+                    ask=self.ask,
+                )
+                if report.error is not None or not missing:
+                    return report, None
+                results += report.results
+                data = dict(report.data)
+            else:
+                results.append(CheckResult.skip("key", f"OPENAI_API_KEY: {reason}"))
+            asked = self._project_env(missing)
+            results += asked
+            saved = [n for r in asked if r.id == "project.env.saved" for n in r.data["names"]]
+            data["project_env"] = {"missing": [n.name for n in missing], "saved": saved}
+            return Report("configure-key", tuple(results), data=data), None
 
         report, elapsed = self._timed("configure-key", configure)
         outcome = "failed" if report.exit_code else "ran"
         return StageRun("configure-key", outcome, elapsed_s=elapsed, report=report)
+
+    def _missing_env(self) -> list[EnvNeed]:
+        """The project's variables set neither in the environment nor the .env file (the
+        OpenAI key is configure-key's own when the API is set up)."""
+        from chatenv.keys.config import EnvFileError, read_env_file
+
+        if self.project is None:
+            return []
+        try:
+            dotenv = read_env_file(self.env_path)
+        except EnvFileError:
+            dotenv = {}
+        skip = {"OPENAI_API_KEY"} if self.selection.api else set()
+        return [
+            need
+            for need in self.project.settings.env
+            if need.name not in skip and not (os.environ.get(need.name) or dotenv.get(need.name))
+        ]
+
+    def _project_env(self, missing: list[EnvNeed]) -> list[CheckResult]:
+        """Ask for each missing variable on a terminal and save what was given in the .env
+        file; without a terminal (or with --yes), say what to set."""
+        from chatenv.problems import problem
+        from chatenv.project.secrets import save_values
+        from chatenv.results import Status
+
+        values: dict[str, str] = {}
+        results: list[CheckResult] = []
+        for need in missing:
+            value = None
+            if self._interactive and self.ask_value is not None:
+                why = f" ({need.why})" if need.why else ""
+                where = f"; get it at {need.url}" if need.url else ""
+                optional = ", Enter skips it" if not need.required else ""
+                value = self.ask_value(f"{need.name}{why}{where}{optional}", need.secret) or ""
+                value = value.strip() or None
+            if value is not None:
+                values[need.name] = value
+                continue
+            results.append(
+                problem("project.env-missing").check(
+                    Status.FAIL if need.required else Status.WARN,
+                    f"project.env.{need.name}",
+                    data={"name": need.name, "required": need.required, "url": need.url},
+                    name=need.name,
+                    why=f": {need.why}" if need.why else "",
+                    env_file=self.env_path,
+                    url=f"; get it at {need.url}" if need.url else "",
+                )
+            )
+        if values:
+            results = save_values(self.env_path, values) + results
+        return results
 
     def _smoke_test(self) -> StageRun:
         from chatenv.commands.smoke_test import run_smoke
         from chatenv.stages import StageRun
 
         progress = self._text and sys.stderr.isatty()
+        api = self.project.settings.api if self.project else None
+        environ = dict(os.environ)
+        if api is not None and api.base_url:
+            environ["OPENAI_BASE_URL"] = api.base_url  # the endpoint the project's file names
         report, elapsed = self._timed(
             "smoke-test",
             lambda: (
@@ -246,8 +401,10 @@ class SetupRun:
                     local=self.selection.local,
                     api=self.selection.api,
                     model=self.model,
+                    api_model=api.model if api is not None else None,
                     env_file=self.env_path,
                     show_progress=progress,
+                    environ=environ,
                 ),
                 None,
             ),

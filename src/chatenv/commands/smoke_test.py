@@ -3,6 +3,7 @@ API completion, each timed."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,8 @@ from chatenv.problems import problem
 from chatenv.smoke import DEFAULT_MAX_NEW_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from chatenv.results import Report
 
 
@@ -28,8 +31,11 @@ def run_smoke(
     env_file: Path | None = None,
     timeout: float = 10.0,
     show_progress: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> Report:
-    """Check the options, then run the stages asked for (progress on stderr if asked)."""
+    """Check the options, then run the stages asked for (progress on stderr if asked).
+    `environ`: what the API stage reads its settings from (default: this process's; setup
+    on a project passes the endpoint its project file names)."""
     from chatenv import output
     from chatenv.smoke import hub
     from chatenv.smoke.api_stage import ApiOptions
@@ -68,6 +74,7 @@ def run_smoke(
             model=api_model.strip() if api_model else None,
             mode=api_mode,
             timeout_s=timeout,
+            environ=dict(os.environ if environ is None else environ),
         )
     options = SmokeOptions(local=local_options, train=train, api=api_options)
     with output.smoke_progress(enabled=show_progress) as progress:

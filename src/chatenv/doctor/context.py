@@ -1,7 +1,7 @@
 """What one doctor run shares: the options, the seams, and the observations more than one
 section reads (the installed distributions, the torch build, the NVIDIA and AMD GPUs, the
-OpenAI settings, the kind of machine, a Mac's chip), each made once, typed, by whichever section
-asks first.
+OpenAI settings, the kind of machine, a Mac's chip, the project file), each made once, typed, by
+whichever section asks first.
 
 A section is `collect(ctx: Context) -> list[CheckResult]`. It imports this module and the
 `chatenv.system` seams, never another section and never the runner (tests/test_layering.py
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from chatenv.installed import Installed, TorchBuild
     from chatenv.keys.config import EnvFileChoice, OpenAIConfig
+    from chatenv.project.file import Lookup
     from chatenv.system.amd import AmdProbe
     from chatenv.system.apple import AppleFacts
     from chatenv.system.host import PlatformFacts
@@ -109,6 +110,7 @@ class Context:
         self._host = Once(self._read_host, self._waiting)
         self._apple = Once(self._read_apple, self._waiting)
         self._amd = Once(self._read_amd, self._waiting)
+        self._project = Once(self._read_project, self._waiting)
 
     @property
     def environ(self) -> Mapping[str, str]:
@@ -153,6 +155,13 @@ class Context:
         """What the amdgpu driver says about AMD GPUs (empty on a machine without them)."""
         return self._amd.get()
 
+    @property
+    def project(self) -> Lookup:
+        """The project file for the current folder (chatenv.project.file): with one, the
+        project's requirements judge the packages it declares, and chatenv's pins only what
+        chatenv itself needs."""
+        return self._project.get()
+
     def step(self, text: str) -> None:
         """Say what the calling section is doing now ("read 3,200 distributions"). A step is
         a sign of life: a section's time budget counts from its last one (doctor/runner.py),
@@ -187,6 +196,12 @@ class Context:
             self.options.env_path,
             lambda n: self.step(f"read {n} lines of {self.options.env_path}"),
         )
+
+    def _read_project(self) -> Lookup:
+        from chatenv.project.file import lookup
+
+        home = self.environ.get("HOME")
+        return lookup(self.options.cwd, Path(home) if home else None)
 
     def _read_host(self) -> PlatformFacts:
         from chatenv.system.host import observe

@@ -22,12 +22,16 @@ Decisions:
   between unrelated packages warns.
 - `chatenv install` verifies with these same functions (`install/verify.py`), passing the
   interpreter it installed into (`doctor/fixes.py`) so that every fix names it.
+- With a project file (`ctx.project`), the project's requirements judge every package it
+  declares (the project section reports them) and chatenv's pins judge the rest: chatenv's own
+  base, and the packages of the profiles the project uses that it does not declare
+  (`judged_by_chatenv`). A team on torch 2.7 gets no "outside chatenv's pin".
 """
 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
     from chatenv.doctor.fixes import FixTarget
     from chatenv.install.pins import Pin, Pins
     from chatenv.installed import BrokenRequirement, Installed
+    from chatenv.project.file import Project
 
 PROFILES = ("api", "local")
 
@@ -116,6 +121,14 @@ def check_profile(
     results: list[CheckResult] = []
     label = "chatenv's own packages" if profile == "base" else f"{profile} profile"
     status = Status.FAIL if required else Status.WARN
+    if profile != "base" and not own:  # a project file declares them all: the project judges them
+        return [
+            CheckResult.ok(
+                f"packages.{profile}",
+                f"{label}: the project file's requirements judge its packages",
+                data=data,
+            )
+        ]
     missing = [s for s in (states if required else own) if s.state == "missing"]
     if profile != "base" and all(s.state == "missing" for s in own):
         results.append(
@@ -319,19 +332,39 @@ def check_shadowed(installed: Installed, *, target: FixTarget = HERE) -> CheckRe
     )
 
 
+def judged_by_chatenv(pins: Pins, project: Project) -> tuple[Pins, tuple[str, ...]]:
+    """The pins and profiles doctor judges the machine by when a project file says what the
+    project needs: chatenv's base always (chatenv itself needs it), and of the profiles the
+    project uses, the packages it does not declare itself. The packages it declares are the
+    project's to judge."""
+    declared = {d.name for d in project.declarations.requirements if d.name}
+    profiles = {
+        name: profile
+        if name == "base"
+        else replace(profile, pins=tuple(p for p in profile.pins if p.name not in declared))
+        for name, profile in pins.profiles.items()
+    }
+    used = [p for name in project.profiles for p in (PROFILES if name == "all" else (name,))]
+    return replace(pins, profiles=profiles), tuple(dict.fromkeys(used))
+
+
 def check_packages(
-    installed: Installed, pins: Pins, progress: Callable[[int], None] | None = None
+    installed: Installed,
+    pins: Pins,
+    progress: Callable[[int], None] | None = None,
+    *,
+    profiles: Sequence[str] = PROFILES,
+    also_stack: Set[str] = frozenset(),
 ) -> list[CheckResult]:
     results: list[CheckResult] = []
-    for profile in ("base", *PROFILES):
+    for profile in ("base", *profiles):
         results.extend(check_profile(profile, pins, installed))
-    v0 = check_openai_v0(installed)
+    v0 = check_openai_v0(installed) if "openai" in stack_names(pins) else None
     if v0:
         results.append(v0)
     found = broken_requirements(installed, progress=progress)
-    results.append(
-        check_requirements(found.broken, found.unparsable, len(installed.dists), stack_names(pins))
-    )
+    stack = stack_names(pins) | set(also_stack)
+    results.append(check_requirements(found.broken, found.unparsable, len(installed.dists), stack))
     shadowed = check_shadowed(installed)
     if shadowed:
         results.append(shadowed)
@@ -339,8 +372,16 @@ def check_packages(
 
 
 def collect(ctx: Context) -> list[CheckResult]:
+    pins, profiles = load_pins(), tuple(PROFILES)
+    project = ctx.project.project
+    declared: set[str] = set()
+    if project is not None:
+        pins, profiles = judged_by_chatenv(pins, project)
+        declared = {d.name for d in project.declarations.requirements if d.name}
     return check_packages(
         ctx.installed,
-        load_pins(),
+        pins,
         lambda n: ctx.step(f"checked the requirements of {n} distributions"),
+        profiles=profiles,
+        also_stack=declared,
     )

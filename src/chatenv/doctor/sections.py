@@ -66,4 +66,5 @@ SECTIONS: tuple[Section, ...] = (
     Section("openai", _lazy("openai_config"), budget_s=10.0),
     Section("dotenv", _lazy("dotenv_hygiene"), budget_s=8.0),
     Section("network", _lazy("network"), budget_s=8.0, unless=_offline),
+    Section("project", _lazy("project"), budget_s=10.0),
 )

@@ -23,7 +23,7 @@ from chatenv.install.installer import check_installer_name, pick_installer
 from chatenv.install.pins import USER_PROFILES, load_pins
 from chatenv.install.resolve import Outcome, dry_run, network_reason
 from chatenv.install.target import probe_interpreter
-from chatenv.install.variant import AUTO, Machine, choose, parse_request
+from chatenv.install.variant import AUTO, CPU, Machine, choose, parse_request
 from chatenv.install.verify import check_packages, check_torch
 from chatenv.installed import broken_requirements, scan
 from chatenv.problems import problem
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from chatenv.install.resolve import Resolution
     from chatenv.install.target import Interpreter
     from chatenv.installed import Installed
+    from chatenv.project.file import Project
     from chatenv.system.amd import AmdProbe
     from chatenv.system.nvml import GpuProbe
 
@@ -57,6 +58,9 @@ class InstallOptions:
     #: the PyTorch index (or a mirror of it) whose pages say which torch wheels exist;
     #: None: download.pytorch.org
     torch_index: str | None = None
+    #: a project file (setup on a project): its requirements join the profiles' pins and take
+    #: the place of chatenv's for every package it declares; its torch policy limits the build
+    project: Project | None = None
 
 
 @dataclass(frozen=True)
@@ -105,26 +109,25 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         refuse_system(target)
     installed = scan(target.site_dirs)
     pins = load_pins().pins_for(profiles)
-    statuses = planning.pin_statuses(pins, installed)
     notes: list[str] = []
+    also: tuple[str, ...] = ()
+    if options.project is not None:
+        from chatenv.project.provision import project_pins
+
+        found = project_pins(pins, options.project, target.markers)
+        pins, also = found.pins, found.also
+        notes.extend(found.notes)
+    statuses = planning.pin_statuses(pins, installed)
 
     torch_pin = next((p for p in pins if p.name == "torch"), None)
     machine = None
     torch_plan = None
+    project = options.project
+    if project is not None and request == AUTO and project.settings.torch.variant == CPU:
+        request = CPU  # the project wants the CPU build: auto means it
     if torch_pin is not None:
-        index = torch_index.TorchIndex.chosen(options.torch_index, seams.environ())
-        machine = observe_machine(target, seams.probe_gpus(), seams, index.base, seams.probe_amd())
-        if machine.offered is not None and machine.offered.note:
-            notes.append(f"{machine.offered.note}: the torch variants come from chatenv's table")
-        series = _target_series(torch_pin)
-        choice = choose(request, machine, series, spec=torch_pin.spec, force=options.force)
-        if index.mirrored:
-            choice = replace(choice, index_url=index.url_for(choice.index_url), index=index)
-            notes.append(_index_note(index, target))
-        if choice.refusal and (choice.final or not options.force):
-            raise ChatenvError(choice.refusal, fix=choice.fix)
-        torch_plan = planning.decide_torch(
-            torch_pin, installed, request, machine, choice, upgrade=options.upgrade
+        machine, torch_plan = _plan_torch(
+            options, request, torch_pin, target, installed, seams, notes
         )
     elif options.torch != AUTO:
         notes.append(f"--torch {request} has no effect: {', '.join(profiles)} installs no torch")
@@ -136,7 +139,10 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
 
     roots = [p.name for p in pins]
     problems = broken_requirements(installed, target.markers, roots=roots).broken
-    steps = planning.plan_steps(statuses, torch_plan, problems, installed, upgrade=options.upgrade)
+    steps = planning.plan_steps(
+        statuses, torch_plan, problems, installed, upgrade=options.upgrade, also=also,
+        also_met=_also_met(also, installed),
+    )  # fmt: skip
     plan = planning.Plan(
         profiles=profiles,
         python=target,
@@ -154,6 +160,42 @@ def prepare(options: InstallOptions, seams: Seams | None = None) -> Prepared:
         return prepared
     installer = pick_installer(options.installer, target, seams.find)
     return _resolve(replace(prepared, plan=replace(plan, installer=installer)), installer, seams)
+
+
+def _plan_torch(
+    options: InstallOptions,
+    request: str,
+    torch_pin: Pin,
+    target: Interpreter,
+    installed: Installed,
+    seams: Seams,
+    notes: list[str],
+) -> tuple[Machine, planning.TorchPlan]:
+    """The torch build for the target and whether to change it (`notes` gets what the plan
+    should say about where torch comes from)."""
+    index = torch_index.TorchIndex.chosen(options.torch_index, seams.environ())
+    machine = observe_machine(target, seams.probe_gpus(), seams, index.base, seams.probe_amd())
+    if machine.offered is not None and machine.offered.note:
+        notes.append(f"{machine.offered.note}: the torch variants come from chatenv's table")
+    series = _target_series(torch_pin, options.project)
+    choice = choose(request, machine, series, spec=torch_pin.spec, force=options.force)
+    if index.mirrored:
+        choice = replace(choice, index_url=index.url_for(choice.index_url), index=index)
+        notes.append(_index_note(index, target))
+    if choice.refusal and (choice.final or not options.force):
+        raise ChatenvError(choice.refusal, fix=choice.fix)
+    if options.project is not None and not choice.forced:
+        from chatenv.project.provision import torch_refusal
+
+        refused = torch_refusal(choice, options.project)
+        if refused is not None:
+            raise refused
+    torch_plan = planning.decide_torch(
+        torch_pin, installed, request, machine, choice, upgrade=options.upgrade
+    )
+    if options.project is not None and torch_plan.keep:
+        torch_plan = _replace_for_policy(torch_plan, torch_pin, installed, options.project)
+    return machine, torch_plan
 
 
 def _index_note(index: torch_index.TorchIndex, target: Interpreter) -> str:
@@ -197,10 +239,42 @@ def observe_machine(
     return Machine(target.platform, target.machine, gpu, offered, amd=amd)
 
 
-def _target_series(pin: Pin) -> str:
+def _replace_for_policy(
+    torch_plan: planning.TorchPlan, pin: Pin, installed: Installed, project: Project
+) -> planning.TorchPlan:
+    """A build install would keep (it runs here) that the project's torch policy rules out is
+    replaced by the chosen one."""
+    from chatenv.project.provision import keeps_policy
+
+    if keeps_policy(project, installed):
+        return torch_plan
+    wanted = project.settings.torch.describe()
+    return replace(
+        torch_plan,
+        keep=False,
+        reason=f"{torch_plan.reason}; the project wants {wanted}",
+        requirement=planning.torch_requirement(
+            pin.spec, torch_plan.choice.series, installed.version("torch")
+        ),
+    )
+
+
+def _also_met(also: tuple[str, ...], installed: Installed) -> bool:
+    if not also:
+        return True
+    from chatenv.project.provision import also_met
+
+    return also_met(also, installed)
+
+
+def _target_series(pin: Pin, project: Project | None = None) -> str:
     from chatenv.install.variant import target_series
 
     series = target_series(pin.spec)
+    if series is None and project is not None:  # a project may pin a patch release
+        from chatenv.project.provision import torch_series
+
+        series = torch_series(pin.spec)
     if series is None:  # the pins allow no torch release this table knows
         raise problem("install.no-known-torch-release").error(spec=pin.spec)
     return series
@@ -363,7 +437,11 @@ def verify(prepared: Prepared, installed: Installed, *, expect_torch: bool) -> l
     torch is the build chatenv chose (`expect_torch`: the torch step ran)."""
     plan = prepared.plan
     target = FixTarget(plan.python.executable if prepared.options.python else None)
-    checks = check_packages(plan.profiles, load_pins(), installed, plan.python.markers, target)
+    project = prepared.options.project
+    if project is not None:
+        checks = _verify_project(project, installed, plan, target)
+    else:
+        checks = check_packages(plan.profiles, load_pins(), installed, plan.python.markers, target)
     if plan.torch is not None and prepared.machine is not None:
         checks += check_torch(
             installed.torch,
@@ -382,6 +460,22 @@ def verify(prepared: Prepared, installed: Installed, *, expect_torch: bool) -> l
 def _configured(plan: planning.Plan) -> bool:
     index = plan.torch.choice.index if plan.torch is not None else None
     return index is not None and index.base is None
+
+
+def _verify_project(
+    project: Project, installed: Installed, plan: planning.Plan, target: FixTarget
+) -> list[CheckResult]:
+    """doctor's checks as a project file has them: chatenv's pins for what the project does not
+    declare, the project's requirements for what it does."""
+    from chatenv.doctor.packages import judged_by_chatenv
+    from chatenv.project.checks import check_requirements
+
+    pins, profiles = judged_by_chatenv(load_pins(), project)
+    checks = check_packages(profiles, pins, installed, plan.python.markers, target)
+    declared = check_requirements(
+        project, installed, plan.python.markers, target=target, prefix=plan.python.prefix
+    )
+    return [*checks, declared.in_section("verify")]
 
 
 def plan_results(prepared: Prepared) -> list[CheckResult]:

@@ -206,9 +206,13 @@ def plan_steps(
     installed: Installed,
     *,
     upgrade: bool,
+    also: tuple[str, ...] = (),
+    also_met: bool = True,
 ) -> tuple[Step, ...]:
     """The installer runs needed: none when every pin is satisfied, the dependencies are
-    complete and the torch build is the right one (the no-op path: no resolver runs)."""
+    complete and the torch build is the right one (the no-op path: no resolver runs). `also`:
+    requirements passed as written (a project's, with extras or a URL); `also_met`: whether
+    they are satisfied already."""
     steps: list[Step] = []
     torch_changes = torch is not None and not torch.keep
     if torch is not None and torch_changes and torch.requirement:
@@ -221,7 +225,8 @@ def plan_steps(
             )
         )
     others = tuple(s for s in statuses if s.pin.name != "torch")
-    if others and (upgrade or problems or not all(s.satisfied for s in others)):
+    unmet = not all(s.satisfied for s in others) or not also_met
+    if (others or also) and (upgrade or problems or unmet):
         constraints: tuple[str, ...] = ()
         extra: tuple[str, ...] = ()
         installed_torch = installed.version("torch")
@@ -235,7 +240,7 @@ def plan_steps(
         steps.append(
             Step(
                 "packages",
-                tuple(s.pin.requirement for s in others),
+                (*(s.pin.requirement for s in others), *also),
                 plan_extra_index_urls=extra,
                 constraints=constraints,
                 upgrade=tuple(s.pin.name for s in others) if upgrade else (),
@@ -261,8 +266,13 @@ def exact_step(step: Step, installs: tuple[Resolved, ...]) -> Step:
     resolved = {r.name: r.version for r in installs if r.version}
     requirements = []
     for text in step.requirements:
-        name = canonicalize_name(Requirement(text).name)
-        requirements.append(f"{name}=={resolved[name]}" if name in resolved else text)
+        req = Requirement(text)
+        name = canonicalize_name(req.name)
+        if name not in resolved or req.url:  # a URL requirement installs what it names
+            requirements.append(text)
+            continue
+        extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+        requirements.append(f"{name}{extras}=={resolved[name]}")
     return replace(step, requirements=tuple(requirements))
 
 

@@ -35,6 +35,7 @@ CHAPTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "openai",
             "dotenv",
             "network",
+            "project",
         ),
     ),
     ("chatenv install", ("install",)),
@@ -43,10 +44,11 @@ CHAPTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("chatenv smoke-test", ("smoke", "dist")),
     ("The OpenAI API", ("api",)),
     ("chatenv setup", ("setup",)),
+    ("chatenv init", ("init",)),
     ("chatenv schema", ("schema",)),
 )
 
-ALL_COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup", "schema")
+ALL_COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup", "init", "schema")
 
 LEVEL_WORDS: dict[str, str] = {
     "fail": "failure",
@@ -71,6 +73,11 @@ OPTIONAL: dict[str, str] = {
     "or_unset": ", or unset <variable>",
     "also": " and uv is not on PATH",
     "error_code": " <error code>",
+    "hint": " (did you mean <key>?)",
+    "why": ": <why the project needs it>",
+    "url": "; get it at <url>",
+    "then": " (offline: setup cannot fetch it)",
+    "force_hint": " (--force replaces it)",
 }
 #: values with a fixed set of words
 CHOICES: dict[str, str] = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from chatenv.problems.entry import CONSTANTS, Problem
 
-ALL = ("doctor", "install", "configure-key", "smoke-test", "setup", "schema")
+ALL = ("doctor", "install", "configure-key", "smoke-test", "setup", "init", "schema")
 #: the commands that print a report (every one but `schema`): --format, GitHub Actions output
-REPORTING = ("doctor", "install", "configure-key", "smoke-test", "setup")
+REPORTING = ("doctor", "install", "configure-key", "smoke-test", "setup", "init")
 DOCTOR = ("doctor",)
 INSTALL = ("install",)
 KEY = ("configure-key",)
@@ -21,6 +21,9 @@ API = ("configure-key", "smoke-test")
 ENV_FILE = ("doctor", "configure-key", "smoke-test")
 SETUP = ("setup",)
 SCHEMA = ("schema",)
+#: a project file is read by doctor and setup (init reads the pyproject.toml it appends to)
+PROJECT = ("doctor", "setup", "init")
+INIT = ("init",)
 
 PROBLEMS: tuple[Problem, ...] = (
     # -- every command ---------------------------------------------------------------------
@@ -2014,6 +2017,314 @@ PROBLEMS: tuple[Problem, ...] = (
         "timeout, a server error, a page that is not the API, or a server without "
         "`GET /models`.",
         fix="{api_fix}",
+    ),
+)
+
+PROBLEMS += (
+    # -- doctor: the project file ------------------------------------------------------------
+    # doctor judges the machine by the project file when the folder has one (chatenv.project,
+    # docs/project-file.md); setup provisions what it names.
+    Problem(
+        id="project.none",
+        commands=DOCTOR,
+        area="The project file",
+        levels=("skip",),
+        title="No project file",
+        message="no project file here (chatenv.toml, or [tool.chatenv] in pyproject.toml): "
+        "chatenv's own pins judge this machine",
+        cause="doctor looks for a project file from the current folder up to the project's "
+        "top folder (the nearest with `.git` or `pyproject.toml`). Without one it checks the "
+        "machine against chatenv's own pins, which fits chatenv's smoke tests but not "
+        "necessarily your project: a project on another torch, with its own keys and models, "
+        "says so in a project file (docs/project-file.md).",
+        fix="chatenv init  # writes a project file from this machine",
+    ),
+    Problem(
+        id="project.unreadable",
+        commands=PROJECT,
+        area="The project file",
+        levels=("fail", "error"),
+        title="The project file cannot be read",
+        message="cannot read {path}: {reason}",
+        cause="The `pyproject.toml` with a `[tool.chatenv]` table, or the `chatenv.toml`, that "
+        "chatenv found walking up from the current folder exists but cannot be read: its "
+        "permissions, or it is not UTF-8 text. doctor reports this one failure for the project "
+        "and judges the rest of the machine by chatenv's own pins; setup stops.",
+    ),
+    Problem(
+        id="project.not-toml",
+        commands=PROJECT,
+        area="The project file",
+        levels=("fail", "error"),
+        title="The project file is not valid TOML",
+        message="{where}: not valid TOML: {reason}",
+        cause="Python's TOML parser (`tomllib`, what pip and every build tool use) rejects the "
+        "file at that line: a missing quote or bracket, a key written twice. pip cannot read "
+        "such a pyproject.toml either.",
+    ),
+    Problem(
+        id="project.bad-value",
+        commands=PROJECT,
+        area="The project file",
+        levels=("fail", "error"),
+        title="A setting of the project file has a value chatenv cannot use",
+        message="{where}: {key} {reason}",
+        cause="A key of `[tool.chatenv]` (or of chatenv.toml) holds a value of the wrong kind "
+        "or out of range: a profile that is not api, local or all, a GPU count that is not a "
+        "whole number, a model with neither `id` nor `path`. The line names the key and what "
+        "it takes; docs/project-file.md lists every key.",
+    ),
+    Problem(
+        id="project.unknown-key",
+        commands=PROJECT,
+        area="The project file",
+        levels=("warn",),
+        title="A key chatenv does not read",
+        message="{where}: chatenv does not read {key}{hint}{more}",
+        cause="The project file has a key chatenv ignores: a typo (`memory_gb` for "
+        "`memory_gib`), or a key a newer chatenv reads. Everything else in the file still "
+        "counts.",
+    ),
+    Problem(
+        id="project.requirements-unmet",
+        commands=("doctor", "install", "setup"),
+        area="The project's packages",
+        levels=("fail",),
+        title="A package the project declares is missing or at another version",
+        message="{count} of the project's {total} requirements are not met: {first}{more}",
+        cause="The project declares these packages (`[project] dependencies`, the extras and "
+        "groups its project file names, `requirements*.txt`, or `also`), and what is installed "
+        "does not satisfy them. With a project file, these requirements judge the packages the "
+        "project declares, not chatenv's pins. The fix installs them the way the project does: "
+        "from its uv.lock, its requirements files, or the requirements themselves; `chatenv "
+        "setup` also picks the torch build this machine runs.",
+        fix="{command}",
+    ),
+    Problem(
+        id="project.lock-unreadable",
+        commands=DOCTOR,
+        area="The project's packages",
+        levels=("warn",),
+        title="The lock file cannot be read",
+        message="cannot read {path}: {reason}",
+        cause="A `uv.lock` or `pylock.toml` beside the project file is not valid TOML or not "
+        "readable, so chatenv cannot compare the installed versions with it. The project's "
+        "declared requirements are still checked.",
+    ),
+    Problem(
+        id="project.lock-differs",
+        commands=DOCTOR,
+        area="The project's packages",
+        levels=("warn",),
+        title="Installed versions differ from the lock file",
+        message="{count} of the {total} packages {lock} fixes differ here: {first}{more}",
+        cause="The lock fixes exact versions (for uv.lock: those its project, the extras and "
+        "groups the project file names, and uv's default `dev` group reach on this platform; "
+        "for pylock.toml: every package whose marker holds), and these are installed at "
+        "other versions or not at all. A warning: the requirements may still be met, but this "
+        "machine is not the environment the lock describes. `uv sync --inexact` installs the "
+        "lock and keeps what it does not name (chatenv itself).",
+        fix="{command}",
+    ),
+    Problem(
+        id="project.torch-missing",
+        commands=DOCTOR,
+        area="The project's torch and GPUs",
+        levels=("fail",),
+        title="The project wants a kind of torch build, and torch is not installed",
+        message="torch is not installed; the project wants {wanted} ({where})",
+        cause="`[tool.chatenv.torch]` asks for a CUDA (or CPU) build, or a minimum CUDA "
+        "version, and there is no torch in this environment. The fix installs one from "
+        "PyTorch's own index, for the newest CUDA version the policy allows and this driver "
+        "runs.",
+        fix="{command}",
+    ),
+    Problem(
+        id="project.torch-policy",
+        commands=DOCTOR,
+        area="The project's torch and GPUs",
+        levels=("fail",),
+        title="The installed torch is not the kind of build the project wants",
+        message="{label}: the project wants {wanted} ({where})",
+        cause='`[tool.chatenv.torch]` says `variant = "cuda"` (or `"cpu"`) or a '
+        "`min_cuda`, and the installed build is another kind: a CPU-only wheel (what pip "
+        "installs from PyPI on Windows and macOS), or one built for an older CUDA. The fix "
+        "reinstalls torch from PyTorch's index for a CUDA version the policy allows and this "
+        "driver runs; when none does, the driver must be upgraded first.",
+        fix="{command}",
+    ),
+    Problem(
+        id="project.torch-cannot-meet",
+        commands=("install", "setup"),
+        area="The project's torch and GPUs",
+        levels=("error",),
+        title="No torch build this machine runs is the kind the project wants",
+        message="the project wants {wanted} ({where}), and this machine gets {chosen}: {reason}",
+        cause="setup picks the PyTorch build this machine runs (the newest CUDA build the "
+        "driver and every GPU can run, else the CPU build) within the project's torch range, "
+        "and `[tool.chatenv.torch]` rules that build out: a CPU build where the project wants "
+        "CUDA (no NVIDIA GPU, or a driver too old for any CUDA build of that release), a CUDA "
+        "version below `min_cuda`, or a CUDA build where the project wants the CPU one. "
+        "Nothing was installed.",
+        fix="{then}",
+    ),
+    Problem(
+        id="project.gpus-short",
+        commands=DOCTOR,
+        area="The project's torch and GPUs",
+        levels=("fail",),
+        title="This machine has fewer or smaller GPUs than the project needs",
+        message="the project needs {wanted} ({where}); {here}",
+        cause="`[tool.chatenv.gpus]` asks for a number of GPUs, each with at least "
+        "`memory_gib` of memory (NVML's total, in GiB: a card sold as 80 GB reports a little "
+        "less) and a minimum compute capability, and not enough GPUs here qualify. Nothing to "
+        "install fixes this: the project needs another machine (or a smaller model).",
+    ),
+    Problem(
+        id="project.env-missing",
+        commands=("doctor", "setup"),
+        area="The project's environment variables",
+        levels=("fail", "warn"),
+        title="An environment variable the project needs is not set",
+        message="{name} is not set{why}",
+        cause="`[tool.chatenv.env]` lists the variables the project's code reads (a Hugging "
+        "Face token for gated models, an API key, a tracking service's key), and this one is "
+        "in neither the environment nor the `.env` file. A failure for a required one, a "
+        "warning for one marked `required = false`. setup asks for it on a terminal and saves "
+        "it in the .env file (never printed); the value is always shown masked.",
+        fix="chatenv setup  # asks for {name} and saves it in {env_file}{url}",
+    ),
+    Problem(
+        id="project.model-folder-missing",
+        commands=DOCTOR,
+        area="The project's models",
+        levels=("fail",),
+        title="A model folder the project names does not exist",
+        message="{model}: no such folder ({where})",
+        cause="A `[[tool.chatenv.models]]` entry gives a `path` (relative to the project "
+        "file), and there is no folder there: a model the project keeps out of git and each "
+        "developer copies in.",
+    ),
+    Problem(
+        id="project.model-no-room",
+        commands=DOCTOR,
+        area="The project's models",
+        levels=("fail",),
+        title="A model the project needs does not fit on the disk",
+        message="{model} needs about {size} and {free} is free where models are cached ({cache})",
+        cause="The model is not cached yet, and its weights (parameters × bytes per parameter "
+        "of its dtype) are larger than the free space where the Hugging Face cache is "
+        "(`HF_HUB_CACHE`, `HF_HOME`, or ~/.cache/huggingface). Free some space, or point "
+        "`HF_HOME` at a larger disk.",
+    ),
+    Problem(
+        id="project.model-not-cached",
+        commands=DOCTOR,
+        area="The project's models",
+        levels=("warn",),
+        title="A model the project needs is not cached yet",
+        message="{model} is not in the Hugging Face cache{then}",
+        cause="The project names this hub model and its files are not in the Hugging Face "
+        "cache, so its first use downloads it. `chatenv setup` fetches it when online; the fix "
+        "fetches the files transformers loads. A gated model (Llama, Gemma, ...) needs its "
+        "licence accepted on the model page and `HF_TOKEN` set first.",
+        fix="{command}",
+    ),
+    Problem(
+        id="project.model-incomplete",
+        commands=DOCTOR,
+        area="The project's models",
+        levels=("warn",),
+        title="A model's files are incomplete",
+        message="{model}: the files in {folder} are incomplete (no config.json or no weights)",
+        cause="The model's folder (or its cached snapshot) lacks `config.json` or any weights "
+        "file (`*.safetensors`, `*.bin`): a download that stopped half-way, or a folder copied "
+        "in part.",
+        fix="{command}",
+    ),
+    Problem(
+        id="project.model-fetch-failed",
+        commands=SETUP,
+        area="The project's models",
+        levels=("fail",),
+        title="setup could not fetch a model the project needs",
+        message="{model}: fetching it failed: {reason}",
+        cause="setup fetches the project's hub models that are not cached yet (when not "
+        "`--offline`), with huggingface_hub's own download: its `HF_ENDPOINT`, `HF_TOKEN`, "
+        "proxies and cache. A gated model (Llama, Gemma, ...) needs its licence accepted on "
+        "the model page by the account whose token is in `HF_TOKEN`; a private one needs a "
+        "token that can read it.",
+        fix="{command}",
+    ),
+    Problem(
+        id="project.model-size-unknown",
+        commands=DOCTOR,
+        area="The project's models",
+        levels=("skip",),
+        title="Whether a model fits is not known",
+        message="{model}: whether it fits is not known (not here yet, and no params in the "
+        "project file)",
+        cause="The fit estimate needs the parameter count: chatenv reads it from the "
+        "safetensors headers of a cached model or a folder (exact, a few KiB read), or from "
+        '`params` in the model\'s `[[tool.chatenv.models]]` entry (such as `"8B"`). Add '
+        "`params` to check a model before it is downloaded.",
+    ),
+    Problem(
+        id="project.model-does-not-fit",
+        commands=DOCTOR,
+        area="The project's models",
+        levels=("fail",),
+        title="A model does not fit in this machine's free GPU memory",
+        message="{model} does not fit: about {needed} for {estimate}; {available}",
+        cause="The estimate is parameters × bytes per parameter of the dtype (bfloat16 and "
+        "float16: 2, float32: 4, int8 and fp8: 1, int4: 0.5) plus the model's `overhead` "
+        "(default 20%: a short context's KV cache, activations, the CUDA context), against "
+        "the free memory NVML reports on the GPUs it is split across (its `gpus`, else "
+        "`[tool.chatenv.gpus] count`, else one). Other processes holding GPU memory count "
+        "against it. Use more GPUs, a smaller dtype (a quantized model), or a smaller model.",
+    ),
+    Problem(
+        id="project.openai-v0",
+        commands=DOCTOR,
+        area="The project's code",
+        levels=("warn",),
+        title="The project's code uses the OpenAI v0 API",
+        message="{count} of the OpenAI v0 API in {files}: {first}",
+        cause="openai 1.0 (November 2023) removed the module-level API many tutorials still "
+        "teach: `openai.Completion.create(engine=...)`, `openai.ChatCompletion.create(...)`, "
+        "`openai.error.*`, `openai.api_base`; calling them raises `APIRemovedInV1`, and the "
+        "`text-davinci-*` models are shut down. doctor reads the project's Python files "
+        "(an AST scan, nothing is run; virtualenvs and build output are skipped) and lists "
+        "each use with its v1 equivalent (`--verbose`). A warning: the environment is fine, "
+        "the code needs the change; openai-python 1.x's own CLI has `openai migrate` for it.",
+    ),
+)
+
+PROBLEMS += (
+    # -- init: a first project file ----------------------------------------------------------
+    Problem(
+        id="init.exists",
+        commands=INIT,
+        area="chatenv init",
+        levels=("error",),
+        title="The project has a project file already",
+        message="{path} is this project's project file already{force_hint}",
+        cause="`chatenv init` writes a first project file; this project has one (found the "
+        "way doctor finds it, from the current folder up to the project's top folder), and "
+        "init never edits one. A `[tool.chatenv]` table in pyproject.toml is yours to edit; "
+        "`--dry-run` prints what init would write, to compare.",
+        fix="chatenv init --dry-run  # prints a project file from this machine, writes nothing",
+    ),
+    Problem(
+        id="init.not-writable",
+        commands=INIT,
+        area="chatenv init",
+        levels=("error",),
+        title="The project file cannot be written",
+        message="cannot write {path}: {reason}",
+        cause="The folder or the pyproject.toml is not writable by you (a read-only checkout, "
+        "another user's files). Nothing was written.",
+        fix="chatenv init --dry-run > chatenv.toml  # or fix the permissions and run it again",
     ),
 )
 
@@ -4844,7 +5155,7 @@ PROBLEMS += (
         title="No schema for that command",
         message="no JSON schema for {command!r} (known: {known})",
         cause="`chatenv schema` prints the schema of a command's `--json` document; only "
-        "doctor, install, configure-key, smoke-test and setup print one.",
+        "doctor, install, configure-key, smoke-test, setup and init print one.",
         fix="chatenv schema doctor",
     ),
 )

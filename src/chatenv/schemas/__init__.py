@@ -12,7 +12,7 @@ from importlib import resources
 from chatenv.problems import problem
 
 #: the commands whose --json document has a schema, in the order `chatenv --help` lists them
-COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup")
+COMMANDS = ("doctor", "install", "configure-key", "smoke-test", "setup", "init")
 
 
 def file_name(command: str) -> str:
