@@ -73,6 +73,7 @@ class HubState:
     requests: list[tuple[str, str]] = field(default_factory=list)
     #: the token each request carried (None: no Authorization header), in request order
     tokens: list[str | None] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, repo_id: str, folder: Path, *, gated: bool = False) -> None:
         self.repos[repo_id] = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
@@ -143,10 +144,11 @@ def _handler(state: HubState) -> type[BaseHTTPRequestHandler]:
             self._send(code, body, headers, send_body=send_body)
 
         def _answer(self, *, send_body: bool) -> None:
-            state.requests.append((self.command, self.path))
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
-            state.tokens.append(token)
+            with state.lock:  # the two lists stay in step while requests come in at once
+                state.requests.append((self.command, self.path))
+                state.tokens.append(token)
             if state.delay_s:
                 time.sleep(state.delay_s)
             if state.status is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from chatenv.problems import problem
@@ -13,19 +14,49 @@ if TYPE_CHECKING:
 
 
 def run_doctor(
-    *, env_file: Path, offline: bool = False, deep: bool = False, strict: bool = False, hints: bool
+    *,
+    env_file: Path,
+    offline: bool = False,
+    deep: bool = False,
+    strict: bool = False,
+    hints: bool,
+    model: str | None = None,
 ) -> Report:
     """doctor's report (what `chatenv doctor` and setup's first stage print). `hints`: say on
-    stderr what takes a while (--deep)."""
+    stderr what takes a while (--deep). `model`: --model, whose hub access the hf section
+    checks."""
     from chatenv.doctor.context import DoctorOptions
     from chatenv.doctor.runner import build_report
     from chatenv.doctor.sections import SECTIONS
 
     if env_file.is_dir():
         raise problem("doctor.env-file-is-directory").error(path=env_file)
+    if model is not None:
+        model = _checked_model(model)
     if deep and hints:
         from chatenv import output
 
         output.hint("--deep: importing torch in a subprocess (this takes a few seconds)")
-    options = DoctorOptions(env_file=env_file, offline=offline, deep=deep, strict=strict)
+    options = DoctorOptions(
+        env_file=env_file, offline=offline, deep=deep, strict=strict, model=model
+    )
     return build_report(SECTIONS, options)
+
+
+#: a hub id as huggingface_hub's `validate_repo_id` takes it (`name` or `owner/name`, letters,
+#: digits, `-`, `_`, `.`, at most 96 characters a part), without importing huggingface_hub
+_REPO_ID = re.compile(r"^(?:[\w\-.]{1,96}/)?[\w\-.]{1,96}$", re.ASCII)
+
+
+def _checked_model(model: str) -> str:
+    """--model as a folder or a hub id; anything else is a usage error, as smoke-test's."""
+    from pathlib import Path
+
+    name = model.strip()
+    if not name:
+        raise problem("smoke.model-empty").error()
+    if Path(name).expanduser().is_dir():
+        return name
+    if not _REPO_ID.match(name) or "--" in name or ".." in name or name.startswith(("-", ".")):
+        raise problem("doctor.model-bad-id").error(name=name)
+    return name

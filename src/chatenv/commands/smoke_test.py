@@ -10,6 +10,7 @@ from chatenv.problems import problem
 from chatenv.smoke import DEFAULT_MAX_NEW_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
 
 if TYPE_CHECKING:
+    from chatenv.keys.hf_token import HfTokenConfig
     from chatenv.results import Report
 
 
@@ -55,6 +56,7 @@ def run_smoke(
             dtype=dtype,
             hub_timeout_s=timeout,
             download_bars=show_progress,
+            hf_token=_hf_token(env_file),
         )
     api_options = None
     if api:
@@ -67,3 +69,15 @@ def run_smoke(
     options = SmokeOptions(local=local_options, train=train, api=api_options)
     with output.smoke_progress(enabled=show_progress) as progress:
         return run(options, progress)
+
+
+def _hf_token(env_file: Path) -> HfTokenConfig:
+    """The Hugging Face token a download sends, as the user's code sees it: HF_TOKEN in the
+    environment, else in the .env file (as after load_dotenv()), else `hf auth login`'s file."""
+    import os
+
+    from chatenv.keys import hf_token
+    from chatenv.system.hf_cache import token_path
+
+    home = Path(os.environ.get("HOME") or Path.home())
+    return hf_token.resolve(os.environ, env_file, token_path(os.environ, home))

@@ -175,6 +175,7 @@ def build_report(sections: Sequence[Section], options: DoctorOptions) -> Report:
                 "deep": options.deep,
                 "strict": options.strict,
                 "env_file": str(options.env_file),
+                "model": options.model,
             },
             "sections": [
                 {
