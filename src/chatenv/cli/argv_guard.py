@@ -46,6 +46,17 @@ def key_argument(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
     return None
 
 
+def is_hf_token(arg: str, environ: Mapping[str, str]) -> bool:
+    """The argument holds a Hugging Face token: `hf_...` (or `api_org_...`) in shape, or the
+    value of $HF_TOKEN / $HUGGING_FACE_HUB_TOKEN."""
+    import re
+
+    if re.search(r"\b(?:hf_|api_org_)[A-Za-z0-9]{30,}", arg):
+        return True
+    values = (environ.get(name, "").strip() for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"))
+    return any(len(value) >= 8 and value in arg for value in values)
+
+
 def check(argv: Sequence[str], environ: Mapping[str, str]) -> None:
     """Exit 2 with one line, the argument never echoed, when one looks like a key."""
     position = key_argument(argv, environ)
@@ -54,5 +65,8 @@ def check(argv: Sequence[str], environ: Mapping[str, str]) -> None:
     from chatenv import output
     from chatenv.problems import problem
 
-    output.error(*problem("cli.key-argument").pair(position=position))
+    if is_hf_token(argv[position - 1], environ):
+        output.error(*problem("cli.hf-token-argument").pair(position=position))
+    else:
+        output.error(*problem("cli.key-argument").pair(position=position))
     raise SystemExit(EXIT_USAGE)

@@ -64,11 +64,24 @@ PROBLEMS: tuple[Problem, ...] = (
         title="An API key given as an argument",
         message="argument {position} looks like an API key: chatenv takes a key only on stdin "
         "or at the hidden prompt, and does not print it back; pipe it in instead",
-        cause="A key or token pasted onto the command line (`chatenv configure-key sk-proj-…`, "
-        "`chatenv doctor hf_…`) would be echoed by the usage error, and stays in the shell's "
+        cause="A key pasted onto the command line (`chatenv configure-key sk-proj-…`, "
+        "`chatenv doctor sk-…`) would be echoed by the usage error, and stays in the shell's "
         "history. chatenv refuses it before parsing, naming only its position. "
         "configure-key's `--key` is the one option that takes a key (with a warning).",
         fix='printf %s "$OPENAI_API_KEY" | chatenv configure-key',
+    ),
+    Problem(
+        id="cli.hf-token-argument",
+        commands=ALL,
+        area="Any command",
+        levels=("usage",),
+        title="A Hugging Face token given as an argument",
+        message="argument {position} looks like a Hugging Face token: chatenv takes a token only "
+        "on stdin or at the hidden prompt, and does not print it back; pipe it in instead",
+        cause="As for an API key: a token (`hf_…`, or the value of $HF_TOKEN) pasted onto the "
+        "command line would be echoed by the usage error and stays in the shell's history; "
+        "chatenv refuses it before parsing, naming only its position.",
+        fix='printf %s "$HF_TOKEN" | chatenv configure-key --hf',
     ),
     Problem(
         id="cli.format-conflict",
