@@ -13,7 +13,7 @@ import pytest
 from chatenv.doctor import hf_access
 from chatenv.doctor.context import Context, DoctorOptions
 from chatenv.results import Status
-from tests.conftest import clean_env
+from tests.conftest import clean_env, imported_by
 from tests.openai_server import closed_port
 from tests.smoke.fake_hub import fake_hub
 
@@ -329,3 +329,16 @@ def test_doctor_refuses_a_model_that_is_neither_folder_nor_id(run_cli: RunCli) -
     assert done.returncode == 2
     assert "--model 'a b/c' is neither a folder nor a Hugging Face model id" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_asking_the_hub_imports_neither_huggingface_hub_nor_the_heavy_stack(
+    tmp_path: Path, hub: FakeHub
+) -> None:
+    """huggingface_hub alone takes a third of a second to import: doctor asks with urllib."""
+    env = clean_env(
+        HOME=str(tmp_path), HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN, NO_PROXY="127.0.0.1"
+    )
+    modules = ("huggingface_hub", "transformers", "torch", "httpx2", "chatenv.doctor.hf_access")
+    loaded, done = imported_by(["doctor", "--json", "--model", GATED], modules, env)
+    assert loaded == {m: m == "chatenv.doctor.hf_access" for m in modules}, done.stderr
+    assert "/api/whoami-v2" in {path for _, path in hub.state.requests}

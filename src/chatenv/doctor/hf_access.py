@@ -9,7 +9,6 @@ Without a token and without --model nothing is asked of the hub: the default mod
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,9 +16,7 @@ from chatenv.keys.hf_token import DISABLE_IMPLICIT, for_download, replace_comman
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.smoke import DEFAULT_MODEL
-from chatenv.system import hub_client
 from chatenv.system.hf_cache import is_offline, model_cached
-from chatenv.system.hub_client import Access, TokenState
 
 if TYPE_CHECKING:
     from chatenv.doctor.context import Context
@@ -96,6 +93,8 @@ def check_token(config: HfTokenConfig) -> list[CheckResult]:
 
 
 def check_whoami(answer: WhoAmI, config: HfTokenConfig) -> CheckResult:
+    from chatenv.system.hub_client import TokenState
+
     found = config.token
     assert found is not None
     data = answer.to_json()
@@ -139,6 +138,8 @@ def check_model(
 ) -> CheckResult:
     """What the hub says of the model for the token a download sends; a model the cache holds
     still loads (smoke-test reads the cache first), so a refusal is then a warning."""
+    from chatenv.system.hub_client import Access
+
     model, endpoint = access.repo_id, access.endpoint
     data = {**access.to_json(), "cached": cached}
     state = access.access
@@ -252,6 +253,12 @@ def collect(ctx: Context) -> list[CheckResult]:
         return results + _skipped(config, model, "--offline")
     if is_offline(ctx.environ):
         return results + _skipped(config, model, "HF_HUB_OFFLINE is set")
+    # imported only to ask the hub: concurrent.futures brings logging (~18 ms), which an
+    # --offline run (the network section skipped) would otherwise pay for here alone
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chatenv.system import hub_client
+
     endpoint = hub_client.endpoint(ctx.environ)
     ctx.step(f"asking {endpoint}")
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hf-request") as pool:
