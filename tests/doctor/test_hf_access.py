@@ -342,3 +342,16 @@ def test_asking_the_hub_imports_neither_huggingface_hub_nor_the_heavy_stack(
     loaded, done = imported_by(["doctor", "--json", "--model", GATED], modules, env)
     assert loaded == {m: m == "chatenv.doctor.hf_access" for m in modules}, done.stderr
     assert "/api/whoami-v2" in {path for _, path in hub.state.requests}
+
+
+def test_every_test_docs_doctor_md_names_for_a_line_exists() -> None:
+    """docs/doctor.md lists each Hugging Face line with the test that proves it."""
+    import re
+
+    from tests.conftest import REPO
+
+    page = (REPO / "docs/doctor.md").read_text(encoding="utf-8")
+    section = page.split("### Hugging Face access", 1)[1].split("\n### ", 1)[0]
+    named = set(re.findall(r"`(test_\w+)`", section))
+    assert len(named) >= 15
+    assert named <= {name for name in globals() if name.startswith("test_")}

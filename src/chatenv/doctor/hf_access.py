@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatenv.keys.hf_token import DISABLE_IMPLICIT, for_download, replace_command
+from chatenv.keys.hf_token import DISABLE_IMPLICIT, LEGACY_TOKEN, for_download, replace_command
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.smoke import DEFAULT_MODEL
@@ -76,7 +76,8 @@ def check_token(config: HfTokenConfig) -> list[CheckResult]:
         results.append(
             problem("hf.token-conflict").check(
                 Status.WARN,
-                f"hf.token-conflict.{other.source}",
+                f"hf.token-conflict.{other.source}"
+                + ("-legacy" if other.name == LEGACY_TOKEN else ""),
                 data={"winner": found.source, "other": other.source},
                 other=config.where(other),
                 other_masked=other.masked,
