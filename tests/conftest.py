@@ -29,7 +29,7 @@ def clean_env(**overrides: str | None) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("OPENAI_", "HF_", "TRANSFORMERS_", "GITHUB_"))
+        if not k.startswith(("OPENAI_", "HF_", "HUGGING_FACE_", "TRANSFORMERS_", "GITHUB_"))
     }
     env.update({"NO_COLOR": "1", "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"})
     for key, value in overrides.items():

@@ -78,6 +78,16 @@ def test_network_hf_reach_failure_blocks_even_without_the_api() -> None:
     assert [r.id for r in triage(doctor(fail("network.hf")), api=False).blocking] == ["network.hf"]
 
 
+@pytest.mark.parametrize("id", ["hf.whoami", "hf.model"])
+def test_hub_access_failures_stop_setup_only_when_it_tests_local_generation(id: str) -> None:
+    """A revoked token or a gated model it may not read fails the local smoke test; with
+    --no-local nothing downloads a model."""
+    assert [r.id for r in triage(doctor(fail(id)), api=True).blocking] == [id]
+    without_local = triage(doctor(fail(id)), api=True, local=False)
+    assert without_local.blocking == ()
+    assert [r.id for r in without_local.unused] == [id]
+
+
 @pytest.mark.parametrize(
     ("profiles", "local", "api", "expected"),
     [

@@ -660,6 +660,7 @@ SECTION_TITLES: dict[str, str] = {
     "frameworks": "Other frameworks",
     "disk": "Disk and model cache",
     "openai": "OpenAI settings",
+    "hf": "Hugging Face access",
     "dotenv": ".env file",
     "network": "Network",
     "project": "The project (its project file)",

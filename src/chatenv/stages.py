@@ -39,6 +39,9 @@ REPAIRED_IDS: Mapping[str, str] = {
 #: doctor's findings about the OpenAI API: they stop setup only when it sets the API up
 API_SECTIONS = ("openai", "dotenv")
 API_IDS = ("network.api",)
+#: doctor's findings about downloading models from the hub: they stop setup only when it tests
+#: local generation
+LOCAL_SECTIONS = ("hf",)
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ class Triage:
     blocking: tuple[CheckResult, ...] = ()
     #: left to `chatenv install` (REPAIRED_BY_INSTALL)
     repaired: tuple[CheckResult, ...] = ()
-    #: about the API while setup does not set it up (--no-api, or a profile without it)
+    #: about the API while setup does not set it up (--no-api, or a profile without it), or
+    #: about the hub while it does not test local generation (--no-local)
     unused: tuple[CheckResult, ...] = ()
 
     @property
@@ -59,7 +63,7 @@ class Triage:
         return tuple(r.id for r in (*self.repaired, *self.unused))
 
 
-def triage(doctor: Report, *, api: bool) -> Triage:
+def triage(doctor: Report, *, api: bool, local: bool = True) -> Triage:
     """Which of doctor's failures stop setup. Warnings never do."""
     blocking, repaired, unused = [], [], []
     for result in doctor.results:
@@ -67,7 +71,7 @@ def triage(doctor: Report, *, api: bool) -> Triage:
             continue
         if result.section in REPAIRED_BY_INSTALL or result.id.startswith(tuple(REPAIRED_IDS)):
             repaired.append(result)
-        elif not api and (result.section in API_SECTIONS or result.id in API_IDS):
+        elif _unused(result, api=api, local=local):
             unused.append(result)
         else:
             blocking.append(result)
@@ -77,6 +81,12 @@ def triage(doctor: Report, *, api: bool) -> Triage:
 def asked_by_configure_key(result: CheckResult) -> bool:
     """A project variable doctor found missing: setup's configure-key stage asks for it."""
     return result.id.startswith("project.env.")
+
+
+def _unused(result: CheckResult, *, api: bool, local: bool) -> bool:
+    if not api and (result.section in API_SECTIONS or result.id in API_IDS):
+        return True
+    return not local and result.section in LOCAL_SECTIONS
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ KEY_ENV = "sk-proj-" + "Envk3yAAbbCCddEE" * 3 + "e1e1"
 KEY_FILE = "sk-proj-" + "F1lek3yGGhhIIjjK" * 3 + "f2f2"
 SECTIONS = [
     "platform", "python", "packages", "gpu", "torch", "extensions", "loading", "deep",
-    "frameworks", "disk", "openai", "dotenv", "network", "project",
+    "frameworks", "disk", "openai", "hf", "dotenv", "network", "project",
 ]  # fmt: skip
 
 

@@ -269,7 +269,7 @@ def test_a_missing_hf_token_fails_and_a_set_one_is_shown_masked(tmp_path: Path) 
     (root / ".env").write_text(f"HF_TOKEN={HF_TOKEN}\n")
     again = doctor(root, site)["project.env.HF_TOKEN"]
     assert again.status is Status.OK
-    assert again.summary == f"HF_TOKEN is set (.env): …{HF_TOKEN[-4:]}"
+    assert again.summary == f"HF_TOKEN is set (.env): hf_…{HF_TOKEN[-4:]}"
     assert HF_TOKEN not in json.dumps(again.to_json())
 
 
@@ -431,5 +431,5 @@ def test_the_text_report_has_one_section_for_the_project(run_cli: RunCli, tmp_pa
     assert done.returncode == 0, done.stdout
     section = done.stdout.split("The project (its project file)\n", 1)[1]
     assert "✓ project file: chatenv.toml; 1 requirement from requirements.txt" in section
-    assert f"✓ HF_TOKEN is set (the environment): …{HF_TOKEN[-4:]}" in section
+    assert f"✓ HF_TOKEN is set (the environment): hf_…{HF_TOKEN[-4:]}" in section
     assert HF_TOKEN not in done.stdout + done.stderr

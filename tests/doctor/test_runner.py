@@ -121,9 +121,10 @@ def test_sections_the_options_leave_nothing_to_do_are_skipped_without_importing_
 
 
 def test_budgets_outlast_the_timeouts_their_sections_set_themselves() -> None:
-    from chatenv.doctor import deep, extensions, network
+    from chatenv.doctor import deep, extensions, hf_access, network
 
     budgets = {s.name: s.budget_for(DoctorOptions(deep=True)) for s in SECTIONS}
     assert budgets["deep"] > deep.TIMEOUT_S
     assert budgets["extensions"] > extensions.TIMEOUT_S
     assert budgets["network"] > network.TIMEOUT_S
+    assert budgets["hf"] > hf_access.WORST_CASE_S

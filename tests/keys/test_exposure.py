@@ -4,9 +4,11 @@ found them printed; stdout and stderr are searched for each secret and for any 1
 piece of it.
 
 Secrets: an OpenAI-shaped key, a 4-character key (a local server's), a password, a token as
-the user name and an `?api-key=` value in OPENAI_BASE_URL, and keys pasted as arguments. The
-server (`EchoServer`) is as indiscreet as they come: its 401 echoes the key without its
-`sk-proj-` prefix, and its 404 echoes the whole request URL."""
+the user name and an `?api-key=` value in OPENAI_BASE_URL, a Hugging Face token (`hf_...`), and
+keys pasted as arguments. The server (`EchoServer`) is as indiscreet as they come: its 401
+echoes the key without its `sk-proj-` prefix, its 404 echoes the whole request URL, and as a
+Hugging Face hub (HF_ENDPOINT) its 401 echoes the token without its `hf_` prefix in
+X-Error-Message and the body, where huggingface_hub and chatenv read the hub's words."""
 
 from __future__ import annotations
 
@@ -31,9 +33,19 @@ SHORT_KEY = "tk5x"
 PASSWORD = "PassW0rd-5e6f7a"
 TOKEN_USER = "ghtok0123456789abcdefXYZ"
 QUERY_SECRET = "QuerySecret-8899aa"
+HF_TOKEN = "hf_" + "Wq8Lp3Zx" * 4 + "Mn"
 #: httpx sends a URL's user:password as Basic auth, which a server may echo
 BASIC = [base64.b64encode(p.encode()).decode() for p in (f"user:{PASSWORD}", f"{TOKEN_USER}:")]
-SECRETS = (LONG_KEY, LONG_KEY.removeprefix("sk-proj-"), PASSWORD, TOKEN_USER, QUERY_SECRET, *BASIC)
+SECRETS = (
+    LONG_KEY,
+    LONG_KEY.removeprefix("sk-proj-"),
+    PASSWORD,
+    TOKEN_USER,
+    QUERY_SECRET,
+    *BASIC,
+    HF_TOKEN,
+    HF_TOKEN.removeprefix("hf_"),
+)
 #: the outputs: text (plain and --verbose), JSON, Markdown
 OUTPUTS = (["--format", "text"], ["--format", "text", "-v"], ["--json"], ["--format", "markdown"])
 #: how many chatenv runs the scan made (printed at the end of the slow test, for the report)
@@ -56,7 +68,14 @@ def leaked(output: str) -> list[str]:
 class _Echo(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         key = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if "/models" in self.path or "/chat/completions" in self.path:
+        headers = {}
+        if self.path.startswith("/api/"):  # as a Hugging Face hub
+            echoed = key.removeprefix("hf_")
+            message = f"Invalid credentials in Authorization header: {echoed} on {self.path}"
+            body: dict[str, object] = {"error": message}
+            headers["X-Error-Message"] = message
+            status = 401
+        elif "/models" in self.path or "/chat/completions" in self.path:
             echoed = key.removeprefix("sk-proj-")
             body = {
                 "error": {
@@ -71,6 +90,8 @@ class _Echo(BaseHTTPRequestHandler):
             status = 404
         data = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -170,6 +191,26 @@ def test_a_short_key_echoed_by_the_server_is_masked(tmp_path: Path, echo_port: i
     assert "Incorrect API key provided: …" in output
 
 
+def test_a_hugging_face_token_echoed_by_the_hub_is_masked_everywhere(
+    tmp_path: Path, echo_port: int
+) -> None:
+    """doctor (the token from the environment, then from .env), configure-key --hf and
+    --show --hf, against a hub that echoes the token without its hf_ prefix."""
+    hub = f"http://127.0.0.1:{echo_port}"
+    env = {"HF_ENDPOINT": hub, "HF_HOME": str(tmp_path / "hf")}
+    outputs = [
+        run(["doctor", "--model", "org/gated", "-v"], tmp_path, HF_TOKEN=HF_TOKEN, **env),
+        run(["configure-key", "--hf", "--no-gitignore", "-v"], tmp_path, stdin=HF_TOKEN, **env),
+        run(["configure-key", "--hf", "--save-anyway", "--json"], tmp_path, stdin=HF_TOKEN, **env),
+        run(["doctor", "--model", "org/gated", "--json"], tmp_path, **env),
+        run(["configure-key", "--show", "--hf", "--json"], tmp_path, **env),
+    ]
+    for output in outputs:
+        assert leaked(output) == []
+    assert "Invalid credentials in Authorization header: hf_…" in outputs[0]
+    assert (tmp_path / ".env").read_text() == f"HF_TOKEN={HF_TOKEN}\n"
+
+
 USAGE_ERRORS = [
     ["configure-key", LONG_KEY],
     ["configure-key", "--env-file", ".env", LONG_KEY],
@@ -183,6 +224,9 @@ USAGE_ERRORS = [
     ["setup", LONG_KEY],
     [LONG_KEY],
     ["schema", LONG_KEY],
+    ["doctor", HF_TOKEN],
+    ["configure-key", "--hf", HF_TOKEN],
+    ["smoke-test", "--model", HF_TOKEN],
 ]
 
 
@@ -190,13 +234,19 @@ USAGE_ERRORS = [
 def test_a_key_pasted_as_an_argument_is_never_echoed(tmp_path: Path, args: list[str]) -> None:
     output = run(args, tmp_path)
     assert leaked(output) == []
-    assert "looks like an API key" in output and "pipe it in instead" in output
+    kind = "a Hugging Face token" if HF_TOKEN in args else "an API key"
+    assert f"looks like {kind}" in output and "pipe it in instead" in output
 
 
 def test_the_key_of_the_environment_pasted_as_an_argument_is_refused(tmp_path: Path) -> None:
     """Not OpenAI-shaped, but the value of $OPENAI_API_KEY: still a key."""
     output = run(["doctor", "vllm-token-0123"], tmp_path, OPENAI_API_KEY="vllm-token-0123")
     assert "vllm-token-0123" not in output and "looks like an API key" in output
+
+
+def test_the_token_of_the_environment_pasted_as_an_argument_is_refused(tmp_path: Path) -> None:
+    output = run(["doctor", "tok-0123456789"], tmp_path, HF_TOKEN="tok-0123456789")
+    assert "tok-0123456789" not in output and "looks like a Hugging Face token" in output
 
 
 def test_configure_keys_own_key_option_still_takes_the_key(tmp_path: Path) -> None:
@@ -211,7 +261,8 @@ def test_configure_keys_own_key_option_still_takes_the_key(tmp_path: Path) -> No
 @pytest.mark.slow
 def test_no_secret_reaches_any_output_of_any_command(tmp_path: Path, echo_port: int) -> None:
     """configure-key (write and --show) in every output format, and the short key, --show
-    from the environment, doctor and smoke-test in text --verbose and JSON; each base URL."""
+    from the environment, doctor and smoke-test in text --verbose and JSON; each base URL; then
+    configure-key --hf and doctor with the Hugging Face token, in every output format."""
     outputs: dict[str, str] = {}
     urls = base_urls(echo_port)
     every, two = OUTPUTS, (OUTPUTS[1], OUTPUTS[2])
@@ -236,7 +287,19 @@ def test_no_secret_reaches_any_output_of_any_command(tmp_path: Path, echo_port: 
                 continue
             output = run([*args, *fmt], folder, stdin=stdin, **env)
             outputs[f"{' '.join(args)} {' '.join(fmt)} {name} {env} {stdin[:3]}"] = output
+    # the Hugging Face token: configure-key --hf (the echoing hub) and doctor, every format
+    hub = {"HF_ENDPOINT": f"http://127.0.0.1:{echo_port}", "HF_HOME": str(tmp_path / "hf")}
+    for n, fmt in enumerate(OUTPUTS):
+        folder = tmp_path / f"hf-{n}"
+        folder.mkdir()
+        for args, stdin, env in (
+            (["configure-key", "--hf", "--save-anyway", "--no-gitignore"], HF_TOKEN, hub),
+            (["doctor", "--model", "org/gated"], "", {**hub, "HF_TOKEN": HF_TOKEN}),
+        ):
+            outputs[f"{' '.join(args)} {' '.join(fmt)}"] = run(
+                [*args, *fmt], folder, stdin=stdin, **env
+            )
     found = {run_: leaked(text) for run_, text in outputs.items() if leaked(text)}
     assert found == {}
-    assert len(outputs) == 80
+    assert len(outputs) == 88
     print(f"secret scan: {len(outputs)} runs, {len(SECRETS) + 1} secrets, none exposed")

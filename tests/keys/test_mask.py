@@ -101,3 +101,29 @@ def test_looks_like_key() -> None:
 def test_the_placeholder_keys_local_servers_document_are_not_secrets() -> None:
     Secret("ollama")
     assert redact("on Ollama: ollama pull MODEL") == "on Ollama: ollama pull MODEL"
+
+
+def test_hugging_face_tokens_are_masked_by_shape_and_keep_their_prefix() -> None:
+    from chatenv.keys.mask import looks_like_key
+
+    unseen = "hf_" + "Zq4Rt7Yu" * 4 + "Io"  # never registered: masked by its shape alone
+    assert mask(unseen) == "hf_…" + unseen[-4:]
+    text = redact(f"401 for {unseen} at https://huggingface.co/api/whoami-v2")
+    assert unseen not in text and "hf_…" in text
+    assert looks_like_key(unseen) and looks_like_key("api_org_" + "a" * 34)
+    # ordinary words with hf_ stay: too short, or not letters and digits throughout
+    assert redact("set hf_transfer=1 and HF_HUB_OFFLINE") == "set hf_transfer=1 and HF_HUB_OFFLINE"
+    assert not looks_like_key("hf_…abcd")
+
+
+def test_the_argv_guard_tells_a_hugging_face_token_from_an_api_key() -> None:
+    from chatenv.cli.argv_guard import is_hf_token, key_argument
+
+    token = "hf_" + "Ab12Cd34" * 4 + "Ef"
+    assert key_argument(["doctor", token], {}) == 2
+    assert is_hf_token(token, {}) and not is_hf_token("sk-proj-" + "a" * 30, {})
+    # the value of $HF_TOKEN, whatever its shape, is a token too
+    assert key_argument(["doctor", "--model", "tok-0123456789"], {"HF_TOKEN": "tok-0123456789"})
+    assert is_hf_token("x=tok-0123456789", {"HF_TOKEN": "tok-0123456789"})
+    # configure-key's --key takes it (with its warning)
+    assert key_argument(["configure-key", "--hf", "--key", token], {}) is None

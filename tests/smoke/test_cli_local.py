@@ -201,7 +201,12 @@ def test_a_model_the_hub_does_not_have_is_told_apart_from_no_network(
     assert "check the spelling" in done.stdout
 
 
-def test_a_gated_model_asks_for_the_licence_and_a_login(
+TOKEN = "hf_" + "cL1t0k" * 5 + "MnOp"
+OTHER = "hf_" + "bOb0k3" * 5 + "QrSt"
+REVOKED = "hf_" + "rEv0k3" * 5 + "UvWx"
+
+
+def test_a_gated_model_without_a_token_asks_for_access_and_the_token(
     run_cli: RunCli, tiny_model: Path, tmp_path: Path
 ) -> None:
     with fake_hub() as hub:
@@ -210,9 +215,89 @@ def test_a_gated_model_asks_for_the_licence_and_a_login(
             *LOCAL_ONLY, "--model", "org/gated", env=_env(tmp_path, HF_ENDPOINT=hub.endpoint)
         )
     assert done.returncode == 1, done.stdout
-    assert "✗ org/gated is a gated model" in done.stdout
-    assert f"accept the licence at {hub.endpoint}/org/gated, then: hf auth login" in done.stdout
+    assert "✗ org/gated is a gated model and no Hugging Face token is sent" in done.stdout
+    assert (
+        f"request access at {hub.endpoint}/org/gated, then set the token: "
+        "chatenv configure-key --hf"
+    ) in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_gated_model_downloads_with_the_token_configure_key_put_in_the_env_file(
+    run_cli: RunCli, tiny_model: Path, tmp_path: Path
+) -> None:
+    """HF_TOKEN only in .env (not in the environment): smoke-test sends it, as user code does
+    after load_dotenv(), to the access check and with every file."""
+    (tmp_path / ".env").write_text(f"OPENAI_API_KEY=sk-unused\nHF_TOKEN={TOKEN}\n")
+    with fake_hub() as hub:
+        hub.state.add("org/gated", tiny_model, gated=True)
+        hub.state.add_user(TOKEN, "alice")
+        hub.state.grant("org/gated", "alice")
+        done = run_cli(
+            *LOCAL_ONLY,
+            "--model",
+            "org/gated",
+            "--json",
+            env=_env(tmp_path, HF_ENDPOINT=hub.endpoint),
+        )
+        # (transformers lists the file tree without the token it was given: public on the hub)
+        tokens = {
+            token
+            for (_, path), token in zip(hub.state.requests, hub.state.tokens, strict=True)
+            if "/resolve/" in path or path.endswith("/auth-check")
+        }
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _result(_json(done.stdout), "local.load")["data"]["source"] == "download"
+    assert tokens == {TOKEN}
+    assert TOKEN not in done.stdout + done.stderr
+
+
+def test_a_gated_model_the_tokens_account_may_not_read_says_so(
+    run_cli: RunCli, tiny_model: Path, tmp_path: Path
+) -> None:
+    with fake_hub() as hub:
+        hub.state.add("org/gated", tiny_model, gated=True)
+        hub.state.add_user(OTHER, "bob")
+        done = run_cli(
+            *LOCAL_ONLY,
+            "--model",
+            "org/gated",
+            "-v",
+            env=_env(tmp_path, HF_ENDPOINT=hub.endpoint, HF_TOKEN=OTHER),
+        )
+    assert done.returncode == 1, done.stdout
+    assert (
+        "✗ org/gated is a gated model and the account of the token hf_…QrSt is not on its "
+        "authorized list"
+    ) in done.stdout
+    assert f"request access at {hub.endpoint}/org/gated, signed in as the token's account" in (
+        done.stdout
+    )
+    assert "you are not in the authorized list" in done.stdout  # the hub's words, under -v
+    assert OTHER not in done.stdout + done.stderr
+
+
+def test_a_revoked_token_is_named_even_for_a_public_model(
+    run_cli: RunCli, tiny_model: Path, tmp_path: Path
+) -> None:
+    with fake_hub() as hub:
+        hub.state.add("tiny/gpt2", tiny_model)
+        done = run_cli(
+            *LOCAL_ONLY,
+            "--model",
+            "tiny/gpt2",
+            env=_env(tmp_path, HF_ENDPOINT=hub.endpoint, HF_TOKEN=REVOKED),
+        )
+    assert done.returncode == 1, done.stdout
+    assert (
+        f"✗ the hub at {hub.endpoint} refused the Hugging Face token hf_…UvWx from HF_TOKEN in "
+        "the environment"
+    ) in done.stdout
+    assert (
+        f"create a new token at {hub.endpoint}/settings/tokens, then: unset HF_TOKEN && "
+        "chatenv configure-key --hf"
+    ) in done.stdout
+    assert REVOKED not in done.stdout + done.stderr
 
 
 def _blocking(tmp_path: Path, module: str) -> Path:

@@ -97,3 +97,118 @@ def test_probe_of_a_hub_that_does_not_answer_in_time_is_a_timeout() -> None:
     assert answer.state is hub.HubState.UNREACHABLE
     assert answer.reason == "no answer within 0.3s"
     assert waited < 1.5
+
+
+# -- gated models and tokens, against the stand-in's recorded answers (tests/smoke/fake_hub.py)
+
+TOKEN = "hf_" + "sM0keT" * 5 + "aBcD"
+OTHER = "hf_" + "0therT" * 5 + "eFgH"
+REVOKED = "hf_" + "gOneT0" * 5 + "iJkL"
+
+
+@pytest.mark.parametrize(
+    ("token", "pending", "state"),
+    [
+        (None, False, hub.HubState.NEEDS_TOKEN),
+        (TOKEN, False, hub.HubState.AVAILABLE),
+        (OTHER, False, hub.HubState.DENIED),
+        (OTHER, True, hub.HubState.PENDING),
+        (REVOKED, False, hub.HubState.TOKEN_REJECTED),
+    ],
+    ids=["no-token", "granted", "denied", "pending", "revoked"],
+)
+def test_probe_of_a_gated_model_asks_the_hubs_access_check_with_the_token(
+    tmp_path: Path, token: str | None, pending: bool, state: hub.HubState
+) -> None:
+    from huggingface_hub import get_token
+
+    from chatenv.keys.mask import Secret
+
+    if token is None and get_token() is not None:
+        pytest.skip("this machine has a Hugging Face token, which huggingface_hub would send")
+    (tmp_path / "config.json").write_text("{}")
+    with fake_hub() as server:
+        server.state.add("org/gated", tmp_path, gated=True)
+        server.state.add_user(TOKEN, "alice")
+        server.state.add_user(OTHER, "bob")
+        server.state.grant("org/gated", "alice")
+        if pending:
+            server.state.request_access("org/gated", "bob")
+        secret = Secret(token) if token else None
+        answer = hub.probe("org/gated", timeout=5, endpoint_url=server.endpoint, token=secret)
+        sent = set(server.state.tokens)
+    assert answer.state is state
+    assert sent == {token}  # the token given, and only it, on every request
+    if state is not hub.HubState.AVAILABLE:
+        assert answer.reason  # the hub's own words, for --verbose
+
+
+def test_probe_with_a_revoked_token_is_refused_even_for_a_public_model(tiny_model: Path) -> None:
+    from chatenv.keys.mask import Secret
+
+    with fake_hub() as server:
+        server.state.add("tiny/gpt2", tiny_model)
+        answer = hub.probe(
+            "tiny/gpt2", timeout=5, endpoint_url=server.endpoint, token=Secret(REVOKED)
+        )
+    assert answer.state is hub.HubState.TOKEN_REJECTED
+    assert answer.reason == "Invalid credentials in Authorization header"
+
+
+def _raised_by_hub(status: int, headers: dict[str, str], url: str) -> BaseException:
+    """What huggingface_hub raises for this answer, wrapped as transformers wraps it."""
+    import importlib
+
+    http = importlib.import_module("httpx2")  # huggingface_hub's HTTP client
+    from huggingface_hub.utils import hf_raise_for_status
+
+    response = http.Response(status, headers=headers, request=http.Request("GET", url))
+    try:
+        hf_raise_for_status(response)
+    except Exception as exc:
+        try:
+            raise OSError(f"You are trying to access a gated repo.\n{exc}") from exc
+        except OSError as wrapped:
+            return wrapped
+    raise AssertionError("hf_raise_for_status accepted a refusal")
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "state"),
+    [
+        (
+            401,
+            {"X-Error-Code": "GatedRepo", "X-Error-Message": "Access to model o/m is restricted."},
+            hub.HubState.NEEDS_TOKEN,
+        ),
+        (
+            403,
+            {"X-Error-Code": "GatedRepo", "X-Error-Message": "... not in the authorized list."},
+            hub.HubState.DENIED,
+        ),
+        (
+            403,
+            {"X-Error-Code": "GatedRepo", "X-Error-Message": "... awaiting a review from ..."},
+            hub.HubState.PENDING,
+        ),
+        (
+            401,
+            {"X-Error-Message": "Invalid credentials in Authorization header"},
+            hub.HubState.TOKEN_REJECTED,
+        ),
+    ],
+    ids=["needs-token", "denied", "pending", "revoked"],
+)
+def test_a_refusal_during_the_download_is_read_from_transformers_exception_chain(
+    status: int, headers: dict[str, str], state: hub.HubState
+) -> None:
+    exc = _raised_by_hub(status, headers, "https://huggingface.co/o/m/resolve/main/config.json")
+    answer = hub.refused_by_hub(exc, "https://huggingface.co")
+    assert answer is not None and answer.state is state
+    assert answer.reason == headers["X-Error-Message"]
+
+
+def test_an_error_that_is_no_refusal_is_left_alone() -> None:
+    assert hub.refused_by_hub(OSError("disk full"), "https://huggingface.co") is None
+    failing = _raised_by_hub(503, {}, "https://huggingface.co/api/models/o/m")
+    assert hub.refused_by_hub(failing, "https://huggingface.co") is None

@@ -22,6 +22,8 @@ from chatenv.smoke.local import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from chatenv.keys.mask import Secret
+
 SLOW_PREFILL_S = 1.0
 
 
@@ -29,7 +31,7 @@ def _options(model: Path, **kw: Any) -> LocalOptions:
     return LocalOptions(model=hub.model_ref(str(model)), **kw)
 
 
-def _no_probe(repo_id: str, *, timeout: float) -> hub.HubAnswer:
+def _no_probe(repo_id: str, *, timeout: float, token: Secret | None = None) -> hub.HubAnswer:
     raise AssertionError("a local folder must never send the stage to the hub")
 
 
@@ -149,7 +151,7 @@ UNCACHED = "chatenv-tests/never-cached-gpt2"
 def test_an_uncached_hub_id_the_hub_cannot_supply_stops_before_torch_is_imported() -> None:
     asked: list[str] = []
 
-    def unreachable(repo_id: str, *, timeout: float) -> hub.HubAnswer:
+    def unreachable(repo_id: str, *, timeout: float, token: Secret | None = None) -> hub.HubAnswer:
         asked.append(repo_id)
         return hub.HubAnswer(hub.HubState.UNREACHABLE, "http://127.0.0.1:9", "connection refused")
 
@@ -171,7 +173,7 @@ def test_the_hub_is_asked_once_when_it_can_supply_the_model() -> None:
 
     asked: list[str] = []
 
-    def available(repo_id: str, *, timeout: float) -> hub.HubAnswer:
+    def available(repo_id: str, *, timeout: float, token: Secret | None = None) -> hub.HubAnswer:
         asked.append(repo_id)
         return hub.HubAnswer(hub.HubState.AVAILABLE, "http://127.0.0.1:9")
 
@@ -191,3 +193,36 @@ def test_only_a_hub_id_without_its_config_in_the_cache_is_surely_not_cached(
     put_in_hub_cache(tiny_model, tmp_path / "hf-home", "tiny/gpt2")
     assert not hub.surely_not_cached("tiny/gpt2", cache)
     assert hub.surely_not_cached("tiny/other", cache)
+
+
+@pytest.mark.parametrize(
+    ("state", "implicit_disabled", "expected"),
+    [
+        (hub.HubState.PENDING, False, "your request for access awaits the authors' review"),
+        (hub.HubState.NEEDS_TOKEN, True, "HF_HUB_DISABLE_IMPLICIT_TOKEN keeps the token"),
+        (hub.HubState.NEEDS_TOKEN, False, "no Hugging Face token is sent"),
+    ],
+)
+def test_each_refusal_of_a_gated_model_gets_its_own_line_before_torch_is_imported(
+    tmp_path: Path, state: hub.HubState, implicit_disabled: bool, expected: str
+) -> None:
+    from chatenv.keys import hf_token
+
+    env = {"HF_TOKEN": "hf_" + "t0k3nX" * 5 + "abcd"}
+    if implicit_disabled:
+        env["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
+    config = hf_token.resolve(env, tmp_path / ".env", tmp_path / "token")
+    sent: list[Secret | None] = []
+
+    def refusing(repo_id: str, *, timeout: float, token: Secret | None = None) -> hub.HubAnswer:
+        sent.append(token)
+        return hub.HubAnswer(state, "http://127.0.0.1:9", "the hub's words")
+
+    options = LocalOptions(model=hub.model_ref(UNCACHED), hf_token=config)
+    run = run_local(options, probe=refusing)
+    [result] = run.results
+    assert (result.id, result.status) == ("local.load", Status.FAIL)
+    assert expected in result.summary
+    assert result.details == ("the hub said: the hub's words",)
+    # the token the download would send: none when HF_HUB_DISABLE_IMPLICIT_TOKEN is set
+    assert sent == [None if implicit_disabled else config.token.secret]  # type: ignore[union-attr]

@@ -3,9 +3,10 @@
 `chatenv configure-key sk-proj-…`, `chatenv doctor sk-…` or `--format sk-…` is a common slip;
 Click's usage errors ("Got unexpected extra argument (sk-proj-…)", "'sk-…' is not one of …")
 would print the key back in clear. `chatenv.cli.main` calls `check` first: an argument that
-looks like a key (OpenAI's shape, or the value of $OPENAI_API_KEY) is refused with one line that
-names its position only. The one place a key may be passed is configure-key's `--key`, which
-warns on its own. No Typer here: this runs before every command, `doctor`'s fast path included.
+looks like a key (OpenAI's shape, a Hugging Face token's `hf_...`, or the value of
+$OPENAI_API_KEY or $HF_TOKEN) is refused with one line that names its position only. The one
+place a key may be passed is configure-key's `--key`, which warns on its own. No Typer here:
+this runs before every command, `doctor`'s fast path included.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 #: exit code of a usage error (as Click's)
 EXIT_USAGE = 2
+#: the variables whose values are keys (huggingface_hub still reads the legacy token name)
+KEY_VARIABLES = ("OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
 
 def key_argument(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
@@ -24,7 +27,11 @@ def key_argument(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
     of configure-key's `--key`, or None."""
     from chatenv.keys.mask import looks_like_key
 
-    known = environ.get("OPENAI_API_KEY", "").strip()
+    known = [
+        value
+        for value in (environ.get(name, "").strip() for name in KEY_VARIABLES)
+        if len(value) >= 8
+    ]
     command = next((a for a in argv if not a.startswith("-")), None)
     allowed = command == "configure-key"
     previous = ""
@@ -34,9 +41,20 @@ def key_argument(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
         previous = arg
         if key_value:
             continue
-        if looks_like_key(arg) or (len(known) >= 8 and known in arg):
+        if looks_like_key(arg) or any(value in arg for value in known):
             return position
     return None
+
+
+def is_hf_token(arg: str, environ: Mapping[str, str]) -> bool:
+    """The argument holds a Hugging Face token: `hf_...` (or `api_org_...`) in shape, or the
+    value of $HF_TOKEN / $HUGGING_FACE_HUB_TOKEN."""
+    import re
+
+    if re.search(r"\b(?:hf_|api_org_)[A-Za-z0-9]{30,}", arg):
+        return True
+    values = (environ.get(name, "").strip() for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"))
+    return any(len(value) >= 8 and value in arg for value in values)
 
 
 def check(argv: Sequence[str], environ: Mapping[str, str]) -> None:
@@ -47,5 +65,8 @@ def check(argv: Sequence[str], environ: Mapping[str, str]) -> None:
     from chatenv import output
     from chatenv.problems import problem
 
-    output.error(*problem("cli.key-argument").pair(position=position))
+    if is_hf_token(argv[position - 1], environ):
+        output.error(*problem("cli.hf-token-argument").pair(position=position))
+    else:
+        output.error(*problem("cli.key-argument").pair(position=position))
     raise SystemExit(EXIT_USAGE)

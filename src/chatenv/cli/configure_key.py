@@ -1,4 +1,5 @@
-"""`chatenv configure-key`: store the OpenAI key in a .env file, verified, never echoed."""
+"""`chatenv configure-key`: store the OpenAI key (or, with --hf, the Hugging Face token) in a
+.env file, verified, never echoed."""
 
 from __future__ import annotations
 
@@ -73,13 +74,22 @@ def configure_key(
         bool,
         typer.Option("--show", help="Print where the key comes from now (masked); write nothing."),
     ] = False,
+    hf: Annotated[
+        bool,
+        typer.Option(
+            "--hf",
+            help="The Hugging Face token instead (HF_TOKEN, for gated models), verified with the "
+            "hub's whoami (HF_ENDPOINT honoured). With --show: where the token comes from.",
+        ),
+    ] = False,
     fmt: FormatOption = None,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Store the OpenAI API key in a .env file: read without echo (a hidden prompt, or stdin
-    when piped), verified against the API, written atomically with mode 0600, every other line
-    kept. Exit 0 when saved, 1 when verification or the file refused it, 2 for bad input."""
+    """Store the OpenAI API key (--hf: the Hugging Face token) in a .env file: read without echo
+    (a hidden prompt, or stdin when piped), verified against the API (the hub), written
+    atomically with mode 0600, every other line kept. Exit 0 when saved, 1 when verification or
+    the file refused it, 2 for bad input."""
     with cli_errors(
         "configure-key", fmt=fmt, as_json=as_json, verbose=verbose, env_file=env_file
     ) as chosen:
@@ -92,7 +102,8 @@ def configure_key(
             from chatenv.keys.config import locate_env_file
 
             located = locate_env_file(env_file, Path.cwd())
-            finish(command.show(located.path, os.environ), fmt=chosen, verbose=verbose)
+            shown = (command.show_hf if hf else command.show)(located.path, os.environ)
+            finish(shown, fmt=chosen, verbose=verbose)
         from chatenv.commands.configure_key import run_configure
 
         report = run_configure(
@@ -106,6 +117,7 @@ def configure_key(
             timeout=timeout,
             gitignore=gitignore,
             force=force,
+            hf=hf,
             interactive=sys.stdin.isatty(),
             ask=confirm,
         )

@@ -30,9 +30,20 @@ def doctor(
         ),
     ] = False,
     env_file: EnvFileOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Also check that the hub lets this token download this model (gated models); "
+            "default: the smoke test's model, when a token is set.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check this machine: OS, Python, packages, GPU and driver, torch build, disk, OpenAI key,
-    network. Exit 0 when nothing failed, 1 when something did, 2 for usage errors."""
+    Hugging Face token, network. Exit 0 when nothing failed, 1 when something did, 2 for usage
+    errors."""
     run_command(
         fmt=fmt,
         as_json=as_json,
@@ -41,4 +52,5 @@ def doctor(
         offline=offline,
         deep=deep,
         env_file=env_file,
+        model=model,
     )

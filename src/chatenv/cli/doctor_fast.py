@@ -20,7 +20,12 @@ FLAGS: dict[str, str] = {
     "--deep": "deep",
 }
 #: doctor's options that take a value, and the parameter each sets
-VALUE_OPTIONS: dict[str, str] = {"--env-file": "env_file", "--format": "fmt"}
+VALUE_OPTIONS: dict[str, str] = {
+    "--env-file": "env_file",
+    "--format": "fmt",
+    "--model": "model",
+    "-m": "model",
+}
 
 
 def run_command(
@@ -32,23 +37,29 @@ def run_command(
     offline: bool = False,
     deep: bool = False,
     env_file: Path | None = None,
+    model: str | None = None,
 ) -> None:
     """Run doctor, print its report in the chosen format and exit with its code."""
     with cli_errors(
-        "doctor", fmt=fmt, as_json=as_json, verbose=verbose, env_file=env_file
+        "doctor", fmt=fmt, as_json=as_json, verbose=verbose, env_file=env_file, model=model
     ) as chosen:
         from chatenv.commands.doctor import run_doctor
 
         report = run_doctor(
-            env_file=env_file, offline=offline, deep=deep, strict=strict, hints=chosen == "text"
+            env_file=env_file,
+            offline=offline,
+            deep=deep,
+            strict=strict,
+            hints=chosen == "text",
+            model=model,
         )
     finish(report, fmt=chosen, verbose=verbose)
 
 
 def fast_args(argv: Sequence[str]) -> dict[str, object] | None:
-    """doctor's options from a command line made only of its own flags, `--env-file PATH` and
-    `--format FORMAT`, or None for anything else (help, an unknown option, a missing value),
-    which Typer then parses and, if need be, rejects with its usual message.
+    """doctor's options from a command line made only of its own flags, `--env-file PATH`,
+    `--model MODEL` and `--format FORMAT`, or None for anything else (help, an unknown option,
+    a missing value), which Typer then parses and, if need be, rejects with its usual message.
 
     Why: importing Typer costs ~80 ms, and the Typer installed with chatenv coerces every
     non-flag option through a pydantic TypeAdapter (importing pydantic for `--env-file`: ~150 ms

@@ -1,4 +1,5 @@
-"""`chatenv configure-key`: read the key without echo, check it, verify it, store it."""
+"""`chatenv configure-key`: read the key (or, with --hf, the Hugging Face token) without echo,
+check it, verify it, store it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from chatenv.results import CheckResult, Report
 
 PROMPT = "OpenAI API key (input hidden): "
+HF_PROMPT = "Hugging Face token (input hidden): "
 
 
 def run_configure(
@@ -33,13 +35,15 @@ def run_configure(
     timeout: float = 10.0,
     gitignore: bool | None = None,
     force: bool = False,
+    hf: bool = False,
     interactive: bool,
     ask: Callable[[str], bool] | None = None,
 ) -> Report:
     """Read the key (`--key`, text already read from a pipe, the hidden prompt when
     `interactive`, else stdin), check it, verify it, store it. Questions (the .gitignore offer)
     only when `interactive`, through `ask` (the CLI's yes/no prompt); otherwise the defaults, and
-    a warning naming the flag."""
+    a warning naming the flag. `hf`: the secret is a Hugging Face token (HF_TOKEN), verified
+    with the hub; the OpenAI settings are then refused."""
     from chatenv import output
     from chatenv.keys import configure as command
     from chatenv.keys.config import locate_env_file
@@ -59,6 +63,7 @@ def run_configure(
             timeout=timeout,
             gitignore=gitignore,
             force=force,
+            hf=hf,
             interactive=interactive,
         )
         return command.configure(
@@ -86,17 +91,31 @@ def _request(
     timeout: float,
     gitignore: bool | None,
     force: bool,
+    hf: bool = False,
     interactive: bool,
 ) -> tuple[ConfigureRequest, tuple[CheckResult, ...]]:
     """Check the options, then read the key (last, so a bad option costs no typing)."""
     from chatenv import output
     from chatenv.keys import key_input
+    from chatenv.keys.config import KEY
     from chatenv.keys.configure import ConfigureRequest
+    from chatenv.keys.hf_token import HF_TOKEN
     from chatenv.keys.mask import Secret
     from chatenv.keys.verify import VerifyMode
 
     if not 0 < timeout <= 600:
         raise problem("key.timeout-range").error()
+    openai_options = [
+        name
+        for name, value in (
+            ("--base-url", base_url),
+            ("--organization", organization),
+            ("--project", project),
+        )
+        if value is not None
+    ]
+    if hf and openai_options:
+        raise problem("key.hf-openai-options").error(options=", ".join(openai_options))
     extra: list[CheckResult] = []
     if base_url is not None:
         base_url = key_input.validate_base_url(base_url)
@@ -113,8 +132,9 @@ def _request(
     elif piped is not None:
         raw = piped
     else:
-        raw = key_input.read_key(sys.stdin, interactive=interactive, prompt=_prompt_hidden)
-    cleaned, notes = key_input.normalize(raw)
+        prompt = _prompt_hidden_hf if hf else _prompt_hidden
+        raw = key_input.read_key(sys.stdin, interactive=interactive, prompt=prompt)
+    cleaned, notes = key_input.normalize(raw, HF_TOKEN if hf else KEY)
     key_input.validate(cleaned)
     secret = Secret(cleaned)  # registered: from here on it is masked in every output
     for note in notes:
@@ -131,17 +151,26 @@ def _request(
         timeout=timeout,
         gitignore=gitignore,
         force=force,
+        hf=hf,
     )
     return request, tuple(extra)
 
 
 def _prompt_hidden() -> str:
+    return _hidden(PROMPT)
+
+
+def _prompt_hidden_hf() -> str:
+    return _hidden(HF_PROMPT)
+
+
+def _hidden(prompt: str) -> str:
     import getpass
 
     from chatenv import output
 
     try:  # the prompt goes to the terminal (/dev/tty), or to stderr where there is none
-        return getpass.getpass(PROMPT)
+        return getpass.getpass(prompt)
     except (KeyboardInterrupt, EOFError):  # getpass ends the prompt's line only on success
         output.end_prompt_line()
         raise

@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chatenv.errors import EXIT_INTERRUPTED
 from chatenv.problems import problem, stopped_by
@@ -184,17 +184,25 @@ class SetupRun:
 
     # -- the stages ---------------------------------------------------------------------------
 
+    def _doctor_options(self) -> dict[str, Any]:
+        """doctor checks hub access to the model the smoke test will load, when it is not the
+        default (which is public)."""
+        from chatenv.smoke import DEFAULT_MODEL
+
+        model = self.model if self.model != DEFAULT_MODEL else None
+        return {"env_file": self.env_path, "offline": self.offline, "hints": False, "model": model}
+
     def _doctor(self) -> StageRun:
         from chatenv.commands.doctor import run_doctor
         from chatenv.stages import StageRun, triage
 
         report, elapsed = self._timed(
             "doctor",
-            lambda: (run_doctor(env_file=self.env_path, offline=self.offline, hints=False), None),
+            lambda: (run_doctor(**self._doctor_options()), None),
         )
         if report.error is not None:
             return StageRun("doctor", "failed", elapsed_s=elapsed, report=report)
-        found = triage(report, api=self.selection.api)
+        found = triage(report, api=self.selection.api, local=self.selection.local)
         self._explain(found)
         outcome = "failed" if found.blocking else "ran"
         return StageRun(

@@ -13,6 +13,7 @@ from chatenv.smoke import DEFAULT_MAX_NEW_TOKENS, DEFAULT_MODEL, DEFAULT_PROMPT
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from chatenv.keys.hf_token import HfTokenConfig
     from chatenv.results import Report
 
 
@@ -37,6 +38,7 @@ def run_smoke(
     `environ`: what the API stage reads its settings from (default: this process's; setup
     on a project passes the endpoint its project file names)."""
     from chatenv import output
+    from chatenv.keys.config import locate_env_file
     from chatenv.smoke import hub
     from chatenv.smoke.api_stage import ApiOptions
     from chatenv.smoke.device import parse_device
@@ -49,6 +51,7 @@ def run_smoke(
         raise problem("smoke.nothing-to-test").error()
     if api_model is not None and not api_model.strip():
         raise problem("smoke.api-model-empty").error()
+    env_path = locate_env_file(env_file, Path.cwd()).path
     local_options = None
     if local:
         if not prompt.strip():
@@ -64,13 +67,12 @@ def run_smoke(
             dtype=dtype,
             hub_timeout_s=timeout,
             download_bars=show_progress,
+            hf_token=_hf_token(env_path),
         )
     api_options = None
     if api:
-        from chatenv.keys.config import locate_env_file
-
         api_options = ApiOptions(
-            env_file=locate_env_file(env_file, Path.cwd()).path,
+            env_file=env_path,
             model=api_model.strip() if api_model else None,
             mode=api_mode,
             timeout_s=timeout,
@@ -105,3 +107,15 @@ def _refuse_cuda_without_gpu(device: str) -> None:
         why=why,
         retyped=with_option("--device", "cpu", "chatenv smoke-test --device cpu"),
     )
+
+
+def _hf_token(env_file: Path) -> HfTokenConfig:
+    """The Hugging Face token a download sends, as the user's code sees it: HF_TOKEN in the
+    environment, else in the .env file (as after load_dotenv()), else `hf auth login`'s file."""
+    import os
+
+    from chatenv.keys import hf_token
+    from chatenv.system.hf_cache import token_path
+
+    home = Path(os.environ.get("HOME") or Path.home())
+    return hf_token.resolve(os.environ, env_file, token_path(os.environ, home))

@@ -1,7 +1,7 @@
 """What one doctor run shares: the options, the seams, and the observations more than one
 section reads (the installed distributions, the torch build, the NVIDIA and AMD GPUs, the
-OpenAI settings, the kind of machine, a Mac's chip, the project file), each made once, typed, by
-whichever section asks first.
+OpenAI settings, the Hugging Face token, the kind of machine, a Mac's chip, the project file),
+each made once, typed, by whichever section asks first.
 
 A section is `collect(ctx: Context) -> list[CheckResult]`. It imports this module and the
 `chatenv.system` seams, never another section and never the runner (tests/test_layering.py
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from chatenv.installed import Installed, TorchBuild
     from chatenv.keys.config import EnvFileChoice, OpenAIConfig
+    from chatenv.keys.hf_token import HfTokenConfig
     from chatenv.project.file import Lookup
     from chatenv.system.amd import AmdProbe
     from chatenv.system.apple import AppleFacts
@@ -41,6 +42,8 @@ class DoctorOptions:
     offline: bool = False
     deep: bool = False
     strict: bool = False
+    #: --model: the model whose hub access to check (None: the smoke test's default)
+    model: str | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     cwd: Path = field(default_factory=Path.cwd)
     seams: Seams = field(default_factory=Seams)
@@ -107,6 +110,7 @@ class Context:
         self._torch = Once(lambda: self.installed.torch, self._waiting)
         self._gpus = Once(options.seams.probe_gpus, self._waiting)
         self._openai = Once(self._read_openai, self._waiting)
+        self._hf_token = Once(self._read_hf_token, self._waiting)
         self._host = Once(self._read_host, self._waiting)
         self._apple = Once(self._read_apple, self._waiting)
         self._amd = Once(self._read_amd, self._waiting)
@@ -139,6 +143,15 @@ class Context:
     def openai(self) -> OpenAIConfig:
         """The OpenAI settings the user's code would see: environment, then the .env file."""
         return self._openai.get()
+
+    @property
+    def hf_token(self) -> HfTokenConfig:
+        """The Hugging Face token the user's code would send, and where it comes from."""
+        return self._hf_token.get()
+
+    @property
+    def home(self) -> Path:
+        return Path(self.environ.get("HOME") or Path.home())
 
     @property
     def host(self) -> PlatformFacts:
@@ -202,6 +215,13 @@ class Context:
 
         home = self.environ.get("HOME")
         return lookup(self.options.cwd, Path(home) if home else None)
+
+    def _read_hf_token(self) -> HfTokenConfig:
+        from chatenv.keys import hf_token
+        from chatenv.system.hf_cache import token_path
+
+        path = token_path(self.environ, self.home)
+        return hf_token.resolve(self.environ, self.options.env_path, path)
 
     def _read_host(self) -> PlatformFacts:
         from chatenv.system.host import observe

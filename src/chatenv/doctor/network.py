@@ -16,7 +16,6 @@ Every socket goes through a `Connector`, so tests can run the checks against a T
 from __future__ import annotations
 
 import os
-import platform
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 from chatenv.system.hf_cache import is_offline
 from chatenv.system.proxies import bypassed, env_proxies
+from chatenv.system.tls import tls_context
 
 if TYPE_CHECKING:
     import ssl
@@ -159,32 +159,6 @@ def check_ca_bundles(environ: Mapping[str, str]) -> list[CheckResult]:
 
 
 # --- reachability ----------------------------------------------------------------------------
-
-
-def tls_context(environ: Mapping[str, str], system: str | None = None) -> ssl.SSLContext:
-    """The context the openai client would verify with (see the module docstring)."""
-    import ssl
-
-    if environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=environ["SSL_CERT_FILE"])
-    if environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=environ["SSL_CERT_DIR"])
-    if (system or platform.system()) in ("Windows", "Darwin"):
-        try:
-            import truststore
-
-            return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        except ImportError:
-            return ssl.create_default_context()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    paths = ssl.get_default_verify_paths()
-    cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
-    capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
-    if cafile or capath:
-        ctx.load_verify_locations(cafile, capath)
-    else:
-        ctx.load_default_certs()
-    return ctx
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,7 @@ def build_report(sections: Sequence[Section], options: DoctorOptions) -> Report:
                 "strict": options.strict,
                 "env_file": str(options.env_file),
                 "env_file_found": options.env_choice.to_json() if options.env_choice else None,
+                "model": options.model,
             },
             "sections": [
                 {

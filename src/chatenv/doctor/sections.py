@@ -64,6 +64,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("frameworks", _lazy("frameworks"), budget_s=5.0),
     Section("disk", _lazy("disk"), budget_s=8.0),
     Section("openai", _lazy("openai_config"), budget_s=10.0),
+    # two requests in a row for a gated model (hf_access.WORST_CASE_S: 10 s), whoami beside them
+    Section("hf", _lazy("hf_access"), budget_s=12.0),
     Section("dotenv", _lazy("dotenv_hygiene"), budget_s=8.0),
     Section("network", _lazy("network"), budget_s=8.0, unless=_offline),
     Section("project", _lazy("project"), budget_s=10.0),

@@ -1,5 +1,7 @@
 """`chatenv configure-key` as a plain function: checks, verification, the write, git, and the
-report. The CLI module only reads options and the key, and renders what this returns.
+report. The CLI module only reads options and the key, and renders what this returns. With
+`--hf` the secret is the Hugging Face token (HF_TOKEN), verified with the hub's whoami instead of
+the API's model list; the file, git and the report are the same code.
 
 Order matters: everything that can refuse (the file, git) is checked before the network call,
 every question is asked before anything is written, and the key is written only once it has
@@ -29,7 +31,8 @@ from chatenv.keys.config import (
     Setting,
     resolve,
 )
-from chatenv.keys.key_input import check_format
+from chatenv.keys.hf_token import HF_TOKEN
+from chatenv.keys.key_input import check_format, check_hf_format
 from chatenv.keys.mask import mask, mask_url
 from chatenv.keys.verify import VerifyMode, verify
 from chatenv.problems import problem
@@ -43,7 +46,9 @@ if TYPE_CHECKING:
     from chatenv.keys.config import (
         OpenAIConfig,
     )
+    from chatenv.keys.hf_verify import HfVerification
     from chatenv.keys.mask import Secret
+    from chatenv.keys.verify import Verification
 
 COMMAND = "configure-key"
 SECTION = "configure-key"
@@ -67,6 +72,12 @@ class ConfigureRequest:
     gitignore: bool | None = None
     #: write even though git tracks the file
     force: bool = False
+    #: the key is a Hugging Face token, stored as HF_TOKEN (--hf)
+    hf: bool = False
+
+    @property
+    def variable(self) -> str:
+        return HF_TOKEN if self.hf else KEY
 
 
 def _quiet(_: str) -> None:
@@ -91,18 +102,14 @@ def configure(
         raise _tracked_error(target.real, repo)
     add_to_gitignore = _decide_gitignore(request, target, repo, ask)
 
-    config = _config_for(request, environ)
-    base_url = config.base_url.value if config.base_url else None
-    results: list[CheckResult] = [*extra, check_format(request.key.reveal(), base_url)]
-    if request.verify is not VerifyMode.OFF:
-        progress(f"verifying the key with {mask_url(config.effective_base_url)} ...")
-    verification = verify(config, request.verify, timeout=request.timeout)
+    results, verification = _verified(request, environ, progress, extra)
     save = not verification.failed or request.save_anyway
     results.append(verification.result(saved_anyway=verification.failed and save))
 
     values = _values(request)
     shown = {name: _display(name, value) for name, value in values.items()}
     data: dict[str, Any] = {
+        "variable": request.variable,
         "env_file": str(target.path),
         "written_to": str(target.real),
         "saved": False,
@@ -145,6 +152,33 @@ def configure(
     data["git"]["added_to_gitignore"] = any(r.data.get("added") for r in git_results)
     results.extend(_overrides(values, environ))
     return _report(results, data)
+
+
+def _verified(
+    request: ConfigureRequest,
+    environ: Mapping[str, str],
+    progress: Notify,
+    extra: tuple[CheckResult, ...],
+) -> tuple[list[CheckResult], Verification | HfVerification]:
+    """The key's format and what its server says of it: the API (`GET /models`) for an OpenAI
+    key, the hub (`whoami-v2`) for a Hugging Face token."""
+    raw = request.key.reveal()
+    if request.hf:
+        from chatenv.keys.hf_verify import verify_hf
+        from chatenv.system.hub_client import endpoint
+
+        if request.verify is not VerifyMode.OFF:
+            progress(f"verifying the token with {mask_url(endpoint(environ))} ...")
+        hf_verification = verify_hf(
+            request.key, request.verify, environ=environ, timeout=request.timeout
+        )
+        return [*extra, check_hf_format(raw)], hf_verification
+    config = _config_for(request, environ)
+    base_url = config.base_url.value if config.base_url else None
+    if request.verify is not VerifyMode.OFF:
+        progress(f"verifying the key with {mask_url(config.effective_base_url)} ...")
+    verification = verify(config, request.verify, timeout=request.timeout)
+    return [*extra, check_format(raw, base_url)], verification
 
 
 def show(env_file: Path, environ: Mapping[str, str]) -> Report:
@@ -211,6 +245,73 @@ def show(env_file: Path, environ: Mapping[str, str]) -> Report:
     )
 
 
+def show_hf(env_file: Path, environ: Mapping[str, str]) -> Report:
+    """Where the Hugging Face token comes from now, masked (`--show --hf`)."""
+    from chatenv.keys import hf_token
+    from chatenv.system.hf_cache import token_path
+
+    home = Path(environ.get("HOME") or Path.home())
+    path = Path(env_file).absolute()
+    config = hf_token.resolve(environ, path, token_path(environ, home))
+    results: list[CheckResult] = []
+    if config.env_file_error:
+        results.append(
+            problem("key.show-file-unreadable").check(
+                Status.WARN, "env-file", error=config.env_file_error, path=path
+            )
+        )
+    found = config.token
+    if found is None:
+        results.append(
+            problem("key.show-no-hf-token").check(
+                Status.FAIL, "key", path=path, token_file=config.token_file
+            )
+        )
+    else:
+        results.append(
+            CheckResult.ok("key", f"{HF_TOKEN}={found.masked} from {config.where(found)}")
+        )
+    for other in config.shadowed:
+        results.append(
+            problem("hf.token-conflict").check(
+                Status.WARN,
+                "key-conflict",
+                other=config.where(other),
+                other_masked=other.masked,
+                where=config.where(found) if found else "",
+            )
+        )
+    endpoint = environ.get("HF_ENDPOINT", "").strip()
+    shown = (
+        f"HF_ENDPOINT={endpoint} from the environment"
+        if endpoint
+        else ("HF_ENDPOINT: https://huggingface.co (default)")
+    )
+    results.append(CheckResult.ok("hf_endpoint", shown))
+    mode = _file_mode(path)
+    if found is not None and found.source == ENV_FILE and mode is not None and mode & 0o077:
+        results.append(
+            problem("key.show-permissions").check(Status.WARN, "permissions", path=path, mode=mode)
+        )
+    data = {
+        "mode": "show",
+        "variable": HF_TOKEN,
+        "env_file": str(path),
+        "token_file": str(config.token_file),
+        "key": {"masked": found.masked, "source": found.source, "name": found.name}
+        if found
+        else None,
+        "settings": {
+            "HF_ENDPOINT": {"value": endpoint, "source": ENVIRONMENT} if endpoint else None
+        },
+    }
+    return Report(
+        command=COMMAND,
+        results=tuple(r.in_section("hugging face settings") for r in results),
+        data=data,
+    )
+
+
 # -- pieces ----------------------------------------------------------------------------------
 
 
@@ -235,7 +336,7 @@ def _config_for(request: ConfigureRequest, environ: Mapping[str, str]) -> OpenAI
 
 def _values(request: ConfigureRequest) -> dict[str, str]:
     """The variables to write: the key, and each setting the user gave."""
-    values = {KEY: request.key.reveal()}
+    values = {request.variable: request.key.reveal()}
     for name, value in (
         (BASE_URL, request.base_url),
         (ORG, request.organization),
@@ -255,7 +356,7 @@ def _report(results: list[CheckResult], data: dict[str, Any]) -> Report:
 
 
 def _display(name: str, value: str) -> str:
-    if name == KEY:
+    if name in (KEY, HF_TOKEN):
         return mask(value)
     if name == BASE_URL:
         return mask_url(value)
@@ -385,9 +486,10 @@ def _overrides(values: Mapping[str, str], environ: Mapping[str, str]) -> list[Ch
         current = environ.get(name, "").strip()
         if current and current != value:
             shown = _display(name, current)
+            client = "huggingface_hub" if name == HF_TOKEN else "the openai client"
             found.append(
                 problem("key.environment-overrides").check(
-                    Status.WARN, "environment", name=name, shown=shown
+                    Status.WARN, "environment", name=name, shown=shown, client=client
                 )
             )
     return found

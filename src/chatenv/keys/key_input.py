@@ -26,7 +26,7 @@ MAX_KEY_LENGTH = 1024
 #: characters a .env value or a shell paste would mangle, and that no API key contains
 _REFUSED = "'\"\\$`"
 _QUOTES = {"'": "'", '"': '"', "‘": "’", "“": "”"}
-_ASSIGNMENT = re.compile(rf"^(?:export\s+)?{KEY}\s*=\s*", re.ASCII)
+_ASSIGNMENT = r"^(?:export\s+)?{name}\s*=\s*"
 
 
 def read_key(
@@ -50,15 +50,16 @@ def read_key(
     return text
 
 
-def normalize(raw: str) -> tuple[str, list[str]]:
+def normalize(raw: str, name: str = KEY) -> tuple[str, list[str]]:
     """The key without what a paste adds: surrounding whitespace and quotes, and a whole
-    `OPENAI_API_KEY=...` line. Returns the key and notes on what was removed."""
+    `OPENAI_API_KEY=...` line (`name`: the variable, HF_TOKEN for a Hugging Face token).
+    Returns the key and notes on what was removed."""
     notes: list[str] = []
     text = raw.strip()
-    assignment = _ASSIGNMENT.match(text)
+    assignment = re.match(_ASSIGNMENT.format(name=re.escape(name)), text, re.ASCII)
     if assignment:
         text = text[assignment.end() :].strip()
-        notes.append(f"took the key from the pasted {KEY}=... line")
+        notes.append(f"took the key from the pasted {name}=... line")
     if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
         text = text[1:-1].strip()
     return text, notes
@@ -109,6 +110,24 @@ def check_format(key: str, base_url: str | None) -> CheckResult:
         "key-format",
         f"{masked} (not an OpenAI key format; expected for {mask_url(base_url or '')})",
         data={"kind": "other", "masked": masked},
+    )
+
+
+def check_hf_format(token: str) -> CheckResult:
+    """What kind of Hugging Face token this is; one of another shape is stored with a warning
+    (the hub's answer decides)."""
+    masked = mask(token)
+    data = {"masked": masked}
+    if token.startswith("api_org_"):
+        return problem("key.hf-org-token").check(
+            Status.WARN, "key-format", data={**data, "kind": "organization"}, masked=masked
+        )
+    if token.startswith("hf_"):
+        return CheckResult.ok(
+            "key-format", f"{masked} (Hugging Face token)", data={**data, "kind": "user"}
+        )
+    return problem("key.hf-token-shape").check(
+        Status.WARN, "key-format", data={**data, "kind": "unknown"}, masked=masked
     )
 
 

@@ -13,7 +13,8 @@ is still never printed.
   inside longer words would garble ordinary text (the placeholders local servers document,
   `ollama`, `EMPTY`, are not secrets and stay);
 - the user name, password and secret-looking query values (`?api-key=`) of every URL;
-- anything shaped like an OpenAI key (`sk-` and 20 more key characters).
+- anything shaped like an OpenAI key (`sk-` and 20 more key characters) or a Hugging Face
+  token (`hf_` and 30 more letters and digits; the legacy organization tokens, `api_org_`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 import threading
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
-_KNOWN_PREFIXES = ("sk-svcacct-", "sk-admin-", "sk-proj-", "sk-")
+_KNOWN_PREFIXES = ("sk-svcacct-", "sk-admin-", "sk-proj-", "sk-", "hf_", "api_org_")
 #: what a masked part of a URL becomes
 HIDDEN = "***"
 #: secrets at least this long are removed wherever they appear; shorter ones as whole words
@@ -124,7 +125,8 @@ def redact(text: str) -> str:
 
 
 def looks_like_key(text: str) -> bool:
-    """`text` holds something shaped like an OpenAI key (`sk-` and 20 more key characters)."""
+    """`text` holds something shaped like an OpenAI key (`sk-` and 20 more key characters) or
+    a Hugging Face token (`hf_` and 30 more letters and digits)."""
     return bool(_KEY_SHAPE.search(text))
 
 
@@ -182,9 +184,10 @@ _SECRET_NAMES = frozenset({"code", "pass", "pw", "p"})
 #: a URL in running text: a scheme, then everything up to whitespace, a quote or a bracket
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>()\[\]{}`]+")
 _PIECE_RUN = re.compile(rf"[{_WORD}]{{{PIECE},}}")
-# Anything that looks like a full OpenAI key (sk-..., at least 20 key characters), e.g. a key
-# the user pasted into another variable. Already-masked text (with "…" or "*") never matches.
-_KEY_SHAPE = re.compile(r"\bsk-[A-Za-z0-9_\-]{20,}")
+# Anything that looks like a full OpenAI key (sk-..., at least 20 key characters) or Hugging
+# Face token (hf_ and 34 letters and digits today; 30 or more here), e.g. a key the user pasted
+# into another variable. Already-masked text (with "…" or "*") never matches.
+_KEY_SHAPE = re.compile(r"\b(?:sk-[A-Za-z0-9_\-]{20,}|(?:hf_|api_org_)[A-Za-z0-9]{30,})")
 
 
 def _secret_name(name: str) -> bool:

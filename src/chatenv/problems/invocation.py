@@ -39,7 +39,7 @@ _current: ContextVar[Invocation | None] = ContextVar("chatenv_invocation", defau
 
 #: the commands each option applies to
 _ENV_FILE_COMMANDS = ("doctor", "configure-key", "smoke-test", "setup")
-_MODEL_COMMANDS = ("smoke-test", "setup")
+_MODEL_COMMANDS = ("doctor", "smoke-test", "setup")
 _COMMAND = re.compile(r"\bchatenv (doctor|configure-key|smoke-test|setup|install)\b")
 #: where the chatenv command in a fix ends: a comment, a note in parentheses, a pipe or the
 #: next command, a backquote, or two spaces before an explanation

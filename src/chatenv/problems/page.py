@@ -33,6 +33,7 @@ CHAPTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "deep",
             "disk",
             "openai",
+            "hf",
             "dotenv",
             "network",
             "project",

@@ -74,6 +74,19 @@ PROBLEMS: tuple[Problem, ...] = (
         fix='printf %s "$OPENAI_API_KEY" | chatenv configure-key',
     ),
     Problem(
+        id="cli.hf-token-argument",
+        commands=ALL,
+        area="Any command",
+        levels=("usage",),
+        title="A Hugging Face token given as an argument",
+        message="argument {position} looks like a Hugging Face token: chatenv takes a token only "
+        "on stdin or at the hidden prompt, and does not print it back; pipe it in instead",
+        cause="As for an API key: a token (`hf_…`, or the value of $HF_TOKEN) pasted onto the "
+        "command line would be echoed by the usage error and stays in the shell's history; "
+        "chatenv refuses it before parsing, naming only its position.",
+        fix='printf %s "$HF_TOKEN" | chatenv configure-key --hf',
+    ),
+    Problem(
         id="cli.format-conflict",
         commands=REPORTING,
         area="Any command",
@@ -131,6 +144,17 @@ PROBLEMS: tuple[Problem, ...] = (
         message="--env-file {path} is a directory",
         cause="`--env-file` must name the `.env` file itself, not the folder that holds it.",
         fix="pass the .env file itself",
+    ),
+    Problem(
+        id="doctor.model-bad-id",
+        commands=("doctor", "setup"),
+        area="Running doctor",
+        levels=("usage",),
+        title="--model is neither a folder nor a model id",
+        message="--model {name!r} is neither a folder nor a Hugging Face model id",
+        cause="Hub ids are `name` or `owner/name`, made of letters, digits, `-`, `_` and `.` "
+        "(at most 96 characters a part, no `--` or `..`); a folder must exist.",
+        fix="pass a model id such as gpt2 or openai-community/gpt2, or a local folder",
     ),
     Problem(
         id="doctor.section-crashed",
@@ -1836,6 +1860,172 @@ PROBLEMS: tuple[Problem, ...] = (
         cause="As above, in the `.env` file.",
         fix="rename {old} to {new} in {env_file}",
     ),
+    # -- doctor: Hugging Face access ---------------------------------------------------------
+    Problem(
+        id="hf.no-token",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("skip",),
+        title="No Hugging Face token",
+        message="no Hugging Face token: public models download, gated and private ones cannot",
+        cause="Neither HF_TOKEN (nor the older HUGGING_FACE_HUB_TOKEN) in the environment or in "
+        "the `.env` file, nor the token file `hf auth login` writes (HF_TOKEN_PATH, else "
+        "`$HF_HOME/token`), holds a token. Public models such as gpt2 need none; a gated model "
+        "(Llama, Gemma, ...) needs the token of an account the model's authors let in. "
+        "configure-key stores one in `.env` as HF_TOKEN (hidden, verified, mode 0600).",
+        fix="chatenv configure-key --hf  # a token from https://huggingface.co/settings/tokens",
+    ),
+    Problem(
+        id="hf.token-shape",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("warn",),
+        title="A Hugging Face token that does not start with hf_",
+        message="token {masked} from {where} does not start with hf_, as Hugging Face tokens do "
+        "(used anyway)",
+        cause="User access tokens start with `hf_`. Another value there is often a pasted "
+        "password, an OpenAI key in the wrong variable, or a token with quotes around it; the "
+        "hub's answer below (`hf.whoami`) says whether it accepts it.",
+        fix="check it at https://huggingface.co/settings/tokens, then: chatenv configure-key --hf",
+    ),
+    Problem(
+        id="hf.token-conflict",
+        commands=("doctor", "configure-key"),
+        area="Hugging Face access",
+        levels=("warn",),
+        title="Two different Hugging Face tokens",
+        message="{other} holds another token ({other_masked}); the one from {where} is used",
+        cause="huggingface_hub sends HF_TOKEN from the environment, else HUGGING_FACE_HUB_TOKEN, "
+        "else the token file of `hf auth login`; code that calls `load_dotenv()` first also has "
+        "the `.env` file's HF_TOKEN, unless the environment sets the variable. A token logged in "
+        "with `hf auth login` is therefore ignored while HF_TOKEN is set (huggingface_hub warns "
+        "so too). Remove the one you do not mean.",
+    ),
+    Problem(
+        id="hf.implicit-token-disabled",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("warn",),
+        title="HF_HUB_DISABLE_IMPLICIT_TOKEN keeps the token from being sent",
+        message="HF_HUB_DISABLE_IMPLICIT_TOKEN is set: huggingface_hub sends the token only where "
+        "code passes token=..., so transformers downloads gated models without it",
+        cause="With this variable set, huggingface_hub no longer adds the stored token to its "
+        "requests; `from_pretrained(...)` without `token=` then downloads anonymously and a "
+        "gated or private model is refused.",
+        fix="unset HF_HUB_DISABLE_IMPLICIT_TOKEN",
+    ),
+    Problem(
+        id="hf.token-rejected",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("fail",),
+        title="The hub refuses the Hugging Face token",
+        message="{endpoint} refused the token {masked} from {where} ({reason}): it is revoked, "
+        "expired or mistyped, and the hub then refuses every download, public models too",
+        cause="The hub answers 401 `Invalid credentials in Authorization header` to a token it "
+        "does not know, on every request that carries it, so even gpt2 fails to download while "
+        "it is set. Make a new token and put it where this one comes from: for HF_TOKEN in the "
+        "environment, unset it (and change it where it is exported: a shell profile, CI "
+        "secrets) so that the `.env` file's counts; for the token file, log in again.",
+        fix="create a new token at {endpoint}/settings/tokens, then: {store}",
+    ),
+    Problem(
+        id="hf.token-unverified",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("warn",),
+        title="The Hugging Face token could not be checked",
+        message="token {masked} not checked: {endpoint} did not answer ({reason})",
+        cause="The hub did not answer `GET /api/whoami-v2` (no network, a proxy, a timeout, a "
+        "5xx), or rate-limited it (whoami is rate-limited strictly). Nothing was learnt about the "
+        "token; the network section says whether the hub is reachable.",
+    ),
+    Problem(
+        id="hf.model-needs-token",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("fail", "warn"),
+        title="A gated model, and no token",
+        message="{model} is gated on {endpoint}: downloading it needs the token of an account "
+        "with access, and none is sent{cached}",
+        cause="The model's authors let in only the accounts they approved: the hub answers 401 "
+        "`GatedRepo` to a download without a token. Request access on the model's page (signed "
+        "in), then store that account's token. A warning when the cache holds the model (it "
+        "loads from there).",
+        fix="request access at {page}, then: chatenv configure-key --hf",
+    ),
+    Problem(
+        id="hf.model-token-not-sent",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("fail", "warn"),
+        title="A gated model, and the token is not sent",
+        message="{model} is gated on {endpoint}, and HF_HUB_DISABLE_IMPLICIT_TOKEN keeps the "
+        "token from being sent{cached}",
+        cause="A token is set, but HF_HUB_DISABLE_IMPLICIT_TOKEN makes huggingface_hub download "
+        "without it unless the code passes `token=`, and the hub refuses a gated model to an "
+        "anonymous download.",
+        fix="unset HF_HUB_DISABLE_IMPLICIT_TOKEN",
+    ),
+    Problem(
+        id="hf.model-denied",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("fail", "warn"),
+        title="A gated model this token's account may not read",
+        message="{model} is gated on {endpoint} and {who} is not on its authorized list{cached}",
+        cause='The hub answers 403 `GatedRepo` ("you are not in the authorized list"): the '
+        "account has not asked for access, or its request was declined. Access is per account: "
+        "request it signed in as the account the token belongs to (`hf.whoami` names it).",
+        fix="request access at {page}",
+    ),
+    Problem(
+        id="hf.model-pending",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("fail", "warn"),
+        title="A gated model whose access request awaits review",
+        message="{model} is gated on {endpoint}: your request for access awaits the authors' "
+        "review{cached}",
+        cause='The hub answers 403 `GatedRepo` ("awaiting a review from the repo authors"): '
+        "models gated with manual approval are readable once the authors accept the request. "
+        "Your requests and their state are listed under the hub's settings.",
+        fix="see your requests at {endpoint}/settings/gated-repos",
+    ),
+    Problem(
+        id="hf.model-not-found",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("fail", "warn"),
+        title="No such model on the hub",
+        message="{endpoint} has no model named {model} (or it is private and this token cannot "
+        "see it){cached}",
+        cause="The hub answers 404 (or 401) `RepoNotFound` for a model that does not exist and, "
+        "alike, for a private one the token may not read. A typo in the id is the usual cause.",
+        fix="check the spelling (e.g. gpt2, openai-community/gpt2); for a private model, store a "
+        "token with access: chatenv configure-key --hf",
+    ),
+    Problem(
+        id="hf.model-token-refused",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("skip",),
+        title="The model was not checked: the token is refused",
+        message="{model} not checked: the hub refuses the token itself (hf.whoami)",
+        cause="The hub refused the token on the model's page as on every request; the "
+        "`hf.token-rejected` entry has the fix.",
+    ),
+    Problem(
+        id="hf.model-unverified",
+        commands=DOCTOR,
+        area="Hugging Face access",
+        levels=("warn",),
+        title="The model's access could not be checked",
+        message="{model} not checked: {endpoint} did not answer ({reason})",
+        cause="The hub did not answer the model's metadata or access check (no network, a "
+        "proxy, a timeout, a 5xx); nothing was learnt. The network section says whether the hub "
+        "is reachable.",
+    ),
     # -- doctor: .env file -------------------------------------------------------------------
     Problem(
         id="dotenv.permissions-open",
@@ -3137,6 +3327,32 @@ PROBLEMS += (
         fix="copy the key from {KEYS_PAGE}, or add --base-url for another server",
     ),
     Problem(
+        id="key.hf-token-shape",
+        commands=KEY,
+        area="The key you give",
+        levels=("warn",),
+        title="The token does not look like a Hugging Face token",
+        message="{masked} does not look like a Hugging Face token (they start with hf_); stored "
+        "if the hub accepts it",
+        cause="With `--hf`, the value should be a User Access Token from the hub's settings, "
+        "`hf_` and 34 letters and digits. Another value (an OpenAI key, a password) is refused by "
+        "the hub's whoami below.",
+        fix="copy a token from https://huggingface.co/settings/tokens",
+    ),
+    Problem(
+        id="key.hf-org-token",
+        commands=KEY,
+        area="The key you give",
+        levels=("warn",),
+        title="An organization token (api_org_)",
+        message="{masked} is an organization token (api_org_...): the hub no longer takes them "
+        "for downloads; use a personal token",
+        cause="Organization API tokens were retired; `hf auth login` refuses them too "
+        '("You must use your personal account token, not an organization token"). A personal '
+        "token of an account in the organization reads what the organization may.",
+        fix="create a token at https://huggingface.co/settings/tokens",
+    ),
+    Problem(
         id="key.key-on-command-line",
         commands=KEY,
         area="The key you give",
@@ -3247,6 +3463,17 @@ PROBLEMS += (
         "`--organization` and `--project` would be ignored.",
     ),
     Problem(
+        id="key.hf-openai-options",
+        commands=KEY,
+        area="Options",
+        levels=("usage",),
+        title="--hf with OpenAI settings",
+        message="--hf stores the Hugging Face token only; drop {options} (or run configure-key "
+        "again without --hf for them)",
+        cause="`--base-url`, `--organization` and `--project` are OpenAI settings; the Hugging "
+        "Face hub is chosen with HF_ENDPOINT.",
+    ),
+    Problem(
         id="key.interrupted",
         commands=KEY,
         area="Options",
@@ -3263,7 +3490,8 @@ PROBLEMS += (
         levels=("skip",),
         title="The key was saved without verification (--no-verify)",
         message="key not verified (--no-verify)",
-        cause="`--no-verify` skips the `GET /models` check (for offline CI).",
+        cause="`--no-verify` skips the `GET /models` check (with `--hf`, the hub's whoami) for "
+        "offline CI.",
         fix="chatenv smoke-test",
     ),
     Problem(
@@ -3311,6 +3539,41 @@ PROBLEMS += (
         "the base URL is not an OpenAI-compatible API (404, a malformed answer). The key is not "
         "saved unless `--save-anyway`. The reason and the fix are the API failure's.",
         fix="{api_fix}",
+    ),
+    Problem(
+        id="key.hf-refused",
+        commands=KEY,
+        area="Verification",
+        levels=("fail",),
+        title="The hub refused the Hugging Face token",
+        message="token refused by {endpoint}: {reason}{kept}",
+        cause="`GET /api/whoami-v2` (what `hf auth whoami` asks) answered 401: the hub does not "
+        "know the token (revoked, expired, mistyped, or a token of another hub than "
+        "HF_ENDPOINT). It is not saved unless `--save-anyway`.",
+        fix="create a token at {endpoint}/settings/tokens, then: chatenv configure-key --hf",
+    ),
+    Problem(
+        id="key.hf-unverified-saved",
+        commands=KEY,
+        area="Verification",
+        levels=("warn",),
+        title="The hub could not be reached: token saved unverified",
+        message="could not verify the token with {endpoint}: {reason}; saved without verification",
+        cause="The hub did not answer whoami (no network, a proxy, a timeout, a 5xx, a rate "
+        "limit: whoami is rate-limited strictly), so nothing was learnt about the token; by "
+        "default it is saved anyway. `chatenv doctor` asks again.",
+        fix="chatenv doctor",
+    ),
+    Problem(
+        id="key.hf-unverified",
+        commands=KEY,
+        area="Verification",
+        levels=("fail",),
+        title="The hub could not be reached (--hf --verify)",
+        message="could not verify the token with {endpoint}: {reason}{kept}",
+        cause="With `--verify`, a whoami that gets no answer is a failure and the token is not "
+        "saved (unless `--save-anyway`).",
+        fix="chatenv doctor",
     ),
     Problem(
         id="key.not-saved",
@@ -3407,7 +3670,7 @@ PROBLEMS += (
         levels=("warn",),
         title="The environment overrides the saved value",
         message="{name} is also set in this shell's environment ({shown}), which overrides the "
-        "file for the openai client and most tools (load_dotenv() does not override it)",
+        "file for {client} and most tools (load_dotenv() does not override it)",
         cause="A variable exported in the shell (often from a profile file) wins over the "
         "`.env` file.",
         fix="unset {name}   (and remove it from your shell profile)",
@@ -3432,6 +3695,18 @@ PROBLEMS += (
         message="no OPENAI_API_KEY: set neither in the environment nor in {path}",
         cause="Neither the environment nor the `.env` file sets OPENAI_API_KEY.",
         fix="chatenv configure-key",
+    ),
+    Problem(
+        id="key.show-no-hf-token",
+        commands=KEY,
+        area="--show",
+        levels=("fail",),
+        title="--show --hf: no Hugging Face token anywhere",
+        message="no Hugging Face token: no HF_TOKEN in the environment or in {path}, and no token "
+        "file at {token_file}",
+        cause="Neither HF_TOKEN (nor HUGGING_FACE_HUB_TOKEN) in the environment or the `.env` "
+        "file, nor the token file `hf auth login` writes, holds a token.",
+        fix="chatenv configure-key --hf",
     ),
     Problem(
         id="key.show-conflict",
@@ -3994,15 +4269,70 @@ PROBLEMS += (
         "--model PATH",
     ),
     Problem(
-        id="smoke.gated-model",
+        id="smoke.gated-needs-token",
         commands=SMOKE,
         area="Local generation",
         levels=("fail",),
-        title="A gated model",
-        message="{name} is a gated model: its files need an accepted licence and a token",
-        cause="The model's owners require you to accept a licence on its page, and downloads "
-        "need your Hugging Face token.",
-        fix="accept the licence at {endpoint}/{name}, then: hf auth login",
+        title="A gated model, and no token",
+        message="{name} is a gated model and no Hugging Face token is sent: its files need the "
+        "token of an account with access",
+        cause="The model's authors let in only the accounts they approved (often after you "
+        "accept a licence on its page), and the hub answers 401 `GatedRepo` to a download "
+        "without a token. Request access signed in, then store that account's token: "
+        "configure-key puts it in `.env` as HF_TOKEN, which smoke-test (and `load_dotenv()`) "
+        "read.",
+        fix="request access at {endpoint}/{name}, then set the token: chatenv configure-key --hf",
+    ),
+    Problem(
+        id="smoke.gated-token-not-sent",
+        commands=SMOKE,
+        area="Local generation",
+        levels=("fail",),
+        title="A gated model, and HF_HUB_DISABLE_IMPLICIT_TOKEN",
+        message="{name} is a gated model, and HF_HUB_DISABLE_IMPLICIT_TOKEN keeps the token "
+        "from being sent",
+        cause="A token is set, but with HF_HUB_DISABLE_IMPLICIT_TOKEN huggingface_hub sends it "
+        "only where the code passes `token=`; the download goes out anonymously and the hub "
+        "refuses it (401 `GatedRepo`).",
+        fix="unset HF_HUB_DISABLE_IMPLICIT_TOKEN",
+    ),
+    Problem(
+        id="smoke.gated-denied",
+        commands=SMOKE,
+        area="Local generation",
+        levels=("fail",),
+        title="A gated model this token's account may not read",
+        message="{name} is a gated model and the account of the token {masked} is not on its "
+        "authorized list",
+        cause='The hub answers 403 `GatedRepo` ("you are not in the authorized list"): this '
+        "account has not asked for access, its request was declined, or the token belongs to "
+        "another account than the one that was let in. `chatenv doctor --model NAME` names the "
+        "token's account.",
+        fix="request access at {endpoint}/{name}, signed in as the token's account",
+    ),
+    Problem(
+        id="smoke.gated-pending",
+        commands=SMOKE,
+        area="Local generation",
+        levels=("fail",),
+        title="A gated model whose access request awaits review",
+        message="{name} is a gated model and your request for access awaits the authors' review",
+        cause='The hub answers 403 `GatedRepo` ("awaiting a review from the repo authors"): '
+        "the model is gated with manual approval, and the download works once they accept.",
+        fix="see your requests at {endpoint}/settings/gated-repos",
+    ),
+    Problem(
+        id="smoke.hf-token-rejected",
+        commands=SMOKE,
+        area="Local generation",
+        levels=("fail",),
+        title="The hub refuses the Hugging Face token",
+        message="the hub at {endpoint} refused the Hugging Face token {masked} from {where}: it "
+        "is revoked, expired or mistyped, and every download fails while it is sent",
+        cause="The hub answers 401 `Invalid credentials in Authorization header` to a token it "
+        "does not know, public models included (a stale HF_TOKEN breaks downloading gpt2 too). "
+        "Make a new token and put it where this one comes from (see `hf.token-rejected`).",
+        fix="create a new token at {endpoint}/settings/tokens, then: {store}",
     ),
     Problem(
         id="smoke.model-not-found",

@@ -13,9 +13,13 @@ import shutil
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chatenv.problems import problem
+from chatenv.system.hub_client import Access, refusal
+
+if TYPE_CHECKING:
+    from chatenv.keys.mask import Secret
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
@@ -112,21 +116,41 @@ def _invalid_repo_id(name: str) -> str | None:
 class HubState(str, Enum):
     AVAILABLE = "available"
     NOT_FOUND = "not-found"
-    GATED = "gated"
+    #: gated, and no token is sent (401 GatedRepo)
+    NEEDS_TOKEN = "needs-token"
+    #: gated, and the token's account is not on the authorized list (403 GatedRepo)
+    DENIED = "denied"
+    #: gated, and the account's request awaits the authors' review (403 GatedRepo)
+    PENDING = "pending"
+    #: the hub does not know the token (401 Invalid credentials): every download fails
+    TOKEN_REJECTED = "token-rejected"
     OFFLINE = "offline"  # HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE is set
     UNREACHABLE = "unreachable"
+
+
+#: what the hub's refusal of a repository request means here
+_REFUSALS = {
+    Access.NOT_FOUND: HubState.NOT_FOUND,
+    Access.NEEDS_TOKEN: HubState.NEEDS_TOKEN,
+    Access.DENIED: HubState.DENIED,
+    Access.PENDING: HubState.PENDING,
+    Access.TOKEN_REJECTED: HubState.TOKEN_REJECTED,
+}
 
 
 @dataclass(frozen=True)
 class HubAnswer:
     state: HubState
     endpoint: str
-    #: why, in a few words ("connection refused", "timed out after 10s", "HTTP 503")
+    #: why, in a few words ("connection refused", "timed out after 10s", "HTTP 503"); for a
+    #: refusal, the hub's own words (X-Error-Message)
     reason: str = ""
 
 
 class HubProbe(Protocol):
-    def __call__(self, repo_id: str, *, timeout: float) -> HubAnswer: ...
+    def __call__(
+        self, repo_id: str, *, timeout: float, token: Secret | None = None
+    ) -> HubAnswer: ...
 
 
 def endpoint() -> str:
@@ -166,34 +190,67 @@ def surely_not_cached(repo_id: str, cache: str | Path | None = None) -> bool:
     return not isinstance(found, str)
 
 
-def probe(repo_id: str, *, timeout: float, endpoint_url: str | None = None) -> HubAnswer:
-    """One request for the model's metadata (no retries), through huggingface_hub's own session,
-    so proxies, HF_ENDPOINT and the token are the ones the download will use."""
+def probe(
+    repo_id: str,
+    *,
+    timeout: float,
+    endpoint_url: str | None = None,
+    token: Secret | None = None,
+) -> HubAnswer:
+    """The model's metadata, and for a gated model the hub's access check, one request each (no
+    retries), through huggingface_hub's own session, so proxies and HF_ENDPOINT are the ones the
+    download will use; `token` is the one the download sends (None: none)."""
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HfHubHTTPError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-    )
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     where = endpoint_url or endpoint()
     if offline_mode():
         return HubAnswer(HubState.OFFLINE, where)
+    raw = token.reveal() if token is not None else None  # None: what huggingface_hub finds
     try:
-        HfApi(endpoint=where).model_info(repo_id, timeout=timeout)
-    except GatedRepoError:
-        return HubAnswer(HubState.GATED, where, "gated: accept its licence on the model page")
-    except RepositoryNotFoundError:
-        return HubAnswer(HubState.NOT_FOUND, where, "no such model (or it is private)")
+        info = HfApi(endpoint=where).model_info(repo_id, timeout=timeout, token=raw)
+        if getattr(info, "gated", None):
+            _auth_check(where, repo_id, raw, timeout)
     except OfflineModeIsEnabled:
         return HubAnswer(HubState.OFFLINE, where)
     except HfHubHTTPError as exc:
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        return HubAnswer(HubState.UNREACHABLE, where, f"HTTP {status}" if status else str(exc))
+        return refused_by_hub(exc, where) or HubAnswer(HubState.UNREACHABLE, where, _status(exc))
     except Exception as exc:  # connection refused, DNS, TLS, proxy, timeout: all "unreachable"
         return HubAnswer(HubState.UNREACHABLE, where, _network_reason(exc, timeout))
     return HubAnswer(HubState.AVAILABLE, where)
+
+
+def _auth_check(where: str, repo_id: str, token: str | None, timeout: float) -> None:
+    """HfApi.auth_check's request, with a timeout (auth_check takes none)."""
+    import importlib
+
+    utils: Any = importlib.import_module("huggingface_hub.utils")  # a lazy module: untyped
+    url = f"{where}/api/models/{repo_id}/auth-check"
+    headers = utils.build_hf_headers(token=token)
+    utils.hf_raise_for_status(utils.get_session().get(url, headers=headers, timeout=timeout))
+
+
+def refused_by_hub(exc: BaseException, where: str) -> HubAnswer | None:
+    """What a refusal anywhere in `exc`'s chain (huggingface_hub's HTTP errors carry the
+    response) says of the model or the token, or None when none there says anything."""
+    from chatenv.errors import exception_chain
+
+    for link in exception_chain(exc):
+        response: Any = getattr(link, "response", None)
+        status = getattr(response, "status_code", None)
+        if not isinstance(status, int):
+            continue
+        headers = getattr(response, "headers", None) or {}
+        message = str(headers.get("X-Error-Message") or "")
+        access = refusal(status, str(headers.get("X-Error-Code") or ""), message)
+        if access in _REFUSALS:
+            return HubAnswer(_REFUSALS[access], where, message)
+    return None
+
+
+def _status(exc: BaseException) -> str:
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return f"HTTP {status}" if status else str(exc)
 
 
 def _network_reason(exc: BaseException, timeout: float) -> str:

@@ -36,6 +36,8 @@ from chatenv.smoke.device import DeviceRequest, choose_device, observe
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from chatenv.keys.hf_token import HfTokenConfig
+    from chatenv.keys.mask import Secret
     from chatenv.smoke.common import (
         Progress,
     )
@@ -54,6 +56,16 @@ class LocalOptions:
     hub_timeout_s: float = 10.0
     #: let huggingface_hub draw download bars (a terminal, and not --json)
     download_bars: bool = False
+    #: the Hugging Face token and where it comes from (None: huggingface_hub finds its own)
+    hf_token: HfTokenConfig | None = None
+
+    @property
+    def token(self) -> Secret | None:
+        """The token a download sends: the environment's, the .env file's (as after
+        load_dotenv()) or the token file's; none under HF_HUB_DISABLE_IMPLICIT_TOKEN."""
+        from chatenv.keys.hf_token import for_download
+
+        return for_download(self.hf_token) if self.hf_token is not None else None
 
 
 @dataclass(frozen=True)
@@ -150,11 +162,11 @@ def _probe_first(options: LocalOptions, progress: Progress, probe: hub.HubProbe)
     if ref.is_folder or not _stack_present() or not hub.surely_not_cached(ref.name):
         return probe  # (a missing torch is import_stack's to report: its fix comes first)
     progress(f"asking {hub.endpoint()} for {ref.name}")
-    answer = probe(ref.name, timeout=options.hub_timeout_s)
+    answer = probe(ref.name, timeout=options.hub_timeout_s, token=options.token)
     if answer.state is not hub.HubState.AVAILABLE:
-        raise _not_cached(ref.name, answer)
+        raise _not_cached(ref.name, answer, options)
 
-    def known(repo_id: str, *, timeout: float) -> hub.HubAnswer:
+    def known(repo_id: str, *, timeout: float, token: Secret | None = None) -> hub.HubAnswer:
         return answer
 
     return known
@@ -241,35 +253,48 @@ def load(
         return _from_pretrained(stack, ref.name, device, options.dtype, True, progress)
     except Exception as exc:
         if ref.is_folder or not isinstance(exc, OSError):
-            raise _load_failure(ref, exc, device) from None
+            raise _load_failure(ref, exc, device, options) from None
         # a hub id with files missing from the cache: the hub has to supply them
-    answer = probe(ref.name, timeout=options.hub_timeout_s)
+    answer = probe(ref.name, timeout=options.hub_timeout_s, token=options.token)
     if answer.state is not hub.HubState.AVAILABLE:
-        raise _not_cached(ref.name, answer)
+        raise _not_cached(ref.name, answer, options)
     progress(None)
     logging = stack.transformers.utils.logging
     if options.download_bars:
         logging.enable_progress_bar()
     try:
-        return _from_pretrained(stack, ref.name, device, options.dtype, False, progress)
+        return _from_pretrained(
+            stack, ref.name, device, options.dtype, False, progress, options.token
+        )
     except Exception as exc:
-        raise _load_failure(ref, exc, device) from None
+        raise _load_failure(ref, exc, device, options) from None
     finally:
         logging.disable_progress_bar()
 
 
 def _from_pretrained(
-    stack: Stack, name: str, device: str, dtype: str, local_only: bool, progress: Progress
+    stack: Stack,
+    name: str,
+    device: str,
+    dtype: str,
+    local_only: bool,
+    progress: Progress,
+    token: Secret | None = None,
 ) -> Loaded:
     transformers = stack.transformers
     kwargs = load_kwargs(stack, device, dtype)
+    if token is not None:  # the .env file's token, which huggingface_hub alone would not find
+        kwargs["token"] = token.reveal()
     if local_only:
         progress(f"loading the tokenizer of {name}")
     started = time.perf_counter()
     # trust_remote_code=False, said explicitly: left unset, transformers *asks* on stdin before
     # running a model's own code (stdout polluted, a 15 s wait); chatenv never waits for input.
     tokenizer = transformers.AutoTokenizer.from_pretrained(
-        name, local_files_only=local_only, trust_remote_code=False
+        name,
+        local_files_only=local_only,
+        trust_remote_code=False,
+        **({"token": kwargs["token"]} if "token" in kwargs else {}),
     )
     tokenizer_s = time.perf_counter() - started
     if local_only:
@@ -296,7 +321,7 @@ def _is_dir(name: str) -> bool:
     return Path(name).expanduser().is_dir()
 
 
-def _not_cached(name: str, answer: hub.HubAnswer) -> StepFailed:
+def _not_cached(name: str, answer: hub.HubAnswer, options: LocalOptions) -> StepFailed:
     where = f"the Hugging Face cache ({hub.cache_dir()})"
     download = hub.download_command(name)
     if answer.state is hub.HubState.OFFLINE:
@@ -315,27 +340,64 @@ def _not_cached(name: str, answer: hub.HubAnswer) -> StepFailed:
                 download=download,
             ),
         )
-    if answer.state is hub.HubState.GATED:
-        return _gated(name)
-    return StepFailed(
-        f"{SECTION}.load",
-        *problem("smoke.model-not-found").pair(name=name, where=where, endpoint=answer.endpoint),
-    )
+    if answer.state is hub.HubState.NOT_FOUND:
+        return StepFailed(
+            f"{SECTION}.load",
+            *problem("smoke.model-not-found").pair(
+                name=name, where=where, endpoint=answer.endpoint
+            ),
+        )
+    return _refused(name, answer, options)
 
 
-def _gated(name: str) -> StepFailed:
-    return StepFailed(
-        f"{SECTION}.load", *problem("smoke.gated-model").pair(name=name, endpoint=hub.endpoint())
-    )
+def _refused(name: str, answer: hub.HubAnswer, options: LocalOptions) -> StepFailed:
+    """A gated model this download may not read, or a token the hub does not know."""
+    details = (f"the hub said: {answer.reason}",) if answer.reason else ()
+    config, endpoint = options.hf_token, answer.endpoint
+    found = config.token if config is not None else None
+    if answer.state is hub.HubState.TOKEN_REJECTED:
+        from chatenv.keys.hf_token import replace_command
+
+        if config is None or found is None:  # a token huggingface_hub found and we did not
+            masked, where, store = "(not shown)", "huggingface_hub", "chatenv configure-key --hf"
+        else:
+            masked, where, store = found.masked, config.where(found), replace_command(found)
+        return StepFailed(
+            f"{SECTION}.load",
+            *problem("smoke.hf-token-rejected").pair(
+                endpoint=endpoint, masked=masked, where=where, store=store
+            ),
+            details=details,
+        )
+    if answer.state is hub.HubState.NEEDS_TOKEN and found and config and config.implicit_disabled:
+        return StepFailed(
+            f"{SECTION}.load",
+            *problem("smoke.gated-token-not-sent").pair(name=name),
+            details=details,
+        )
+    if answer.state is hub.HubState.DENIED:
+        masked = found.masked if found is not None else "(not shown)"
+        pair = problem("smoke.gated-denied").pair(name=name, endpoint=endpoint, masked=masked)
+    elif answer.state is hub.HubState.PENDING:
+        pair = problem("smoke.gated-pending").pair(name=name, endpoint=endpoint)
+    else:
+        pair = problem("smoke.gated-needs-token").pair(name=name, endpoint=endpoint)
+    return StepFailed(f"{SECTION}.load", *pair, details=details)
 
 
 def _is_gated(exc: BaseException) -> bool:
     return any(type(e).__name__ == "GatedRepoError" for e in exception_chain(exc))
 
 
-def _load_failure(ref: hub.ModelRef, exc: BaseException, device: str) -> StepFailed:
+def _load_failure(
+    ref: hub.ModelRef, exc: BaseException, device: str, options: LocalOptions
+) -> StepFailed:
+    refused = None if ref.is_folder else hub.refused_by_hub(exc, hub.endpoint())
+    if refused is not None and refused.state is not hub.HubState.NOT_FOUND:
+        return _refused(ref.name, refused, options)
     if _is_gated(exc):
-        return _gated(ref.name)
+        answer = hub.HubAnswer(hub.HubState.NEEDS_TOKEN, hub.endpoint())
+        return _refused(ref.name, answer, options)
     if "trust_remote_code" in str(exc):
         return StepFailed(
             f"{SECTION}.load",

@@ -1,7 +1,8 @@
 """The Hugging Face cache as huggingface_hub sees it: where models are stored
 (`huggingface_hub/constants.py`: HF_HUB_CACHE, else the legacy HUGGINGFACE_HUB_CACHE, else
-$HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub), whether
-offline mode is on, and how much the cache holds."""
+$HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub), where
+`hf auth login` keeps the token (HF_TOKEN_PATH, else $HF_HOME/token), whether offline mode is
+on, and how much the cache holds."""
 
 from __future__ import annotations
 
@@ -52,6 +53,35 @@ def _expand(value: str, environ: Mapping[str, str], home: Path) -> Path:
         return environ.get(name, m.group(0))
 
     return Path(_VAR.sub(var, value))
+
+
+def hf_home(environ: Mapping[str, str], home: Path) -> Path:
+    """HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface (constants.HF_HOME)."""
+    if environ.get("HF_HOME"):
+        return _expand(environ["HF_HOME"], environ, home)
+    if environ.get("XDG_CACHE_HOME"):
+        return _expand(environ["XDG_CACHE_HOME"], environ, home) / "huggingface"
+    return home / ".cache/huggingface"
+
+
+def token_path(environ: Mapping[str, str], home: Path) -> Path:
+    """The file `hf auth login` writes the active token to (constants.HF_TOKEN_PATH):
+    HF_TOKEN_PATH, else $HF_HOME/token."""
+    if environ.get("HF_TOKEN_PATH"):
+        return _expand(environ["HF_TOKEN_PATH"], environ, home)
+    return hf_home(environ, home) / "token"
+
+
+def model_cached(repo_id: str, environ: Mapping[str, str], home: Path) -> bool:
+    """The hub cache holds `repo_id`'s config.json at `main` (what a load with
+    `local_files_only=True` looks up first: refs/main names the snapshot), read from the
+    folders alone, without huggingface_hub."""
+    folder = hub_cache(environ, home)[0] / ("models--" + repo_id.replace("/", "--"))
+    try:
+        commit = (folder / "refs" / "main").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(commit) and (folder / "snapshots" / commit / "config.json").is_file()
 
 
 def hub_cache(environ: Mapping[str, str], home: Path) -> tuple[Path, str]:
