@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,11 +133,38 @@ def test_the_scan_reads_each_form_of_install_line(line: str, expected: list[str]
     assert _distributions(_words(match.group(1))) == expected
 
 
+def _declared_on(page: str) -> set[str]:
+    """The packages a worked example on a docs page declares (its ```toml blocks' [project]
+    dependencies and extras): doctor's fixes on that page install the example project's own."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    path = ROOT / page
+    if not path.is_file() or path.suffix != ".md":
+        return set()
+    names: set[str] = set()
+    for block in re.findall(r"```toml\n(.*?)```", path.read_text(encoding="utf-8"), re.S):
+        try:
+            project = tomllib.loads(block).get("project", {})
+        except tomllib.TOMLDecodeError:
+            continue
+        requirements = list(project.get("dependencies", []))
+        for extra in project.get("optional-dependencies", {}).values():
+            requirements += extra
+        names.update(canonicalize_name(Requirement(r).name) for r in requirements)
+    return names
+
+
 def test_every_install_instruction_installs_ours_or_a_pinned_package() -> None:
     allowed = OURS | _pinned()
     wrong = []
     for where, line, dists in _instructions():
+        declared = _declared_on(where.partition(":")[0])
         for name in dists:
+            if name in declared:
+                continue  # a worked example's project, installing its own requirements
             if name == "chatenv" and any(w in line for w in WARNINGS):
                 continue  # the warning against the other project's name
             if name not in allowed:
