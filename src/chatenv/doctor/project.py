@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatenv.problems import problem
-from chatenv.project import checks
 from chatenv.results import Status
 from chatenv.system.hf_cache import hub_cache, nearest_existing
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from chatenv.doctor.context import Context
+    from chatenv.project import checks
     from chatenv.project.file import Project
     from chatenv.project.models import AccessCheck
     from chatenv.results import CheckResult
@@ -55,6 +55,7 @@ def observe_models(
     `access` is where the Hugging Face token check plugs in (can this token read a gated
     model: it needs the hub and the token, chatenv.keys' HF token work); doctor hands in
     none yet, and the model's result says that was not checked."""
+    from chatenv.project import checks
     from chatenv.project.models import observe
 
     cache, _ = hub_cache(environ, home)
@@ -71,6 +72,7 @@ def observe_models(
 
 
 def check_project(ctx: Context, project: Project) -> list[CheckResult]:
+    from chatenv.project import checks
     from chatenv.project.openai_v0 import scan
 
     results = checks.check_file(project)
@@ -106,6 +108,8 @@ def collect(ctx: Context) -> list[CheckResult]:
     found = ctx.project
     if found.path is None:
         return [problem("project.none").check(Status.SKIP, "project.none")]
+    from chatenv.project import checks  # only with a project file: ~14 ms of imports
+
     if found.error is not None:
         return [checks.check_file_error(found.error)]
     assert found.project is not None

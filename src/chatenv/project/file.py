@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from chatenv.project.lines import key_lines, line_of
-from chatenv.project.settings import ProjectFileError, parse_settings
 from chatenv.system.project import find_upward
 
 if sys.version_info >= (3, 11):
@@ -36,7 +34,7 @@ if TYPE_CHECKING:
     from chatenv.project.lines import KeyPath
     from chatenv.project.locks import Lock
     from chatenv.project.requirements import Declarations
-    from chatenv.project.settings import ProjectSettings, UnknownKey
+    from chatenv.project.settings import ProjectFileError, ProjectSettings, UnknownKey
 
 PYPROJECT = "pyproject.toml"
 CHATENV_TOML = "chatenv.toml"
@@ -85,6 +83,8 @@ class Project:
 
     def at(self, *keys: str | int) -> Location:
         """Where a setting is written (or the nearest table that holds it)."""
+        from chatenv.project.lines import line_of
+
         return Location(self.path, line_of(self.lines, (*self.prefix, *keys)))
 
     @property
@@ -135,6 +135,7 @@ def find(start: Path, home: Path | None = None) -> Path | None:
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """The parsed file and its text; ProjectFileError (with the line) when it is not TOML."""
     from chatenv.problems import problem
+    from chatenv.project.settings import ProjectFileError
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -157,8 +158,10 @@ def load(path: Path, markers: Mapping[str, str] | None = None) -> Project:
     """Read a project file and what its project declares. `markers`: the environment locks are
     evaluated for (default: this interpreter's). Raises ProjectFileError for a file that cannot
     be used."""
+    from chatenv.project.lines import key_lines
     from chatenv.project.locks import find_locks, read_lock
     from chatenv.project.requirements import declarations
+    from chatenv.project.settings import parse_settings
 
     path = path.absolute()
     data, text = read_toml(path)
@@ -222,7 +225,9 @@ def lookup(
     the answer, not an exception."""
     path = find(start, home)
     if path is None:
-        return Lookup()
+        return Lookup()  # without importing the reader: most runs have no project file
+    from chatenv.project.settings import ProjectFileError
+
     try:
         return Lookup(path, load(path, markers))
     except ProjectFileError as exc:
