@@ -19,11 +19,13 @@ pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash
 
 
 def bash(script: str, home: Path) -> subprocess.CompletedProcess[str]:
-    """`script` in a non-interactive bash whose parent is bash (so chatenv detects bash), with
-    chatenv on PATH and a home of its own."""
+    """`script` in a non-interactive bash that is chatenv's parent (so chatenv detects bash),
+    with chatenv on PATH and a home of its own. The `exit` after it keeps bash from exec'ing a
+    lone command in its own place, which would leave chatenv to find a shell among the test
+    run's ancestors (there is none when the suite runs detached from a terminal)."""
     env = clean_env(HOME=str(home), PATH=f"{CHATENV.parent}:/usr/bin:/bin")
     return subprocess.run(
-        ["bash", "--norc", "--noprofile", "-c", script],
+        ["bash", "--norc", "--noprofile", "-c", f"{script}\nexit $?"],
         capture_output=True,
         text=True,
         env=env,
