@@ -26,7 +26,6 @@ import ast
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib.machinery import PathFinder
 from pathlib import Path
@@ -39,6 +38,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from chatenv import torch_builds
+from chatenv.records import dataclass, field
 from chatenv.system.nvml import CudaVersion
 
 if TYPE_CHECKING:

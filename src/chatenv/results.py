@@ -5,11 +5,12 @@ Checks and stages return these; only `chatenv.output` turns them into text.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
+
+from chatenv import records
+from chatenv.records import dataclass, field
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -76,7 +77,7 @@ class CheckResult:
         )
 
     def in_section(self, section: str) -> CheckResult:
-        return self if self.section else dataclasses.replace(self, section=section)
+        return self if self.section else records.replace(self, section=section)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -159,11 +160,11 @@ def _jsonable(value: Any) -> Any:
     """Make tuples, enums, dataclasses and paths JSON-friendly without a custom encoder."""
     if isinstance(value, Enum):
         return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if records.is_dataclass(value) and not isinstance(value, type):
         to_json = getattr(value, "to_json", None)
         if callable(to_json):
             return to_json()
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _jsonable(getattr(value, f.name)) for f in records.fields(value)}
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

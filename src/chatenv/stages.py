@@ -7,11 +7,11 @@ observes the machine, so a test can hand it any report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chatenv.errors import EXIT_INTERRUPTED
 from chatenv.problems import problem
+from chatenv.records import dataclass, field
 from chatenv.results import CheckResult, CommandError, Report, Status
 
 if TYPE_CHECKING:

@@ -63,11 +63,11 @@ Sources (checked August 2026, 2.14 and 2.15 in September 2026):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
+from chatenv.records import dataclass
 from chatenv.system.nvml import CudaVersion, branch_cuda
 
 if TYPE_CHECKING:

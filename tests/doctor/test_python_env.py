@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.metadata
 import os
 import sys
 from pathlib import Path
 
+from chatenv import records
 from chatenv.doctor.python_env import PythonFacts, check_python, observe
 from chatenv.installed import scan
 from chatenv.results import Status
@@ -41,7 +41,7 @@ def test_virtualenv_with_pip_is_all_ok() -> None:
 
 
 def test_system_interpreter_warns_and_says_how_to_make_a_venv() -> None:
-    facts = dataclasses.replace(
+    facts = records.replace(
         VENV, kind="system", prefix="/usr", executable="/usr/bin/python3", externally_managed=True
     )
     env = _ids(facts)["python.environment"]
@@ -50,36 +50,34 @@ def test_system_interpreter_warns_and_says_how_to_make_a_venv() -> None:
 
 
 def test_conda_env_is_ok_and_conda_base_warns() -> None:
-    conda = _ids(dataclasses.replace(VENV, kind="conda", conda_env="llm"))["python.environment"]
+    conda = _ids(records.replace(VENV, kind="conda", conda_env="llm"))["python.environment"]
     assert conda.status is Status.OK and "'llm'" in conda.summary
-    base = _ids(dataclasses.replace(VENV, kind="conda-base", conda_env="base"))[
-        "python.environment"
-    ]
+    base = _ids(records.replace(VENV, kind="conda-base", conda_env="base"))["python.environment"]
     assert base.status is Status.WARN and base.fix is not None and "conda create" in base.fix
 
 
 def test_chatenv_in_pipx_warns_that_it_checks_the_wrong_environment() -> None:
-    env = _ids(dataclasses.replace(VENV, kind="pipx"))["python.environment"]
+    env = _ids(records.replace(VENV, kind="pipx"))["python.environment"]
     assert env.status is Status.WARN and "pipx" in env.summary
 
 
 def test_python_outside_the_supported_range() -> None:
-    new = _ids(dataclasses.replace(VENV, version=(3, 15, 0)))["python.version"]
+    new = _ids(records.replace(VENV, version=(3, 15, 0)))["python.version"]
     assert new.status is Status.WARN and new.fix is not None
-    old = _ids(dataclasses.replace(VENV, version=(3, 9, 18)))["python.version"]
+    old = _ids(records.replace(VENV, version=(3, 9, 18)))["python.version"]
     assert old.status is Status.FAIL
 
 
 def test_uv_venv_without_pip_is_fine_but_no_installer_at_all_warns() -> None:
-    uv_only = _ids(dataclasses.replace(VENV, pip_version=None, uv_path="/x/uv", uv_version="0.9.2"))
+    uv_only = _ids(records.replace(VENV, pip_version=None, uv_path="/x/uv", uv_version="0.9.2"))
     assert uv_only["python.installers"].status is Status.OK
     assert "uv 0.9.2" in uv_only["python.installers"].summary
-    neither = _ids(dataclasses.replace(VENV, pip_version=None))["python.installers"]
+    neither = _ids(records.replace(VENV, pip_version=None))["python.installers"]
     assert neither.status is Status.WARN and neither.fix is not None and "ensurepip" in neither.fix
 
 
 def test_old_pip_warns_with_upgrade() -> None:
-    old = _ids(dataclasses.replace(VENV, pip_version="20.3.4"))["python.installers"]
+    old = _ids(records.replace(VENV, pip_version="20.3.4"))["python.installers"]
     assert old.status is Status.WARN and old.fix is not None and "--upgrade pip" in old.fix
 
 

@@ -4,7 +4,6 @@ reports."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+from chatenv import records
 from chatenv.doctor.context import Context, DoctorOptions, Seams
 from chatenv.doctor.runner import Section, build_report, run_sections
 from chatenv.doctor.sections import SECTIONS
@@ -31,7 +31,7 @@ def _options(tmp_path: Path) -> DoctorOptions:
 
 
 def _with(name: str, **changes: object) -> tuple[Section, ...]:
-    return tuple(dataclasses.replace(s, **changes) if s.name == name else s for s in SECTIONS)  # type: ignore[arg-type]
+    return tuple(records.replace(s, **changes) if s.name == name else s for s in SECTIONS)  # type: ignore[arg-type]
 
 
 def test_every_section_reports_in_order(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def target(make_venv: MakeVenv):  # type: ignore[no-untyped-def]
 
 
 def with_pip(target):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
+    from chatenv.records import replace
 
     return replace(target, has_pip=True)
 

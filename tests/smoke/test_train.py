@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
+from chatenv import records
 from chatenv.results import Status
 from chatenv.smoke import hub
 from chatenv.smoke.local import LocalOptions, run_local
@@ -67,7 +67,7 @@ def test_a_step_that_lowers_the_loss_is_ok() -> None:
 def test_a_batch_of_one_token_cannot_train(tiny_model: Path) -> None:
     run = _local(tiny_model, max_new_tokens=1)
     assert run.loaded and run.generation and run.stack
-    one_token = dataclasses.replace(run.generation, sequence=run.generation.sequence[:, :1])
+    one_token = records.replace(run.generation, sequence=run.generation.sequence[:, :1])
     found = run_train(run.loaded, one_token, run.stack.torch)
     assert found.status is Status.FAIL
     assert "single token" in found.summary

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chatenv.api.servers import request_id
+from chatenv.records import dataclass
 from chatenv.system.openai_client import is_openai_host
 
 if TYPE_CHECKING:

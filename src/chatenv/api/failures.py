@@ -19,7 +19,6 @@ the key, and a proxy URL may carry a password.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import json
 import os
@@ -27,11 +26,11 @@ import socket
 import ssl
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from chatenv import records
 from chatenv.api.calls import MalformedResponseError
 from chatenv.api.servers import (
     SELF_HOSTED,
@@ -43,6 +42,7 @@ from chatenv.api.servers import (
 from chatenv.errors import exception_chain
 from chatenv.keys.mask import mask_url, redact
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.system.openai_client import (
     NoApiKeyError,
     OpenAIClientError,
@@ -148,7 +148,7 @@ def classify(exc: BaseException, *, environ: Mapping[str, str] | None = None) ->
     """The meaning of `exc`. `environ` (default os.environ) is read for proxy settings."""
     failure = _classify(exc, environ)
     fix = redact(failure.fix) if failure.fix else None
-    return dataclasses.replace(failure, summary=redact(failure.summary), fix=fix)
+    return records.replace(failure, summary=redact(failure.summary), fix=fix)
 
 
 def base_url_failure(base_url: str) -> ApiFailure | None:
@@ -286,7 +286,7 @@ def classify_answer(answer: HttpAnswer) -> ApiFailure:
     """What an HTTP error answer means, worded for the server that gave it (redacted)."""
     failure = _answer(answer)
     fix = redact(failure.fix) if failure.fix else None
-    return dataclasses.replace(failure, summary=redact(failure.summary), fix=fix)
+    return records.replace(failure, summary=redact(failure.summary), fix=fix)
 
 
 def _status(exc: Any) -> ApiFailure:

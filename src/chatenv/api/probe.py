@@ -19,7 +19,6 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -27,6 +26,7 @@ from chatenv.api.failures import FailureKind, HttpAnswer, classify_answer
 from chatenv.api.servers import identify, request_id
 from chatenv.keys.mask import mask_url, redact
 from chatenv.problems import problem
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     import ssl

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult

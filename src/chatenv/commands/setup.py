@@ -15,12 +15,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatenv.errors import EXIT_INTERRUPTED
 from chatenv.problems import problem, stopped_by
+from chatenv.records import dataclass, field, replace
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from chatenv.records import dataclass, field
 from chatenv.system.seams import Seams
 
 if TYPE_CHECKING:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chatenv import torch_builds
 from chatenv.install.variant import suggest
 from chatenv.problems import problem
+from chatenv.records import dataclass, field
 from chatenv.results import CheckResult, Status
 from chatenv.system.cuda_devices import visible_indices
 from chatenv.system.nvml import ProbeState

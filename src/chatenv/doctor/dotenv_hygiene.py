@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Status
 
 if TYPE_CHECKING:

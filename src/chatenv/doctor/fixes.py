@@ -8,7 +8,8 @@ then name X, or pasting one would change another environment.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+
+from chatenv.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ so instead of guessing.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chatenv import torch_builds
 from chatenv.problems import problem
+from chatenv.records import dataclass, field
 from chatenv.results import CheckResult, Status
 from chatenv.system import wsl as wsl_files
 from chatenv.system.amd import AmdProbe

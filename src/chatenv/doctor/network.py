@@ -19,11 +19,11 @@ import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Status
 from chatenv.system.hf_cache import is_offline
 from chatenv.system.proxies import bypassed, env_proxies

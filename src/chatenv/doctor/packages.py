@@ -31,7 +31,6 @@ Decisions:
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
@@ -40,6 +39,7 @@ from chatenv.doctor.fixes import HERE
 from chatenv.install.pins import load_pins
 from chatenv.installed import broken_requirements
 from chatenv.problems import problem
+from chatenv.records import dataclass, replace
 from chatenv.results import CheckResult, Status
 
 if TYPE_CHECKING:

@@ -11,12 +11,12 @@ import platform
 import shlex
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatenv import DISTRIBUTION, __version__
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Status
 from chatenv.system.command_owner import same_interpreter, script_owner
 

@@ -14,11 +14,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatenv.doctor.context import Context
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Report, Status
 
 if TYPE_CHECKING:

@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from chatenv.errors import ChatenvError, Interrupted
 from chatenv.install.installer import command
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.system import proc
 
 if TYPE_CHECKING:

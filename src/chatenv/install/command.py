@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from chatenv.install.variant import AUTO, CPU, Machine, choose, parse_request
 from chatenv.install.verify import check_packages, check_torch
 from chatenv.installed import broken_requirements, scan
 from chatenv.problems import problem
+from chatenv.records import dataclass, field, replace
 from chatenv.results import CheckResult, Status
 from chatenv.system.nvml import ProbeState
 from chatenv.system.seams import Seams

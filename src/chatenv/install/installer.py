@@ -8,10 +8,10 @@ shows is what runs.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatenv.problems import problem
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Callable

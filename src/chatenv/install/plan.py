@@ -7,7 +7,6 @@ install / upgrade / downgrade / replace / keep rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from packaging.version import InvalidVersion, Version
 
 from chatenv.install.installer import Step
 from chatenv.install.variant import judge_installed
+from chatenv.records import dataclass, field, replace
 
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
 from chatenv.install.installer import command
+from chatenv.records import dataclass, field
 from chatenv.system import proc
 
 if TYPE_CHECKING:

@@ -10,11 +10,11 @@ works for `--python` pointing at any other interpreter.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatenv.problems import problem
+from chatenv.records import dataclass, field
 from chatenv.system import proc
 
 if TYPE_CHECKING:

@@ -9,7 +9,6 @@ one line per thing to do; none when they agree.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
@@ -17,6 +16,7 @@ from packaging.version import InvalidVersion, Version
 from chatenv import torch_builds as tb
 from chatenv.install import torch_index
 from chatenv.install.pins import load_pins
+from chatenv.records import dataclass, field
 from chatenv.system.seams import http_get
 
 if TYPE_CHECKING:

@@ -18,7 +18,6 @@ functions below, apart from the CUDA logic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import SpecifierSet
@@ -26,6 +25,7 @@ from packaging.specifiers import SpecifierSet
 from chatenv import rocm_builds as rb
 from chatenv import torch_builds as tb
 from chatenv.problems import problem
+from chatenv.records import dataclass, field, replace
 from chatenv.system.amd import AmdProbe
 from chatenv.system.nvml import ProbeState
 

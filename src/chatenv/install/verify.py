@@ -12,9 +12,9 @@ Where install is stricter than doctor, it says so here:
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
+from chatenv import records
 from chatenv.doctor import packages
 from chatenv.doctor import torch_build as doctor_torch
 from chatenv.install.variant import CPU, judge_installed
@@ -116,7 +116,7 @@ def _forced(result: CheckResult, variant: str) -> CheckResult:
     if result.status is not Status.FAIL:
         return result
     why = f"installed anyway: --torch {variant} --force"
-    return dataclasses.replace(result, status=Status.WARN, details=(*result.details, why))
+    return records.replace(result, status=Status.WARN, details=(*result.details, why))
 
 
 def check_torch_choice(

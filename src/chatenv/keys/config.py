@@ -6,11 +6,11 @@ the openai client itself, so this is what the user's own code will see.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from chatenv.errors import ChatenvError
 from chatenv.keys.mask import Secret, register, register_url
+from chatenv.records import dataclass, field
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

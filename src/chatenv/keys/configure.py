@@ -11,12 +11,11 @@ user said --save-anyway).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatenv import records
 from chatenv.errors import ChatenvError
 from chatenv.keys import git, store
 from chatenv.keys.config import (
@@ -36,6 +35,7 @@ from chatenv.keys.key_input import check_format, check_hf_format
 from chatenv.keys.mask import mask, mask_url
 from chatenv.keys.verify import VerifyMode, verify
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Report, Status
 from chatenv.system import proc
 from chatenv.system.openai_client import DEFAULT_TIMEOUT_S
@@ -323,7 +323,7 @@ def _config_for(request: ConfigureRequest, environ: Mapping[str, str]) -> OpenAI
     def given(value: str | None, setting: Setting | None) -> Setting | None:
         return Setting(value, "input") if value is not None else setting
 
-    return dataclasses.replace(
+    return records.replace(
         current,
         key=request.key,
         key_source="input",

@@ -29,8 +29,9 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from chatenv.records import dataclass, field
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -7,9 +7,9 @@ file, negations), so chatenv asks `git check-ignore` rather than reading .gitign
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from chatenv.records import dataclass
 from chatenv.system import proc
 
 GIT_TIMEOUT_S = 10.0

@@ -10,12 +10,12 @@ counts here in that place. Every token found is registered with the masker, whic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatenv.errors import ChatenvError
 from chatenv.keys.config import ENV_FILE, ENVIRONMENT, read_env_file
 from chatenv.keys.mask import Secret
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

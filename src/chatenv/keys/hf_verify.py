@@ -8,11 +8,11 @@ unverified (saved with a warning by default, a failure with --verify); --no-veri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatenv.keys.verify import Outcome, VerifyMode
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Status
 from chatenv.system import hub_client
 from chatenv.system.hub_client import TokenState

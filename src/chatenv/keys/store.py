@@ -35,13 +35,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatenv.keys.config import EnvFileError, refused
 from chatenv.keys.dotenv_file import parse, set_values
 from chatenv.problems import problem
+from chatenv.records import dataclass, field
 from chatenv.system import files
 
 if TYPE_CHECKING:

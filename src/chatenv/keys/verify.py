@@ -18,13 +18,13 @@ A failed verification does not save the key unless the caller says --save-anyway
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from chatenv.api.calls import list_models
 from chatenv.api.failures import FailureKind, base_url_failure, classify
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Status
 from chatenv.system.openai_client import DEFAULT_TIMEOUT_S, make_client
 

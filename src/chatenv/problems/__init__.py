@@ -15,11 +15,11 @@ need. Templates may also name the pages in `CONSTANTS` (`{KEYS_PAGE}`), filled i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
 from chatenv.problems.entry import CHECK_KEYWORDS, CONSTANTS, LEVELS, Level, Problem
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -4,8 +4,9 @@ troubleshooting page explains, and how the code turns it into a result or an err
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

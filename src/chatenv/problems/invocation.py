@@ -16,8 +16,9 @@ import difflib
 import re
 import shlex
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

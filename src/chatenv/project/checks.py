@@ -10,7 +10,6 @@ in the code), which the GitHub annotations point at.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
@@ -18,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 from chatenv.doctor.fixes import HERE
 from chatenv.problems import problem
 from chatenv.project.fit import Estimate, fit_on_gpus, gib, params_text
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Status
 
 if TYPE_CHECKING:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
+from chatenv.records import dataclass, field
 from chatenv.system.project import find_upward
 
 if sys.version_info >= (3, 11):

@@ -17,10 +17,10 @@ How the estimate is made (docs/project-file.md says the same):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatenv.project.settings import DTYPE_BYTES
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -17,11 +17,12 @@ with the real uv).
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import canonicalize_name
+
+from chatenv.records import dataclass
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -19,9 +19,10 @@ import os
 import re
 import struct
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from chatenv.project.settings import ModelNeed

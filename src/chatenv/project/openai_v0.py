@@ -25,9 +25,10 @@ import ast
 import os
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -8,7 +8,6 @@ Pure over the project and the target interpreter's markers; chatenv.install runs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +16,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from chatenv.install.pins import Pin
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -13,13 +13,13 @@ Pure over the files: nothing is installed, imported or fetched.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from chatenv.project.lines import line_of
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

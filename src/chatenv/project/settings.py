@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatenv.errors import ChatenvError
 from chatenv.project.lines import line_of
+from chatenv.records import dataclass, field
 from chatenv.system.nvml import CudaVersion
 
 if TYPE_CHECKING:

@@ -26,12 +26,12 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
 from chatenv.project.openai_v0 import MAX_FILE_BYTES, MAX_FILES, python_files
+from chatenv.records import dataclass, field
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chatenv.keys.mask import mask_url
 from chatenv.problems import problem
+from chatenv.records import dataclass, field
 from chatenv.results import CheckResult, Status
 from chatenv.smoke import legacy_api
 from chatenv.smoke.common import no_progress

@@ -11,11 +11,11 @@ from __future__ import annotations
 import platform
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from chatenv.errors import ChatenvError
 from chatenv.problems import problem
+from chatenv.records import dataclass
 
 DEVICE_CHOICES = "auto, cpu, cuda, cuda:N or mps"
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda)(?::(\d+))?$")

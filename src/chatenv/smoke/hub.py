@@ -10,12 +10,12 @@ cached, after `probe` has said, within a short timeout, that the hub answers.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.system.hub_client import Access, refusal
 
 if TYPE_CHECKING:

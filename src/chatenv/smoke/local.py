@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chatenv.errors import ChatenvError, exception_chain
 from chatenv.problems import problem
+from chatenv.records import dataclass, field
 from chatenv.results import CheckResult
 from chatenv.smoke import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PROMPT, hub
 from chatenv.smoke.common import (

@@ -7,9 +7,9 @@ result, so the report still names every requested stage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Report, Status
 from chatenv.smoke import train
 from chatenv.smoke.api_stage import run_api

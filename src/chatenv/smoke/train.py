@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Status
 from chatenv.smoke.common import (
     StepFailed,

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatenv.records import dataclass, field
 from chatenv.rocm_builds import gfx_from_override, gfx_from_target_version
 
 if TYPE_CHECKING:

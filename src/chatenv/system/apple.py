@@ -11,8 +11,9 @@ checks it; `kern.osproductversion` gives the real macOS version whatever the Pyt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from chatenv.system.host import Uname

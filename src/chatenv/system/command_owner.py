@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+
+from chatenv.records import dataclass
 
 #: the distributions that install a `chatenv` command: ours, and the unrelated project's
 CANDIDATES = ("chatenv_cli", "chatenv")

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from chatenv.system.nvml import GpuInfo, MigDevice

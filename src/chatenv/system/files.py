@@ -13,8 +13,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
+
+from chatenv.records import dataclass, field
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from chatenv.records import dataclass, field
 
 if TYPE_CHECKING:
     from collections.abc import Callable

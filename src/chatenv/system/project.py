@@ -11,8 +11,9 @@ key as this project's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from chatenv.records import dataclass
 
 #: what marks the top folder of a project
 MARKERS = (".git", "pyproject.toml", "setup.py", "setup.cfg")

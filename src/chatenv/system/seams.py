@@ -7,9 +7,10 @@ a path list of fake installs, a tree in tmp or a Mac's `platform` answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

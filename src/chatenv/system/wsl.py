@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from pathlib import Path

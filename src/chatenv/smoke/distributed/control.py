@@ -26,9 +26,10 @@ import json
 import os
 import socket
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

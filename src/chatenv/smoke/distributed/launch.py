@@ -27,10 +27,10 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chatenv.problems import problem
+from chatenv.records import dataclass, field
 from chatenv.results import CheckResult, Report, Status
 from chatenv.smoke.distributed import control as ctl
 from chatenv.smoke.distributed import nccl, report

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import Status
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ Two ways to run:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatenv.problems import problem
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -22,11 +22,11 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.smoke.distributed import nccl
 from chatenv.smoke.distributed.control import GONE_AFTER_S, HEARTBEAT_S
 

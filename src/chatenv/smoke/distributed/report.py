@@ -9,10 +9,10 @@ averaged over the ranks (what nccl-tests reports by default), GB = 10^9 bytes.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chatenv.problems import problem
+from chatenv.records import dataclass, field
 from chatenv.results import CheckResult, Status
 from chatenv.smoke.distributed import nccl
 from chatenv.smoke.distributed.rank import EXIT_ABORTED, STAGES
