@@ -26,23 +26,23 @@ import ast
 import os
 import re
 import sys
-from functools import cached_property, lru_cache
+from functools import cached_property
 from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.markers import InvalidMarker
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from chatenv import torch_builds
+from chatenv import requires, torch_builds
 from chatenv.records import dataclass, field
 from chatenv.system.nvml import CudaVersion
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+
+    from packaging.requirements import Requirement
 
 # --- distributions ----------------------------------------------------------------------------
 
@@ -445,16 +445,19 @@ def broken_requirements(
         for line in dist.requires:
             if not extras and _only_with_an_extra(line):
                 continue
-            req = _parse_requirement(line)
+            req = requires.read(line)
             if req is None:
                 unparsable[f"{dist.display_name} {dist.version}: {line}"] = None
                 continue
-            if not _applies(req, extras, environment):
+            if not req.applies(extras, environment):
                 continue
             other = installed.get(req.name)
-            if other is None or not _fits(req, other.version):
+            if other is None or not _fits(req.specifier, other.version):
                 found = BrokenRequirement(
-                    dist.display_name, dist.version, req, other.version if other else None
+                    dist.display_name,
+                    dist.version,
+                    req.requirement(),
+                    other.version if other else None,
                 )
                 broken.setdefault((dist.name, line), found)
             if follow_extras and other is not None:
@@ -479,29 +482,8 @@ def _only_with_an_extra(line: str) -> bool:
     return " or " not in marker and _EXTRA_TERM.search(marker) is not None
 
 
-@lru_cache(maxsize=4096)
-def _parse_requirement(line: str) -> Requirement | None:
-    """Parsing is most of a walk's time; install walks the same lines more than once."""
+def _fits(specifier: SpecifierSet, version: str) -> bool:
     try:
-        return Requirement(line)
-    except InvalidRequirement:
-        return None
-
-
-def _applies(
-    req: Requirement, extras: frozenset[str], environment: Mapping[str, str] | None
-) -> bool:
-    if req.marker is None:
-        return True
-    base = dict(environment or {})
-    try:
-        return any(req.marker.evaluate({**base, "extra": e}) for e in (extras or {""}))
-    except (InvalidMarker, KeyError, ValueError):
-        return True
-
-
-def _fits(req: Requirement, version: str) -> bool:
-    try:
-        return req.specifier.contains(Version(version), prereleases=True)
+        return specifier.contains(Version(version), prereleases=True)
     except InvalidVersion:
-        return SpecifierSet() == req.specifier  # no range asked: any version will do
+        return SpecifierSet() == specifier  # no range asked: any version will do

@@ -304,6 +304,15 @@ def test_doctor_json_loads_neither_typer_pydantic_rich_nor_pynvml_on_a_cpu_box()
         assert loaded["pynvml"] is False
 
 
+def test_doctor_json_loads_neither_dataclasses_nor_packagings_requirement_parser() -> None:
+    """chatenv.records and chatenv.requires stand in for them (~50 ms of a run): a new
+    `from dataclasses import` in chatenv, or a line chatenv.requires cannot read, brings them
+    back (packaging's tokenizer imports dataclasses, and dataclasses inspect and ast)."""
+    modules = ("dataclasses", "inspect", "packaging.requirements", "packaging.markers")
+    loaded = _imported_after(["doctor", "--offline", "--json"], modules)
+    assert loaded == dict.fromkeys(modules, False)
+
+
 def test_help_does_not_load_richs_markdown_renderer() -> None:
     """Plain help: Typer's Rich help costs ~140 ms of imports (rich.markdown, markdown_it)."""
     loaded = _imported_after(["--help"], ("rich.markdown", "markdown_it", "importlib.metadata"))

@@ -31,12 +31,12 @@ import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from chatenv import extension_builds as eb
+from chatenv import requires
 from chatenv.doctor.fixes import HERE
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
@@ -229,18 +229,11 @@ def _requires_torch(dist: Dist) -> str | None:
         after = line[5:6]  # "torchvision" and "torch-foo" are other distributions
         if not line.startswith("torch") or (after and (after.isalnum() or after in "-_.")):
             continue
-        try:
-            req = Requirement(line)
-        except InvalidRequirement:
+        req = requires.read(line)
+        if req is None or canonicalize_name(req.name) != "torch":
             continue
-        if canonicalize_name(req.name) != "torch":
+        if not req.applies(frozenset(), None):  # a marker that cannot be evaluated holds
             continue
-        if req.marker is not None:
-            try:
-                if not req.marker.evaluate({"extra": ""}):
-                    continue
-            except Exception:  # a marker packaging cannot evaluate: count it
-                pass
         return f"torch{req.specifier}" if str(req.specifier) else "torch"
     return None
 
@@ -718,18 +711,11 @@ def _triton_problem(
     if ext.kind != "triton" or torch.build is None:
         return None
     for line in torch.requires:
-        try:
-            req = Requirement(line)
-        except InvalidRequirement:
+        req = requires.read(line)
+        if req is None or canonicalize_name(req.name) != ext.name or not str(req.specifier):
             continue
-        if canonicalize_name(req.name) != ext.name or not str(req.specifier):
+        if not req.applies(frozenset(), None):
             continue
-        if req.marker is not None:
-            try:
-                if not req.marker.evaluate({"extra": ""}):
-                    continue
-            except Exception:
-                pass
         try:
             fits = req.specifier.contains(Version(ext.version), prereleases=True)
         except InvalidVersion:

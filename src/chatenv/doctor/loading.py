@@ -29,10 +29,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from chatenv import extension_builds as eb
+from chatenv import requires
 from chatenv.doctor.fixes import HERE
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
@@ -398,13 +398,12 @@ def _nvidia_files(installed: Installed) -> dict[str, Dist]:
     return owners
 
 
-def _pins(requires: Iterable[str]) -> dict[str, str]:
+def _pins(lines: Iterable[str]) -> dict[str, str]:
     """canonical name -> the requirement as written, for torch's `==` pins."""
     found: dict[str, str] = {}
-    for line in requires:
-        try:
-            req = Requirement(line)
-        except InvalidRequirement:
+    for line in lines:
+        req = requires.read(line)
+        if req is None:
             continue
         if any(s.operator == "==" for s in req.specifier):
             found[canonicalize_name(req.name)] = f"{req.name}{req.specifier}"

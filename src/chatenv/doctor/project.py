@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 
 def _markers() -> dict[str, str]:
-    from packaging.markers import default_environment
+    from chatenv.requires import default_environment
 
-    return {k: str(v) for k, v in default_environment().items()}
+    return dict(default_environment())
 
 
 def _dotenv(path: Path) -> tuple[dict[str, str], str | None]:
