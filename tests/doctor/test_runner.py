@@ -4,12 +4,14 @@ reports."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatenv import records
 from chatenv.doctor.context import Context, DoctorOptions, Seams
@@ -17,6 +19,9 @@ from chatenv.doctor.runner import Section, build_report, run_sections
 from chatenv.doctor.sections import SECTIONS
 from chatenv.results import CheckResult, Status
 from tests.fakes import machines as fake
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def _options(tmp_path: Path) -> DoctorOptions:
@@ -128,3 +133,58 @@ def test_budgets_outlast_the_timeouts_their_sections_set_themselves() -> None:
     assert budgets["extensions"] > extensions.TIMEOUT_S
     assert budgets["network"] > network.TIMEOUT_S
     assert budgets["hf"] > hf_access.WORST_CASE_S
+
+
+def _timed(log: dict[str, tuple[float, float]], name: str, seconds: float) -> Section:
+    def collect(ctx: Context) -> list[CheckResult]:
+        began = time.monotonic()
+        time.sleep(seconds)
+        log[name] = (began, time.monotonic())
+        return [CheckResult.ok(f"{name}.done", "done")]
+
+    return Section(name, collect, budget_s=10.0)
+
+
+def test_quick_sections_run_one_after_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Started all at once, sections contend for the GIL and the import lock (doctor took
+    0.19 s so, 0.15 s in turn): a section that finishes within the slice runs alone. (A long
+    slice here, so that a loaded machine cannot stretch a section past it.)"""
+    from chatenv.doctor import runner
+
+    monkeypatch.setattr(runner, "SLICE_S", 2.0)
+    log: dict[str, tuple[float, float]] = {}
+    sections = [_timed(log, f"s{i}", 0.01) for i in range(5)]
+    run_sections(sections, Context(DoctorOptions(environ={})))
+    spans = [log[f"s{i}"] for i in range(5)]
+    for (_, ended), (began, _) in itertools.pairwise(spans):
+        assert began >= ended, spans  # the next starts only when the last has finished
+
+
+def test_a_slow_section_does_not_hold_up_the_next_ones() -> None:
+    log: dict[str, tuple[float, float]] = {}
+    sections = [_timed(log, "slow", 1.0), _timed(log, "next", 0.0), _timed(log, "last", 0.0)]
+    started = time.monotonic()
+    run_sections(sections, Context(DoctorOptions(environ={})))
+    assert log["next"][0] - started < 0.5  # one slice (SLICE_S), not the slow one's second
+    assert log["last"][0] < log["slow"][1]
+
+
+def test_a_section_that_waits_starts_with_the_first() -> None:
+    log: dict[str, tuple[float, float]] = {}
+    waiting = records.replace(_timed(log, "network", 0.2), waits=lambda options: True)
+    sections = [_timed(log, "a", 0.2), _timed(log, "b", 0.2), waiting]
+    run_sections(sections, Context(DoctorOptions(environ={})))
+    assert log["network"][0] < log["a"][1]  # it did not wait for a (nor b) to finish
+    assert log["b"][0] >= log["a"][0]
+
+
+def test_a_budget_counts_from_the_sections_own_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A section started late is not cut off for the time it spent waiting to start."""
+    from chatenv.doctor import runner
+
+    monkeypatch.setattr(runner, "SLICE_S", 0.3)
+    log: dict[str, tuple[float, float]] = {}
+    late = records.replace(_timed(log, "late", 0.4), budget_s=0.6)
+    results = run_sections([_timed(log, "first", 1.0), late], Context(DoctorOptions(environ={})))
+    assert log["late"][0] - log["first"][0] >= 0.3
+    assert [r.id for r in results] == ["first.done", "late.done"]

@@ -1,5 +1,6 @@
 """The sections of `chatenv doctor`, in the order the report shows them, each with its time
-budget (seconds from the common start; they all run at once).
+budget (seconds from its own start, or its last sign of life). Those that wait on the network
+or a child process (`waits`) start at once; the others in turn (doctor.runner.SLICE_S).
 
 A section's module is imported by the thread that runs it, and not at all when the options
 leave nothing for it to do (`unless`: network under --offline, deep without --deep), so a run
@@ -38,6 +39,14 @@ def _offline(options: DoctorOptions) -> list[CheckResult] | None:
     return None
 
 
+def _always(options: DoctorOptions) -> bool:
+    return True
+
+
+def _online(options: DoctorOptions) -> bool:
+    return not options.offline
+
+
 def _not_deep(options: DoctorOptions) -> list[CheckResult] | None:
     if not options.deep:
         return [
@@ -60,13 +69,13 @@ SECTIONS: tuple[Section, ...] = (
     Section("loading", _lazy("loading"), budget_s=8.0),
     # deep's child gets deep.TIMEOUT_S (90 s), network each target network.TIMEOUT_S (5 s);
     # tests/doctor/test_runner.py keeps these budgets above them
-    Section("deep", _lazy("deep"), budget_s=95.0, unless=_not_deep),
+    Section("deep", _lazy("deep"), budget_s=95.0, unless=_not_deep, waits=_always),
     Section("frameworks", _lazy("frameworks"), budget_s=5.0),
     Section("disk", _lazy("disk"), budget_s=8.0),
     Section("openai", _lazy("openai_config"), budget_s=10.0),
     # two requests in a row for a gated model (hf_access.WORST_CASE_S: 10 s), whoami beside them
-    Section("hf", _lazy("hf_access"), budget_s=12.0),
+    Section("hf", _lazy("hf_access"), budget_s=12.0, waits=_online),
     Section("dotenv", _lazy("dotenv_hygiene"), budget_s=8.0),
-    Section("network", _lazy("network"), budget_s=8.0, unless=_offline),
+    Section("network", _lazy("network"), budget_s=8.0, unless=_offline, waits=_always),
     Section("project", _lazy("project"), budget_s=10.0),
 )

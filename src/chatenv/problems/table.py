@@ -175,9 +175,9 @@ PROBLEMS: tuple[Problem, ...] = (
         title="A check did not finish in time",
         message="the {name} check did not finish within {budget:g}s, so its results are "
         "incomplete{last}",
-        cause="Every section runs at once within its own time budget, which guards against "
-        "hangs: a stuck network mount, an NVML call that never returns, a DNS lookup. Its work "
-        "itself takes a fraction of a second even on a loaded machine with thousands of "
+        cause="Every section runs in its own thread within its own time budget, which guards "
+        "against hangs: a stuck network mount, an NVML call that never returns, a DNS lookup. "
+        "Its work itself takes a fraction of a second even on a loaded machine with thousands of "
         "packages, so running out of time means something it waited on did not answer. The "
         "line says the last step it reached; the other sections still report. A warning, not "
         "a failure: nothing is known to be wrong, only unknown.",
