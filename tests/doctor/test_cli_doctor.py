@@ -313,6 +313,15 @@ def test_doctor_json_loads_neither_dataclasses_nor_packagings_requirement_parser
     assert loaded == dict.fromkeys(modules, False)
 
 
+def test_doctor_json_imports_what_only_some_runs_need_only_then() -> None:
+    """socket (the report's host name comes from uname), difflib (a did-you-mean), base64 (a
+    URL with a password): none of them on a plain run."""
+    modules = ("socket", "difflib", "base64")
+    assert _imported_after(["doctor", "--offline", "--json"], modules) == dict.fromkeys(
+        modules, False
+    )
+
+
 def test_help_does_not_load_richs_markdown_renderer() -> None:
     """Plain help: Typer's Rich help costs ~140 ms of imports (rich.markdown, markdown_it)."""
     loaded = _imported_after(["--help"], ("rich.markdown", "markdown_it", "importlib.metadata"))

@@ -231,7 +231,10 @@ class Context:
     def _read_apple(self) -> AppleFacts | None:
         from chatenv.system import apple
 
-        return apple.observe(self.seams.runner(), self.seams.os_name())
+        uname = self.seams.os_name()
+        if uname.system != "Darwin":  # apple.observe would say None: skip importing subprocess
+            return None
+        return apple.observe(self.seams.runner(), uname)
 
     def _read_amd(self) -> AmdProbe:
         from chatenv.system import amd

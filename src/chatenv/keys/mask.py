@@ -19,7 +19,6 @@ is still never printed.
 
 from __future__ import annotations
 
-import base64
 import re
 import threading
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
@@ -166,6 +165,8 @@ def url_secrets(url: str) -> list[str]:
             found.append(user)
         if user or password:  # httpx sends them as `Authorization: Basic ...`, which a server
             pair = f"{unquote(user)}:{unquote(password or '')}".encode()  # may echo
+            import base64
+
             found.append(base64.b64encode(pair).decode())
         query = parse_qsl(parts.query, keep_blank_values=True)
         found += [value for name, value in query if _secret_name(name)]

@@ -12,7 +12,6 @@ line the user typed, the value corrected (`retyped`).
 from __future__ import annotations
 
 import contextlib
-import difflib
 import re
 import shlex
 from contextvars import ContextVar
@@ -102,6 +101,8 @@ def _names_a_profile(words: list[str]) -> bool:
 
 def suggest(wrong: str, choices: Iterable[str]) -> str | None:
     """The choice a typo most likely meant ("locl" -> "local"), or None."""
+    import difflib
+
     found = difflib.get_close_matches(wrong.lower(), list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
 
