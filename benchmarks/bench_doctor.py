@@ -3,7 +3,9 @@ torch.utils.collect_env`?
 
 Times whole processes, as a user meets them: `chatenv doctor --offline --json`, the floor
 (benchmarks/doctor_floor.py: only what any doctor must do: start Python, read every
-distribution's metadata, try to load NVML, measure the disk, print JSON), `chatenv --help` and
+distribution's metadata, try to load NVML, measure the disk, print JSON; and, for comparison,
+the floor that also checks version ranges with packaging, and the floor reading metadata
+through importlib.metadata), `chatenv --help` and
 torch's own environment report, run in turns (so machine noise hits all alike), several times
 each after one warm-up run. Prints the median, min and max wall time, the median peak RSS of
 each (from `os.wait4`, per child), doctor's ratio to the floor, and how many times faster
@@ -97,6 +99,8 @@ def main() -> int:
         Measured("chatenv doctor --offline --json", [chatenv, "doctor", "--offline", "--json"]),
         Measured("chatenv --help", [chatenv, "--help"]),
         Measured("the floor (doctor_floor.py)", [sys.executable, str(FLOOR)]),
+        Measured("the floor --packaging", [sys.executable, str(FLOOR), "--packaging"]),
+        Measured("the floor --importlib", [sys.executable, str(FLOOR), "--importlib"]),
     ]
     if not args.no_collect_env:
         commands.append(
@@ -136,8 +140,10 @@ def main() -> int:
     ok &= met
     print(f"doctor takes {over:.2f}x the floor's time (target <= {TARGET_FLOOR_RATIO:g}x): "
           f"{'met' if met else 'MISSED'}")  # fmt: skip
-    if len(commands) > 3:
-        ratio = commands[3].median_s / doctor.median_s
+    for heavier in commands[3:5]:
+        print(f"  (and {doctor.median_s / heavier.median_s:.2f}x {heavier.name}: for comparison)")
+    if len(commands) > 5:
+        ratio = commands[5].median_s / doctor.median_s
         met = ratio >= TARGET_RATIO
         ok &= met
         print(f"doctor is {ratio:.1f}x faster than collect_env (target >= {TARGET_RATIO:g}x): "

@@ -7,7 +7,13 @@ console script does), read the metadata header of every installed distribution o
 without the driver), measure free disk space where models go, and write one JSON document.
 Nothing else: no checks, no messages, no threads.
 
-    python benchmarks/doctor_floor.py > /dev/null
+Two heavier variants, for comparison (bench_doctor.py prints doctor's ratio to each):
+`--packaging` also checks every requirement's version range with packaging (the library any
+correct `pip check` uses: its Version and SpecifierSet, with requirement names and markers
+read as chatenv.requires reads them); `--importlib` reads the metadata the standard library's
+way, `importlib.metadata` and its email parser, instead of by hand.
+
+    python benchmarks/doctor_floor.py [--packaging | --importlib] > /dev/null
 """
 
 from __future__ import annotations
@@ -47,6 +53,54 @@ def distributions() -> list[dict[str, object]]:
     return list(found.values())
 
 
+def distributions_by_importlib() -> list[dict[str, object]]:
+    from importlib.metadata import distributions as found
+
+    seen: dict[str, dict[str, object]] = {}
+    for dist in found():
+        meta = dist.metadata
+        name = str(meta["Name"] or "")
+        seen.setdefault(
+            name.lower(),
+            {
+                "name": name,
+                "version": meta["Version"],
+                "requires": meta.get_all("Requires-Dist") or [],
+            },
+        )
+    return list(seen.values())
+
+
+def check_ranges(dists: list[dict[str, object]]) -> int:
+    """How many requirements (without a marker) the installed versions fail: names and ranges
+    split off by hand, versions and ranges compared with packaging."""
+    import re
+
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    versions = {canonicalize_name(str(d.get("name", ""))): str(d.get("version")) for d in dists}
+    line = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?([^;()]*)\)?")
+    broken = 0
+    for dist in dists:
+        for requirement in dist["requires"]:  # type: ignore[attr-defined]
+            if ";" in requirement:
+                continue
+            parts = line.match(requirement)
+            if parts is None:
+                continue
+            have = versions.get(canonicalize_name(parts[1]))
+            try:
+                if have is None or not SpecifierSet(parts[2].strip()).contains(
+                    Version(have), prereleases=True
+                ):
+                    broken += 1
+            except (InvalidSpecifier, InvalidVersion):
+                continue
+    return broken
+
+
 def nvml() -> str:
     try:
         ctypes.CDLL("libnvidia-ml.so.1")
@@ -58,10 +112,12 @@ def nvml() -> str:
 def main() -> None:
     home = os.path.expanduser("~")
     total, _used, free = shutil.disk_usage(home)
+    dists = distributions_by_importlib() if "--importlib" in sys.argv else distributions()
     document = {
         "schema": 1,
         "python": sys.version,
-        "distributions": distributions(),
+        "distributions": dists,
+        "broken": check_ranges(dists) if "--packaging" in sys.argv else None,
         "nvml": nvml(),
         "disk": {"total": total, "free": free},
     }
