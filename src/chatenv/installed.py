@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from chatenv import requires, torch_builds
+from chatenv.names import canonicalize_name
 from chatenv.records import dataclass, field
 from chatenv.system.nvml import CudaVersion
 

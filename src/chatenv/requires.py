@@ -23,8 +23,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
-from packaging.utils import canonicalize_name
 
+from chatenv.names import canonicalize_name
 from chatenv.records import dataclass
 
 if TYPE_CHECKING:

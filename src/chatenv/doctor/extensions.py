@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from chatenv import extension_builds as eb
 from chatenv import requires
 from chatenv.doctor.fixes import HERE
+from chatenv.names import canonicalize_name
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 

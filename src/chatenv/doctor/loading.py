@@ -29,11 +29,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from packaging.utils import canonicalize_name
-
 from chatenv import extension_builds as eb
 from chatenv import requires
 from chatenv.doctor.fixes import HERE
+from chatenv.names import canonicalize_name
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 

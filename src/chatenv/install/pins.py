@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from chatenv.names import canonicalize_name
 from chatenv.problems import problem
 from chatenv.records import dataclass
 

@@ -11,11 +11,11 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from chatenv.install.installer import Step
 from chatenv.install.variant import judge_installed
+from chatenv.names import canonicalize_name
 from chatenv.records import dataclass, field, replace
 
 if TYPE_CHECKING:

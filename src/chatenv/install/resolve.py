@@ -15,9 +15,8 @@ import re
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
-
 from chatenv.install.installer import command
+from chatenv.names import canonicalize_name
 from chatenv.records import dataclass, field
 from chatenv.system import proc
 

@@ -17,8 +17,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
-
+from chatenv.names import canonicalize_name
 from chatenv.records import dataclass, field
 from chatenv.system.project import find_upward
 

@@ -20,8 +20,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.utils import canonicalize_name
 
+from chatenv.names import canonicalize_name
 from chatenv.records import dataclass
 
 if sys.version_info >= (3, 11):

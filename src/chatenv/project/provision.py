@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 
 from chatenv.install.pins import Pin
+from chatenv.names import canonicalize_name
 from chatenv.records import dataclass
 
 if TYPE_CHECKING:

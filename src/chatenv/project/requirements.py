@@ -16,8 +16,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
+from chatenv.names import canonicalize_name
 from chatenv.project.lines import line_of
 from chatenv.records import dataclass
 
