@@ -315,8 +315,10 @@ def test_doctor_json_loads_neither_dataclasses_nor_packagings_requirement_parser
 
 def test_doctor_json_imports_what_only_some_runs_need_only_then() -> None:
     """socket (the report's host name comes from uname), difflib (a did-you-mean), base64 (a
-    URL with a password): none of them on a plain run."""
-    modules = ("socket", "difflib", "base64")
+    URL with a password), subprocess (a program to run), packaging.utils (chatenv.names has
+    its canonicalize_name; its wheel tags pull in logging and sysconfig): none of them on a
+    plain run."""
+    modules = ("socket", "difflib", "base64", "subprocess", "packaging.utils", "logging")
     assert _imported_after(["doctor", "--offline", "--json"], modules) == dict.fromkeys(
         modules, False
     )

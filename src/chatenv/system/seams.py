@@ -13,13 +13,27 @@ from typing import TYPE_CHECKING
 from chatenv.records import dataclass
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from chatenv.system.amd import AmdProbe
     from chatenv.system.connect import Connector
     from chatenv.system.host import Uname
     from chatenv.system.nvml import GpuProbe, NvmlLibrary
-    from chatenv.system.proc import LineRunner, Runner
+    from chatenv.system.proc import LineRunner, ProcResult, Runner
+
+
+def _run(
+    args: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> ProcResult:
+    """`chatenv.system.proc.run`, imported (with subprocess) when a program is first run: most
+    doctor runs start none."""
+    from chatenv.system import proc
+
+    return proc.run(args, timeout=timeout, env=env, cwd=cwd)
 
 
 @dataclass(frozen=True)
@@ -54,11 +68,7 @@ class Seams:
         return os.environ
 
     def runner(self) -> Runner:
-        if self.run is not None:
-            return self.run
-        from chatenv.system import proc
-
-        return proc.run
+        return self.run if self.run is not None else _run
 
     def line_runner(self) -> LineRunner:
         if self.stream is not None:
