@@ -9,8 +9,8 @@ Nothing else: no checks, no messages, no threads.
 
 Two heavier variants, for comparison (bench_doctor.py prints doctor's ratio to each):
 `--packaging` also checks every requirement's version range with packaging (the library any
-correct `pip check` uses: its Version and SpecifierSet, with requirement names and markers
-read as chatenv.requires reads them); `--importlib` reads the metadata the standard library's
+correct `pip check` uses: its Version and SpecifierSet; names split off and normalised by
+hand, lines with markers left out); `--importlib` reads the metadata the standard library's
 way, `importlib.metadata` and its email parser, instead of by hand.
 
     python benchmarks/doctor_floor.py [--packaging | --importlib] > /dev/null
@@ -77,8 +77,10 @@ def check_ranges(dists: list[dict[str, object]]) -> int:
     import re
 
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.utils import canonicalize_name
     from packaging.version import InvalidVersion, Version
+
+    def canonicalize_name(name: str) -> str:  # PEP 503, without packaging.utils' wheel tags
+        return re.sub(r"[-_.]+", "-", name).lower()
 
     versions = {canonicalize_name(str(d.get("name", ""))): str(d.get("version")) for d in dists}
     line = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?([^;()]*)\)?")
