@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +14,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.openai_server import OpenAIServer
+
+# A shell starts a background job (`pytest &`, a detached CI step) with SIGINT ignored, and an
+# ignored signal stays ignored across exec: every chatenv the suite starts would then shrug off
+# the Ctrl-C the terminal tests type, and wait at its prompt for ever. A handler (unlike SIG_IGN)
+# is reset by exec, so the children start with SIGINT's default, as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

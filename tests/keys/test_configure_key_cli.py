@@ -548,6 +548,11 @@ def run_on_terminal(
         os.write(fd, reply)
     while (chunk := read_some()) != b"<eof>" and time.monotonic() < deadline:
         seen += chunk
+    if chunk != b"<eof>":  # still running at the deadline: fail, never wait on it for ever
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+        raise AssertionError(f"chatenv did not exit within 60 s; the terminal showed {seen!r}")
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
