@@ -74,6 +74,7 @@ def _same(line: str) -> None:
         assert ours is None, line
         return
     assert ours is not None, line
+    assert ours.requirement() == theirs, line
     assert ours.name == theirs.name, line
     assert ours.extras == frozenset(theirs.extras), line
     assert str(ours.specifier) == str(theirs.specifier), line

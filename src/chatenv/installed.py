@@ -453,10 +453,14 @@ def broken_requirements(
                 continue
             other = installed.get(req.name)
             if other is None or not _fits(req.specifier, other.version):
+                requirement = req.requirement()
+                if requirement is None:  # read quickly, refused by packaging: never seen so far
+                    unparsable[f"{dist.display_name} {dist.version}: {line}"] = None
+                    continue
                 found = BrokenRequirement(
                     dist.display_name,
                     dist.version,
-                    req.requirement(),
+                    requirement,
                     other.version if other else None,
                 )
                 broken.setdefault((dist.name, line), found)

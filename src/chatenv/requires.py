@@ -88,11 +88,15 @@ class Required:
             return True
         return marker_holds(self.marker, extras, environment)
 
-    def requirement(self) -> Requirement:
-        """packaging's own object for the line (a broken requirement keeps it, to word it)."""
-        from packaging.requirements import Requirement
+    def requirement(self) -> Requirement | None:
+        """packaging's own object for the line (a broken requirement keeps it, to word it);
+        None if packaging refuses a line read here (tests/test_requires.py finds none)."""
+        from packaging.requirements import InvalidRequirement, Requirement
 
-        return Requirement(self.line)
+        try:
+            return Requirement(self.line)
+        except InvalidRequirement:
+            return None
 
 
 @lru_cache(maxsize=4096)
