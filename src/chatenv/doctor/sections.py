@@ -47,6 +47,10 @@ def _online(options: DoctorOptions) -> bool:
     return not options.offline
 
 
+def _deep(options: DoctorOptions) -> bool:
+    return options.deep
+
+
 def _not_deep(options: DoctorOptions) -> list[CheckResult] | None:
     if not options.deep:
         return [
@@ -65,7 +69,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("gpu", _lazy("gpu"), budget_s=8.0),
     Section("torch", _lazy("torch_build"), budget_s=8.0),
     # --deep also imports each extension in a child process (extensions.TIMEOUT_S)
-    Section("extensions", _lazy("extensions"), budget_s=10.0, deep_budget_s=95.0),
+    Section("extensions", _lazy("extensions"), budget_s=10.0, deep_budget_s=95.0, waits=_deep),
     Section("loading", _lazy("loading"), budget_s=8.0),
     # deep's child gets deep.TIMEOUT_S (90 s), network each target network.TIMEOUT_S (5 s);
     # tests/doctor/test_runner.py keeps these budgets above them
