@@ -28,7 +28,7 @@ from chatenv.problems import problem
 from chatenv.records import dataclass, field
 from chatenv.results import CheckResult, Status
 from chatenv.system import wsl as wsl_files
-from chatenv.system.amd import AmdProbe
+from chatenv.system.amd import AmdProbe, pci_count
 from chatenv.system.cuda_devices import cuda_visible
 from chatenv.system.nvml import CudaVersion, ProbeState
 
@@ -80,27 +80,6 @@ def nvidia_device_files(root: Path) -> tuple[str, ...]:
         return ()
 
 
-def pci_nvidia_gpus(root: Path) -> int | None:
-    """Count NVIDIA GPUs on the PCI bus from sysfs (Linux): no driver is needed to see them."""
-    devices = root / "sys/bus/pci/devices"
-    try:
-        entries = list(devices.iterdir())
-    except OSError:
-        return None
-    count = 0
-    for entry in entries:
-        try:
-            vendor = (entry / "vendor").read_text().strip().lower()
-            if vendor != NVIDIA_PCI_VENDOR:
-                continue
-            # class 0x03xxxx: display controllers (VGA 0x0300, 3D controller 0x0302)
-            if (entry / "class").read_text().strip().lower().startswith("0x03"):
-                count += 1
-        except OSError:
-            continue
-    return count
-
-
 def observe(ctx: Context) -> GpuFacts:
     found = ctx.gpus
     root = ctx.seams.root
@@ -109,7 +88,7 @@ def observe(ctx: Context) -> GpuFacts:
     return GpuFacts(
         probe=found,
         system=host.system,
-        pci_nvidia=pci_nvidia_gpus(root) if found.state is not ProbeState.OK else None,
+        pci_nvidia=pci_count(root, NVIDIA_PCI_VENDOR) if found.state is not ProbeState.OK else None,
         container=host.container,
         wsl=host.wsl,
         visible_devices=env.get("CUDA_VISIBLE_DEVICES"),
