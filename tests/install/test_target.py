@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from chatenv import requires
 from chatenv.errors import UsageError
 from chatenv.install.target import probe_interpreter
 from chatenv.installed import broken_requirements, scan
@@ -29,6 +30,9 @@ def test_probe_of_a_venv_reports_its_site_packages_and_that_it_is_a_venv(
     assert str(site_packages(venv)) in target.site_dirs
     assert not target.has_pip  # made with --without-pip
     assert target.markers["python_version"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    # the probe's standalone copy of the marker environment and chatenv.requires' in-process
+    # one (doctor's) say the same of the same interpreter
+    assert target.markers == requires.default_environment()
     assert target.platform == sys.platform
 
 

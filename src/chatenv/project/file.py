@@ -234,6 +234,6 @@ def lookup(
 
 
 def _default_markers() -> dict[str, str]:
-    from packaging.markers import default_environment
+    from chatenv.requires import default_environment
 
-    return {**{k: str(v) for k, v in default_environment().items()}, "extra": ""}
+    return {**default_environment(), "extra": ""}
