@@ -16,7 +16,6 @@ every requirement line of the environment and on generated lines and markers.
 from __future__ import annotations
 
 import os
-import platform
 import re
 import sys
 from functools import lru_cache
@@ -26,6 +25,7 @@ from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 
 from chatenv.names import canonicalize_name
 from chatenv.records import dataclass
+from chatenv.system import uname
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -169,13 +169,13 @@ def default_environment() -> dict[str, str]:
         "implementation_name": sys.implementation.name,
         "implementation_version": version,
         "os_name": os.name,
-        "platform_machine": platform.machine(),
-        "platform_release": platform.release(),
-        "platform_system": platform.system(),
-        "platform_version": platform.version(),
-        "python_full_version": platform.python_version(),
-        "platform_python_implementation": platform.python_implementation(),
-        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "platform_machine": uname.machine(),
+        "platform_release": uname.release(),
+        "platform_system": uname.system(),
+        "platform_version": uname.version(),
+        "python_full_version": uname.python_version(),
+        "platform_python_implementation": uname.python_implementation(),
+        "python_version": ".".join(uname.python_version().split(".")[:2]),
         "sys_platform": sys.platform,
     }
 

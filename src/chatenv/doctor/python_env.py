@@ -7,7 +7,6 @@ question is whether that interpreter is a project environment or the system's ow
 from __future__ import annotations
 
 import os
-import platform
 import shlex
 import shutil
 import sys
@@ -18,6 +17,7 @@ from chatenv import DISTRIBUTION, __version__
 from chatenv.problems import problem
 from chatenv.records import dataclass
 from chatenv.results import CheckResult, Status
+from chatenv.system import uname
 from chatenv.system.command_owner import same_interpreter, script_owner
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ def observe(
     on_path = which("chatenv", environ.get("PATH"))
     return PythonFacts(
         version=(sys.version_info.major, sys.version_info.minor, sys.version_info.micro),
-        implementation=platform.python_implementation(),
+        implementation=uname.python_implementation(),
         executable=sys.executable,
         prefix=sys.prefix,
         base_prefix=sys.base_prefix,

@@ -20,7 +20,6 @@ release needs for MPS (`chatenv.system.apple`).
 
 from __future__ import annotations
 
-import platform
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ from chatenv.doctor.fixes import HERE
 from chatenv.install import variant as install_variant
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
+from chatenv.system import uname
 from chatenv.system.nvml import ProbeState
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def check_kernels(
         return problem("torch.kernels-unknown-target").check(
             Status.SKIP, "torch.kernels", cuda=build.cuda, python_command=target.command
         )
-    facts = torch_builds.build_facts(variant.tag, build.series, platform.machine())
+    facts = torch_builds.build_facts(variant.tag, build.series, uname.machine())
     arches = facts.arches
     shipped = torch_builds.arch_names(arches)
     arch_range = f"{shipped[0]} to {shipped[-1]}" if shipped else "none"

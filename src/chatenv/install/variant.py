@@ -606,17 +606,17 @@ def suggest_rocm(amd: AmdProbe) -> str | None:
     GPUs are these AMD ones (None: the CPU build), for doctor's fixes."""
     if not amd.has_gpu:
         return None
-    import platform
     import sys
 
     from chatenv.install import pins
+    from chatenv.system import uname
     from chatenv.system.nvml import GpuProbe
 
     torch_pin = next(p for p in pins.load_pins().profile("local").pins if p.name == "torch")
     series = target_series(torch_pin.spec)
     if series is None:
         return None
-    machine = Machine(sys.platform, platform.machine(), GpuProbe(ProbeState.NO_LIBRARY), amd=amd)
+    machine = Machine(sys.platform, uname.machine(), GpuProbe(ProbeState.NO_LIBRARY), amd=amd)
     choice = choose(AUTO, machine, series)
     return choice.variant if choice.variant.startswith("rocm") else None
 
@@ -627,16 +627,16 @@ def suggest(found: GpuProbe) -> str | None:
     never disagree."""
     if not found.has_gpu:
         return None
-    import platform
     import sys
 
     from chatenv.install import pins
+    from chatenv.system import uname
 
     torch_pin = next(p for p in pins.load_pins().profile("local").pins if p.name == "torch")
     series = target_series(torch_pin.spec)
     if series is None:
         return None
-    machine = Machine(sys.platform, platform.machine(), found)
+    machine = Machine(sys.platform, uname.machine(), found)
     choice = choose(AUTO, machine, series)
     if choice.variant != CPU:
         return choice.variant

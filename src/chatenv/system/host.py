@@ -6,11 +6,11 @@ GPU sections both read it (through the run's context, once)."""
 from __future__ import annotations
 
 import os
-import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatenv.records import dataclass
+from chatenv.system import uname
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -28,9 +28,14 @@ class Uname:
 
 
 def this_uname() -> Uname:
-    uname = platform.uname()
-    mac = platform.mac_ver()[0] if uname.system == "Darwin" else ""
-    return Uname(uname.system, uname.release, uname.machine, mac)
+    system = uname.system()
+    if system == "Darwin":
+        import platform
+
+        mac = platform.mac_ver()[0]
+    else:
+        mac = ""
+    return Uname(system, uname.release(), uname.machine(), mac)
 
 
 @dataclass(frozen=True)
