@@ -11,13 +11,17 @@ import sys
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from chatenv.installed import (
     Dist,
     Installed,
     broken_requirements,
+    find_version_file,
     parse_headers,
     parse_version_file,
+    parse_version_file_with_ast,
     read_torch_build,
     scan,
 )
@@ -164,6 +168,65 @@ def test_version_py_parse_handles_annotations_and_none() -> None:
     assert fields["__version__"] == "2.12.1+cu126"
     assert fields["cuda"] == "12.6"
     assert fields["hip"] is None
+
+
+def test_the_real_torch_version_py_reads_the_same_both_ways() -> None:
+    path = find_version_file()
+    assert path is not None
+    text = path.read_text(encoding="utf-8")
+    assert parse_version_file(text) == parse_version_file_with_ast(text)
+    assert parse_version_file(text)["__version__"] == "2.13.0+cpu"
+
+
+def test_reading_torch_does_not_import_ast() -> None:
+    code = "import sys; from chatenv.installed import scan; scan(); print('ast' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+_NAME = st.sampled_from(["__version__", "cuda", "hip", "debug", "xpu", "git_version", "_x1"])
+_LITERAL = st.one_of(
+    st.text(alphabet="abc.+-_0123456789 #\\\"'", max_size=12).map(repr),  # quoted, maybe escaped
+    st.sampled_from(["None", "True", "False", "0", "12", "-1", "1_0", "0x1f", "b'x'", "f'x'"]),
+    st.sampled_from(["'a' 'b'", "('x')", "[1]", "'''x'''", "r'\\d'", "u'x'", "'x'  # c"]),
+)
+_LINE = st.one_of(
+    st.builds(lambda n, v: f"{n} = {v}", _NAME, _LITERAL),
+    st.builds(lambda n, v: f"{n}: Optional[str] = {v}", _NAME, _LITERAL),
+    st.builds(lambda n, v: f"{n}: str={v}  # set by the build", _NAME, _LITERAL),
+    st.builds(lambda n: f"{n}: int", _NAME),
+    st.sampled_from(
+        [
+            "from typing import Optional",
+            "import os, sys",
+            "import os.path as p",
+            "from . import x",
+            "__all__ = ['__version__', 'cuda']",
+            "__all__ = []",
+            "# a comment",
+            "",
+            "if True:\n    cuda = '12.8'",
+            "a = b = 'x'",
+            "x = 1; y = 2",
+            "def f():\n    return 1",
+            "cuda = None if False else '12.8'",
+            '"""a docstring"""',
+        ]
+    ),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_LINE, max_size=12))
+def test_version_py_reads_as_ast_reads_it(lines: list[str]) -> None:
+    """The line reader and the ast reader agree on every file that is valid Python (and the
+    line reader hands anything it does not know to ast)."""
+    text = "\n".join(lines) + "\n"
+    try:
+        expected = parse_version_file_with_ast(text)
+    except SyntaxError:
+        assume(False)
+    assert parse_version_file(text) == expected
 
 
 def test_torch_without_version_py_falls_back_to_the_local_label(tmp_path: Path) -> None:

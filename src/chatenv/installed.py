@@ -22,12 +22,12 @@ even when `import torch` would crash.
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import sys
 from functools import cached_property
 from importlib.machinery import PathFinder
+from keyword import iskeyword
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -274,7 +274,46 @@ def find_version_file(paths: Iterable[str] | None = None) -> Path | None:
 
 def parse_version_file(text: str) -> dict[str, object]:
     """Top-level constant assignments (`__version__ = '2.13.0+cpu'`, `cuda: Optional[str] =
-    '12.8'`), read with `ast` so nothing in the file runs."""
+    '12.8'`), read so that nothing in the file runs. Every torch release writes version.py in
+    the same few kinds of line (tools/generate_torch_version.py): those are read line by line;
+    a file with any other line is read with `ast` (importing it costs ~2 ms, and a wheel's
+    version.py never needs it). tests/test_installed.py holds the two readings equal."""
+    values: dict[str, object] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#") or _SKIPPED_LINE.match(line):
+            continue
+        found = _CONSTANT_LINE.match(line)
+        if found is None or iskeyword(found[1]):
+            return parse_version_file_with_ast(text)
+        name, literal = found[1], found[2]
+        if literal[0] in "'\"":
+            values[name] = literal[1:-1]
+        else:
+            values[name] = _WORDS[literal] if literal in _WORDS else int(literal)
+    return values
+
+
+#: `import x`, `from typing import Optional`, `__all__ = ['__version__', 'debug']`
+_SKIPPED_LINE = re.compile(
+    r"(?:from \.*[A-Za-z_]\w*(?:\.\w+)* import \w+(?: as \w+)?(?:, \w+(?: as \w+)?)*"
+    r"|import [A-Za-z_]\w*(?:\.\w+)*(?: as \w+)?"
+    r"|__all__ = \[(?:'\w+'|\"\w+\")?(?:, '\w+'|, \"\w+\")*\])$",
+    re.ASCII,
+)
+#: `name = <literal>` or `name: <annotation> = <literal>`: a plain string, None, True, False or
+#: a decimal integer (what `ast` reads as a Constant; `-1` is not one), then maybe a comment
+_CONSTANT_LINE = re.compile(
+    r"([A-Za-z_]\w*) *(?:: *[A-Za-z_][\w\[\]., ]*)? *= *"
+    r"('[^'\\]*'|\"[^\"\\]*\"|None|True|False|0|[1-9][0-9]*) *(?:#[^'\"]*)?$",
+    re.ASCII,
+)
+_WORDS: dict[str, object] = {"None": None, "True": True, "False": False}
+
+
+def parse_version_file_with_ast(text: str) -> dict[str, object]:
+    """`parse_version_file` for a file of any shape: every top-level `name = <constant>`."""
+    import ast
+
     values: dict[str, object] = {}
     for node in ast.parse(text).body:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):

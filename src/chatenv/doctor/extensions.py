@@ -22,14 +22,12 @@ operators, "no kernel image", or a compiled part that did not load.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import shlex
 import sys
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -259,6 +257,8 @@ def candidates(installed: Installed) -> list[tuple[Dist, str, str]]:
 
 
 def _without_credentials(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -284,6 +284,8 @@ def _direct_url(dist: Dist) -> tuple[str | None, str | None]:
         commit = vcs.get("commit_id")
         return f"{vcs['vcs']}+{url}" + (f"@{commit}" if commit else ""), None
     if isinstance(data.get("dir_info"), dict) and url.startswith("file://"):
+        from urllib.parse import unquote, urlsplit
+
         return unquote(urlsplit(url).path), None
     version = eb.wheel_file_version(url)
     # a wheel's URL is no place to rebuild from (it gives the same build back): only an sdist's
@@ -337,6 +339,8 @@ def _build_info(site: str, name: str, module: str) -> BuildInfo | None:
 
 def _assigned(path: str, name: str) -> object:
     """A literal assigned to `name` at the top of a Python file, read with ast (never run)."""
+    import ast
+
     try:
         with open(path, encoding="utf-8") as f:
             tree = ast.parse(f.read())
