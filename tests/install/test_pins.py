@@ -3,14 +3,17 @@ same (pins.toml's header promises this test)."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from chatenv.errors import UsageError
-from chatenv.install.pins import USER_PROFILES, load_pins
+from chatenv.install.pins import USER_PROFILES, load_pins, read_toml
 from tests.conftest import REPO
 
 if sys.version_info >= (3, 11):
@@ -69,3 +72,50 @@ def test_a_pin_allows_prereleases_inside_it_and_cannot_judge_an_unreadable_versi
     assert torch.allows("2.13.1rc1") is True
     assert torch.allows("2.3.1") is False
     assert torch.allows("not-a-version") is None
+
+
+def test_pins_toml_is_read_without_tomllib() -> None:
+    """The line reader reads pins.toml itself (a line it did not know would send the file to
+    tomllib), and reads it as tomllib does."""
+    text = (REPO / "src/chatenv/install/pins.toml").read_text(encoding="utf-8")
+    assert read_toml(text) == tomllib.loads(text)
+    code = (
+        "import sys; from chatenv.install.pins import load_pins; load_pins(); "
+        "print(sorted(m for m in ('tomllib', 'tomli') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+_KEYS = st.sampled_from(["packages", "description", "includes", "a", "b-c", "torch", "x_1", '"q"'])
+_STRINGS = st.text(alphabet='ab <=>,.0123456789"\\\t\x01é\u2028', max_size=10).map(
+    lambda t: f'"{t}"'
+)
+_VALUES = st.one_of(
+    _STRINGS,
+    st.lists(st.tuples(_KEYS, _STRINGS), max_size=4).map(
+        lambda pairs: "{ " + ", ".join(f"{k} = {v}" for k, v in pairs) + " }"
+    ),
+    st.lists(_STRINGS, max_size=4).map(lambda items: "[" + ", ".join(items) + "]"),
+    st.sampled_from(["1", "true", "'lit'", '"""x"""', "[\n]", '{ a = "x", }', '["a",]', "[ ]"]),
+)
+_LINES = st.one_of(
+    st.builds(
+        lambda k, v, sp: f"{k}{sp}={sp}{v}", _KEYS, _VALUES, st.sampled_from([" ", "", "\t"])
+    ),
+    st.builds(lambda a, b: f"[{a}.{b}]", st.sampled_from(["profiles", "a", "tool"]), _KEYS),
+    st.sampled_from(["[profiles]", "[a]", "# comment", "", "  ", "\r", 'key = "v" # c', "\ufeff"]),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_LINES, max_size=10))
+def test_the_line_reader_reads_toml_as_tomllib_does(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    try:
+        expected = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        with pytest.raises(tomllib.TOMLDecodeError):
+            read_toml(text)
+        return
+    assert read_toml(text) == expected

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -13,10 +15,8 @@ from chatenv.names import canonicalize_name
 from chatenv.problems import problem
 from chatenv.records import dataclass
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+if TYPE_CHECKING:
+    from typing import Any
 
 #: profiles a user can name on the command line (base comes with chatenv itself)
 USER_PROFILES = ("api", "local", "all")
@@ -102,7 +102,7 @@ class Pins:
 def load_pins() -> Pins:
     # a plain file read: importlib.resources (and the zipfile support it imports) costs ~3 ms of
     # every doctor run, and pip never installs chatenv zipped
-    raw = tomllib.loads(Path(__file__).with_name("pins.toml").read_text(encoding="utf-8"))
+    raw = read_toml(Path(__file__).with_name("pins.toml").read_text(encoding="utf-8"))
     sections = raw["profiles"]
     profiles: dict[str, Profile] = {}
     for name, section in sections.items():
@@ -118,3 +118,75 @@ def load_pins() -> Pins:
         unique = {p.name: p for p in pins}
         profiles[name] = Profile(name, section["description"], tuple(unique.values()))
     return Pins(profiles)
+
+
+def read_toml(text: str) -> dict[str, Any]:
+    """pins.toml, parsed. Its lines are of four kinds (`[profiles.api]`, `key = "text"`,
+    `key = { name = "range", ... }`, `key = ["name", ...]`, besides comments): read line by
+    line, those cost nothing, where `tomllib` (with the `datetime` and `typing` it imports and
+    the expressions it compiles) is ~3 ms of every doctor run. A file with any other line goes
+    to tomllib. tests/install/test_pins.py holds the two readings equal."""
+    root: dict[str, Any] = {}
+    table = root
+    tables: set[str] = set()
+    lines = text.split("\n")
+    for number, raw in enumerate(lines, 1):
+        crlf = raw.endswith("\r") and number < len(lines)  # a lone CR is no line break
+        line = (raw[:-1] if crlf else raw).strip(" \t")  # TOML's whitespace, nothing else
+        if not line or line.startswith("#"):
+            continue
+        header = _TABLE.fullmatch(line)
+        if header is not None:
+            if header[1] in tables:
+                return _tomllib(text)
+            tables.add(header[1])
+            table = root
+            for part in header[1].split("."):
+                table = table.setdefault(part, {})
+                if not isinstance(table, dict):
+                    return _tomllib(text)
+            continue
+        pair = _PAIR.fullmatch(line)
+        value = _value(pair[2]) if pair is not None else None
+        if pair is None or value is None or pair[1] in table:
+            return _tomllib(text)
+        table[pair[1]] = value
+    return root
+
+
+def _value(text: str) -> object:
+    """A basic string, an inline table of basic strings or an array of them; None for any
+    other value (then tomllib reads the file)."""
+    if _STRING.fullmatch(text):
+        return text[1:-1]
+    if _INLINE_TABLE.fullmatch(text):
+        found: dict[str, str] = {}
+        for key, value in _INLINE_PAIR.findall(text):
+            if key in found:
+                return None
+            found[key] = value
+        return found
+    if _ARRAY.fullmatch(text):
+        return _ARRAY_ITEM.findall(text)
+    return None
+
+
+def _tomllib(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    parsed: dict[str, Any] = tomllib.loads(text)
+    return parsed
+
+
+_KEY = r"[A-Za-z0-9_-]+"
+#: a basic string without escapes (or anything TOML forbids in one: control characters)
+_STR = r'"[^"\\\x00-\x1f\x7f]*"'
+_TABLE = re.compile(rf"\[({_KEY}(?:\.{_KEY})*)\]")
+_PAIR = re.compile(rf"({_KEY}) *= *(.+)")
+_STRING = re.compile(_STR)
+_INLINE_PAIR = re.compile(rf"({_KEY}) *= *\"([^\"]*)\"")
+_INLINE_TABLE = re.compile(rf"\{{ *(?:{_KEY} *= *{_STR}(?: *, *{_KEY} *= *{_STR})*)? *\}}")
+_ARRAY_ITEM = re.compile(r'"([^"]*)"')
+_ARRAY = re.compile(rf"\[ *(?:{_STR}(?: *, *{_STR})* *,?)? *\]")

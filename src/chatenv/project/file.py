@@ -21,11 +21,6 @@ from chatenv.names import canonicalize_name
 from chatenv.records import dataclass, field
 from chatenv.system.project import find_upward
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
@@ -142,6 +137,10 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         message, fix = problem("project.unreadable").pair(path=path, reason=reason)
         raise ProjectFileError(message, fix=fix, path=path) from None
+    if sys.version_info >= (3, 11):  # imported here: most doctor runs find no project file
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
