@@ -15,13 +15,16 @@ is still never printed.
 - the user name, password and secret-looking query values (`?api-key=`) of every URL;
 - anything shaped like an OpenAI key (`sk-` and 20 more key characters) or a Hugging Face
   token (`hf_` and 30 more letters and digits; the legacy organization tokens, `api_org_`).
+
+`urllib.parse` (and the `ipaddress` it imports: ~2 ms together) is imported by the URL
+functions, and only for a URL with credentials or a query: every doctor run masks URLs, few
+have either.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 _KNOWN_PREFIXES = ("sk-svcacct-", "sk-admin-", "sk-proj-", "sk-", "hf_", "api_org_")
 #: what a masked part of a URL becomes
@@ -133,6 +136,10 @@ def mask_url(url: str) -> str:
     """The URL with its credentials hidden: `user:***@` for a password, `***@` for a user
     name alone (a token, as `https://TOKEN@host` is used), and `***` for the value of every
     query parameter whose name says secret (`api-key`, `token`, `sig`, ...)."""
+    if "@" not in url and "?" not in url:  # no credentials, no query: nothing to hide
+        return url
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
     try:
         parts = urlsplit(url if "://" in url else f"//{url}")
         netloc = parts.netloc
@@ -157,6 +164,10 @@ def url_secrets(url: str) -> list[str]:
     """The secret parts of a URL, as written and percent-decoded: the password (and the
     base64 `user:password` of Basic auth), the user name when it is a token (alone, or
     key-like), and the values of secret-looking query parameters."""
+    if "@" not in url and "?" not in url:  # no credentials, no query: no secrets
+        return []
+    from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
     try:
         parts = urlsplit(url if "://" in url else f"//{url}")
         user, password = parts.username or "", parts.password
@@ -206,6 +217,8 @@ def _looks_secret(user: str) -> bool:
 def _mask_query(query: str) -> str:
     if not query:
         return query
+    from urllib.parse import unquote
+
     pieces = []
     for part in query.split("&"):
         name, eq, value = part.partition("=")
