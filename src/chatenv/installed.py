@@ -280,34 +280,93 @@ def parse_version_file(text: str) -> dict[str, object]:
     version.py never needs it). tests/test_installed.py holds the two readings equal."""
     values: dict[str, object] = {}
     for line in text.splitlines():
-        if not line or line.startswith("#") or _SKIPPED_LINE.match(line):
+        if not line or line.startswith("#") or _is_import(line) or _is_all(line):
             continue
-        found = _CONSTANT_LINE.match(line)
-        if found is None or iskeyword(found[1]):
+        found = _constant(line)
+        if found is None:
             return parse_version_file_with_ast(text)
-        name, literal = found[1], found[2]
-        if literal[0] in "'\"":
-            values[name] = literal[1:-1]
-        else:
-            values[name] = _WORDS[literal] if literal in _WORDS else int(literal)
+        values[found[0]] = found[1]
     return values
 
 
-#: `import x`, `from typing import Optional`, `__all__ = ['__version__', 'debug']`
-_SKIPPED_LINE = re.compile(
-    r"(?:from \.*[A-Za-z_]\w*(?:\.\w+)* import \w+(?: as \w+)?(?:, \w+(?: as \w+)?)*"
-    r"|import [A-Za-z_]\w*(?:\.\w+)*(?: as \w+)?"
-    r"|__all__ = \[(?:'\w+'|\"\w+\")?(?:, '\w+'|, \"\w+\")*\])$",
-    re.ASCII,
-)
-#: `name = <literal>` or `name: <annotation> = <literal>`: a plain string, None, True, False or
-#: a decimal integer (what `ast` reads as a Constant; `-1` is not one), then maybe a comment
-_CONSTANT_LINE = re.compile(
-    r"([A-Za-z_]\w*) *(?:: *[A-Za-z_][\w\[\]., ]*)? *= *"
-    r"('[^'\\]*'|\"[^\"\\]*\"|None|True|False|0|[1-9][0-9]*) *(?:#[^'\"]*)?$",
-    re.ASCII,
-)
 _WORDS: dict[str, object] = {"None": None, "True": True, "False": False}
+_DIGITS = frozenset("0123456789")
+
+
+def _name(text: str) -> bool:
+    return text.isascii() and text.isidentifier() and not iskeyword(text)
+
+
+def _dotted(text: str) -> bool:
+    return all(_name(part) for part in text.split("."))
+
+
+def _annotation(text: str) -> bool:
+    """`str`, `typing.Optional`, `Optional[str]`, `Dict[str, int]`: the annotations torch
+    writes (anything else: ast decides)."""
+    head, bracket, inner = text.partition("[")
+    if not bracket:
+        return _dotted(text)
+    return _dotted(head) and inner.endswith("]") and all(_dotted(n) for n in inner[:-1].split(", "))
+
+
+def _is_import(line: str) -> bool:
+    """`import a.b`, `import a as b, c`, `from typing import Optional`, `from . import x`."""
+    if line.startswith("import "):
+        names = line[7:].split(", ")
+    elif line.startswith("from ") and " import " in line:
+        module, _, rest = line[5:].partition(" import ")
+        if module.strip(".") and not (module[0] != " " and _dotted(module.lstrip("."))):
+            return False
+        names = rest.split(", ")
+        if any("." in name for name in names):
+            return False
+    else:
+        return False
+    for name in names:
+        dotted, has_as, alias = name.partition(" as ")
+        if not _dotted(dotted) or (has_as and not _name(alias)):
+            return False
+    return True
+
+
+def _is_all(line: str) -> bool:
+    """`__all__ = ['__version__', 'debug', ...]`: a list, which `ast` does not read as a
+    constant either."""
+    if not (line.startswith("__all__ = [") and line.endswith("]")):
+        return False
+    inner = line[11:-1]
+    return inner == "" or all(
+        len(item) > 2 and item[0] == item[-1] and item[0] in "'\"" and _name(item[1:-1])
+        for item in inner.split(", ")
+    )
+
+
+def _constant(line: str) -> tuple[str, object] | None:
+    """`name = <literal>` or `name: <annotation> = <literal>`, maybe then a comment, where the
+    literal is a string without escapes, None, True, False or a decimal integer (what `ast`
+    reads as a Constant: `-1` is not one). None for any other line."""
+    target, equals, right = line.partition("=")
+    name, colon, annotation = target.partition(":")
+    name = name.rstrip(" ")
+    if not equals or not _name(name) or right.startswith("="):
+        return None
+    if colon and not _annotation(annotation.strip(" ")):
+        return None
+    right = right.lstrip(" ")
+    if right[:1] in ("'", '"'):
+        end = right.find(right[0], 1)
+        literal = right[1:end]
+        rest = right[end + 1 :].lstrip(" ")
+        if end < 0 or "\\" in literal or (rest and not rest.startswith("#")):
+            return None
+        return name, literal
+    word = right.partition("#")[0].rstrip(" ")
+    if word in _WORDS:
+        return name, _WORDS[word]
+    if word and _DIGITS.issuperset(word) and (word == "0" or word[0] != "0"):
+        return name, int(word)
+    return None
 
 
 def parse_version_file_with_ast(text: str) -> dict[str, object]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,46 +128,103 @@ def read_toml(text: str) -> dict[str, Any]:
     root: dict[str, Any] = {}
     table = root
     tables: set[str] = set()
+    inline: set[int] = set()  # the inline tables: a [header] may not add to one
     lines = text.split("\n")
     for number, raw in enumerate(lines, 1):
         crlf = raw.endswith("\r") and number < len(lines)  # a lone CR is no line break
         line = (raw[:-1] if crlf else raw).strip(" \t")  # TOML's whitespace, nothing else
-        if not line or line.startswith("#"):
+        if not line or (line.startswith("#") and _CONTROL.isdisjoint(line)):
             continue
-        header = _TABLE.fullmatch(line)
-        if header is not None:
-            if header[1] in tables:
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1]
+            if name in tables or not all(_key(part) for part in name.split(".")):
                 return _tomllib(text)
-            tables.add(header[1])
+            tables.add(name)
             table = root
-            for part in header[1].split("."):
+            for part in name.split("."):
                 table = table.setdefault(part, {})
-                if not isinstance(table, dict):
+                if not isinstance(table, dict) or id(table) in inline:  # no table to extend
                     return _tomllib(text)
             continue
-        pair = _PAIR.fullmatch(line)
-        value = _value(pair[2]) if pair is not None else None
-        if pair is None or value is None or pair[1] in table:
+        key, equals, rest = line.partition("=")
+        key = key.rstrip(" ")
+        value = _value(rest.lstrip(" ")) if equals and _key(key) else None
+        if value is None or key in table:
             return _tomllib(text)
-        table[pair[1]] = value
+        table[key] = value
+        if isinstance(value, dict):
+            inline.add(id(value))
     return root
+
+
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+#: what TOML allows in no string or comment: control characters other than tab
+_CONTROL = frozenset([*map(chr, range(9)), *map(chr, range(10, 32)), "\x7f"])
+
+
+def _key(text: str) -> bool:
+    """A bare key: letters, digits, `_` and `-`."""
+    return bool(text) and _KEY_CHARS.issuperset(text)
 
 
 def _value(text: str) -> object:
     """A basic string, an inline table of basic strings or an array of them; None for any
     other value (then tomllib reads the file)."""
-    if _STRING.fullmatch(text):
-        return text[1:-1]
-    if _INLINE_TABLE.fullmatch(text):
-        found: dict[str, str] = {}
-        for key, value in _INLINE_PAIR.findall(text):
-            if key in found:
+    if text.startswith('"'):
+        found = _string(text, 0)
+        return found[0] if found is not None and found[1] == len(text) else None
+    if text.startswith("{"):
+        table: dict[str, str] = {}
+        at = _skip(text, 1)
+        if text[at : at + 1] == "}":
+            return table if at + 1 == len(text) else None
+        while True:
+            end = at
+            while end < len(text) and text[end] in _KEY_CHARS:
+                end += 1
+            key, at = text[at:end], _skip(text, end)
+            if not key or key in table or text[at : at + 1] != "=":
                 return None
-            found[key] = value
-        return found
-    if _ARRAY.fullmatch(text):
-        return _ARRAY_ITEM.findall(text)
+            found = _string(text, _skip(text, at + 1))
+            if found is None:
+                return None
+            table[key], at = found[0], _skip(text, found[1])
+            if text[at : at + 1] == "}":
+                return table if at + 1 == len(text) else None
+            if text[at : at + 1] != ",":
+                return None
+            at = _skip(text, at + 1)
+    if text.startswith("["):
+        items: list[str] = []
+        at = _skip(text, 1)
+        while text[at : at + 1] == '"':
+            found = _string(text, at)
+            if found is None:
+                return None
+            items.append(found[0])
+            at = _skip(text, found[1])
+            if text[at : at + 1] != ",":
+                break
+            at = _skip(text, at + 1)
+        return items if text[at:] == "]" else None
     return None
+
+
+def _string(text: str, at: int) -> tuple[str, int] | None:
+    """The basic string (no escapes) that starts at `at`: its value and the index after it."""
+    if text[at : at + 1] != '"':
+        return None
+    end = text.find('"', at + 1)
+    inner = text[at + 1 : end]
+    if end < 0 or "\\" in inner or not _CONTROL.isdisjoint(inner):
+        return None
+    return inner, end + 1
+
+
+def _skip(text: str, at: int) -> int:
+    while text[at : at + 1] == " ":
+        at += 1
+    return at
 
 
 def _tomllib(text: str) -> dict[str, Any]:
@@ -178,15 +234,3 @@ def _tomllib(text: str) -> dict[str, Any]:
         import tomli as tomllib
     parsed: dict[str, Any] = tomllib.loads(text)
     return parsed
-
-
-_KEY = r"[A-Za-z0-9_-]+"
-#: a basic string without escapes (or anything TOML forbids in one: control characters)
-_STR = r'"[^"\\\x00-\x1f\x7f]*"'
-_TABLE = re.compile(rf"\[({_KEY}(?:\.{_KEY})*)\]")
-_PAIR = re.compile(rf"({_KEY}) *= *(.+)")
-_STRING = re.compile(_STR)
-_INLINE_PAIR = re.compile(rf"({_KEY}) *= *\"([^\"]*)\"")
-_INLINE_TABLE = re.compile(rf"\{{ *(?:{_KEY} *= *{_STR}(?: *, *{_KEY} *= *{_STR})*)? *\}}")
-_ARRAY_ITEM = re.compile(r'"([^"]*)"')
-_ARRAY = re.compile(rf"\[ *(?:{_STR}(?: *, *{_STR})* *,?)? *\]")
