@@ -3,7 +3,6 @@ troubleshooting page explains, and how the code turns it into a result or an err
 
 from __future__ import annotations
 
-import string
 from typing import TYPE_CHECKING, Any, Literal
 
 from chatenv.records import dataclass
@@ -117,6 +116,8 @@ class Problem:
 
 
 def _names(template: str) -> list[str]:
+    import string  # here: its Template class compiles an expression on import, for nothing else
+
     return [field for _, field, _, _ in string.Formatter().parse(template) if field]
 
 
