@@ -28,9 +28,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
-from packaging.version import InvalidVersion, Version
-
 from chatenv import torch_builds
+from chatenv.pep440 import InvalidVersion, Version
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

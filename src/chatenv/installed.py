@@ -31,11 +31,9 @@ from keyword import iskeyword
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
-
 from chatenv import requires, torch_builds
 from chatenv.names import canonicalize_name
+from chatenv.pep440 import InvalidVersion, SpecifierSet, Version
 from chatenv.records import dataclass, field
 from chatenv.system.nvml import CudaVersion
 

@@ -21,9 +21,8 @@ import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
-
 from chatenv.names import canonicalize_name
+from chatenv.pep440 import InvalidSpecifier, InvalidVersion, Specifier, SpecifierSet, Version
 from chatenv.records import dataclass
 from chatenv.system import uname
 
@@ -137,7 +136,11 @@ def _read_slowly(line: str) -> Required | None:
     except InvalidRequirement:
         return None
     marker = str(req.marker) if req.marker is not None else None
-    return Required(line, req.name, frozenset(req.extras), req.specifier, marker)
+    try:  # the same range, as chatenv.pep440 reads it (what the fast path hands out too)
+        specifier = SpecifierSet(str(req.specifier))
+    except InvalidSpecifier:
+        return None
+    return Required(line, req.name, frozenset(req.extras), specifier, marker)
 
 
 def marker_holds(
@@ -290,8 +293,6 @@ def _compare(key: str, lhs: str, op: str, rhs: str) -> bool | None:
         return None
     if key not in _VERSIONS:  # packaging's releases differ here (a version or a string?)
         return None
-    from packaging.version import InvalidVersion, Version
-
     try:
         Version(lhs)
     except InvalidVersion:

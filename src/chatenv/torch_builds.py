@@ -65,13 +65,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from packaging.version import InvalidVersion, Version
-
+from chatenv.pep440 import InvalidVersion, Version
 from chatenv.records import dataclass
 from chatenv.system.nvml import CudaVersion, branch_cuda
 
 if TYPE_CHECKING:
-    from packaging.specifiers import SpecifierSet
+    from chatenv.pep440 import SpecifierSet
 
 Arch = tuple[int, int]  # compute capability, e.g. (8, 6)
 

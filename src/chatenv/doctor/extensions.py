@@ -29,13 +29,11 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
-
 from chatenv import extension_builds as eb
 from chatenv import requires
 from chatenv.doctor.fixes import HERE
 from chatenv.names import canonicalize_name
+from chatenv.pep440 import InvalidVersion, SpecifierSet, Version
 from chatenv.problems import problem
 from chatenv.results import CheckResult, Status
 

@@ -33,11 +33,10 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from packaging.version import InvalidVersion, Version
-
 from chatenv.doctor.fixes import HERE
 from chatenv.install.pins import load_pins
 from chatenv.installed import broken_requirements
+from chatenv.pep440 import InvalidVersion, Version
 from chatenv.problems import problem
 from chatenv.records import dataclass, replace
 from chatenv.results import CheckResult, Status

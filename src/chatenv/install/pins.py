@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
-
 from chatenv.names import canonicalize_name
+from chatenv.pep440 import InvalidVersion, SpecifierSet, Version
 from chatenv.problems import problem
 from chatenv.records import dataclass
 

@@ -19,14 +19,13 @@ from chatenv.names import canonicalize_name
 from chatenv.records import dataclass, field, replace
 
 if TYPE_CHECKING:
-    from packaging.specifiers import SpecifierSet
-
     from chatenv.install.installer import Installer
     from chatenv.install.pins import Pin
     from chatenv.install.resolve import Resolution, Resolved
     from chatenv.install.target import Interpreter
     from chatenv.install.variant import Machine, TorchChoice
     from chatenv.installed import BrokenRequirement, Installed, TorchBuild
+    from chatenv.pep440 import SpecifierSet
 
 
 class Action(str, Enum):

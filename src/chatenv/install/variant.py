@@ -20,10 +20,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from packaging.specifiers import SpecifierSet
-
 from chatenv import rocm_builds as rb
 from chatenv import torch_builds as tb
+from chatenv.pep440 import SpecifierSet
 from chatenv.problems import problem
 from chatenv.records import dataclass, field, replace
 from chatenv.system.amd import AmdProbe

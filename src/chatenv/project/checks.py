@@ -371,11 +371,12 @@ def _torch_command(
     if policy.variant == "cpu":
         index = "https://download.pytorch.org/whl/cpu"
     else:
+        from chatenv.pep440 import SpecifierSet
         from chatenv.project.provision import torch_series
 
         series = (
             (
-                torch_series(declared.requirement.specifier)
+                torch_series(SpecifierSet(str(declared.requirement.specifier)))
                 if declared and declared.requirement
                 else None
             )

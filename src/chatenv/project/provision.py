@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
+from chatenv import pep440
 from chatenv.install.pins import Pin
 from chatenv.names import canonicalize_name
 from chatenv.records import dataclass
@@ -76,8 +77,8 @@ def project_pins(
             specs[name] = specs.get(name, SpecifierSet()) & req.specifier
     merged = {p.name: p for p in pins}
     taken = sorted(n for n in specs if n in merged)
-    for declared_name, spec in specs.items():
-        merged[declared_name] = Pin(declared_name, spec)
+    for declared_name, spec in specs.items():  # as chatenv's own pins are read
+        merged[declared_name] = Pin(declared_name, pep440.SpecifierSet(str(spec)))
     if taken:
         notes.append(f"the project's requirements replace chatenv's pins for {', '.join(taken)}")
     return ProjectPins(tuple(merged.values()), tuple(dict.fromkeys(also)), tuple(notes))
@@ -91,19 +92,17 @@ def keeps_policy(project: Project, installed: Installed) -> bool:
     return build is None or policy.allows(build.cuda, rocm=bool(build.hip))
 
 
-def torch_series(spec: SpecifierSet) -> str | None:
+def torch_series(spec: pep440.SpecifierSet) -> str | None:
     """The newest torch release (X.Y) chatenv knows that a project's range allows, counting a
     patch release too: a project pins `torch==2.7.1` (chatenv's own pins are ranges, judged by
     X.Y.0, `chatenv.torch_builds.newest_series`)."""
-    from packaging.version import Version
-
     from chatenv import torch_builds as tb
 
     found = tb.newest_series(spec)
     if found is not None:
         return found
     for series in tb.known_series():
-        if any(spec.contains(Version(f"{series}.{patch}")) for patch in range(10)):
+        if any(spec.contains(f"{series}.{patch}") for patch in range(10)):
             return series
     return None
 
