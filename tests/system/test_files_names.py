@@ -1,5 +1,5 @@
-"""command_owner lists folders by name as `Path.glob` would (without compiling fnmatch's
-expressions)."""
+"""names_like lists a folder's names as `Path.glob` would (without compiling fnmatch's
+expressions): command_owner and the project readers use it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from chatenv.system.command_owner import _named
+from chatenv.system.files import names_like
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -23,19 +23,28 @@ NAMES = [
     "python3",
     "python2.7",
     ".python3.hidden",
+    "requirements.txt",
+    "requirements-dev.txt",
+    "requirements.txt.orig",
 ]
 
 
 @pytest.mark.parametrize(
-    ("start", "end"), [("chatenv-", ".dist-info"), ("chatenv_cli-", ".dist-info"), ("python3", "")]
+    ("start", "end"),
+    [
+        ("chatenv-", ".dist-info"),
+        ("chatenv_cli-", ".dist-info"),
+        ("python3", ""),
+        ("requirements", ".txt"),
+    ],
 )
 def test_named_is_glob(tmp_path: Path, start: str, end: str) -> None:
     for name in NAMES:
         (tmp_path / name).mkdir()
     globbed = [p.name for p in sorted(tmp_path.glob(f"{start}*{end}"))]
-    assert _named(tmp_path, start, end) == globbed
+    assert names_like(tmp_path, start, end) == globbed
     assert globbed  # the case is not empty
 
 
 def test_a_missing_folder_has_no_names(tmp_path: Path) -> None:
-    assert _named(tmp_path / "absent", "python3", "") == []
+    assert names_like(tmp_path / "absent", "python3", "") == []

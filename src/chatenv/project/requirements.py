@@ -20,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from chatenv.names import canonicalize_name
 from chatenv.project.lines import line_of
 from chatenv.records import dataclass
+from chatenv.system.files import names_like
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -243,9 +244,8 @@ def requirement_files(folder: Path, named: tuple[str, ...] | None) -> list[Path]
     folder (requirements.txt first)."""
     if named is not None:
         return [folder / name for name in named]
-    found = sorted(
-        folder.glob("requirements*.txt"), key=lambda p: (p.name != "requirements.txt", p.name)
-    )
+    names = names_like(folder, "requirements", ".txt")
+    found = [folder / n for n in sorted(names, key=lambda n: (n != "requirements.txt", n))]
     return [p for p in found if p.is_file()]
 
 

@@ -32,6 +32,7 @@ from packaging.version import InvalidVersion, Version
 
 from chatenv.project.openai_v0 import MAX_FILE_BYTES, MAX_FILES, python_files
 from chatenv.records import dataclass, field
+from chatenv.system.files import names_like
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -352,7 +353,7 @@ def _api(machine: Machine, table: Any, said: dict[str, str]) -> list[str]:
 
 def has_declarations(pyproject: Mapping[str, Any] | None, folder: Path) -> bool:
     deps = ((pyproject or {}).get("project") or {}).get("dependencies")
-    return bool(deps) or any(folder.glob("requirements*.txt"))
+    return bool(deps) or bool(names_like(folder, "requirements", ".txt"))
 
 
 def names_set(environ: Mapping[str, str], dotenv: Mapping[str, str]) -> frozenset[str]:

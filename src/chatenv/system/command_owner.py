@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from chatenv.records import dataclass
+from chatenv.system.files import names_like
 
 #: the distributions that install a `chatenv` command: ours, and the unrelated project's
 CANDIDATES = ("chatenv_cli", "chatenv")
@@ -49,27 +50,10 @@ def _site_dirs(interpreter: str) -> list[Path]:
     prefix = Path(interpreter).parent.parent
     lib = prefix / "lib"
     found = [
-        *(lib / name / "site-packages" for name in _named(lib, "python3", "")),
+        *(lib / name / "site-packages" for name in names_like(lib, "python3", "")),
         prefix / "Lib" / "site-packages",
     ]
     return [p for p in found if p.is_dir()]
-
-
-def _named(folder: Path, start: str, end: str) -> list[str]:
-    """The sorted names in `folder` that start and end so (`Path.glob(f"{start}*{end}")` without
-    the fnmatch expression it compiles: case-blind where the filesystem is, on Windows)."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
-    start, end = os.path.normcase(start), os.path.normcase(end)
-    return sorted(
-        name
-        for name in names
-        if len(name) >= len(start) + len(end)
-        and os.path.normcase(name).startswith(start)
-        and os.path.normcase(name).endswith(end)
-    )
 
 
 def _headers(metadata: Path) -> dict[str, str]:
@@ -110,7 +94,7 @@ def script_owner(script: Path, site_dirs: list[Path] | None = None) -> ScriptOwn
         site_dirs = _site_dirs(interpreter) if interpreter else []
     for site in site_dirs:
         for candidate in CANDIDATES:
-            for info in (site / name for name in _named(site, f"{candidate}-", ".dist-info")):
+            for info in (site / name for name in names_like(site, f"{candidate}-", ".dist-info")):
                 if _lists(info / "RECORD", site, script):
                     headers = _headers(info / "METADATA")
                     return ScriptOwner(

@@ -120,3 +120,21 @@ def _refused(exc: OSError, path: Path) -> FileRefused:
     if exc.errno == errno.EISDIR:
         return FileRefused("directory", path, kind="a directory")
     return FileRefused("os-error", path, error=exc.strerror or str(exc))
+
+
+def names_like(folder: Path, start: str, end: str) -> list[str]:
+    """The sorted names in `folder` that start and end so: `Path.glob(f"{start}*{end}")`
+    without the fnmatch expression it compiles (~0.3 ms a pattern; doctor looks for three),
+    case-blind where glob is, on Windows."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    start, end = os.path.normcase(start), os.path.normcase(end)
+    return sorted(
+        name
+        for name in names
+        if len(name) >= len(start) + len(end)
+        and os.path.normcase(name).startswith(start)
+        and os.path.normcase(name).endswith(end)
+    )
