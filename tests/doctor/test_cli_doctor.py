@@ -324,6 +324,24 @@ def test_doctor_json_imports_what_only_some_runs_need_only_then() -> None:
     )
 
 
+def test_doctor_json_reads_versions_metadata_and_toml_without_their_libraries() -> None:
+    """chatenv.pep440 stands in for packaging's versions and specifiers, chatenv.system.uname
+    for platform, line readers for tomllib (pins.toml) and ast (torch/version.py); string's
+    Template is never needed: ~15 ms of imports and expression compiling together on a 2-core
+    machine (benchmarks/bench_doctor.py)."""
+    modules = (
+        "packaging.version",
+        "packaging.specifiers",
+        "platform",
+        "tomllib",
+        "ast",
+        "string",
+    )
+    assert _imported_after(["doctor", "--offline", "--json"], modules) == dict.fromkeys(
+        modules, False
+    )
+
+
 def test_help_does_not_load_richs_markdown_renderer() -> None:
     """Plain help: Typer's Rich help costs ~140 ms of imports (rich.markdown, markdown_it)."""
     loaded = _imported_after(["--help"], ("rich.markdown", "markdown_it", "importlib.metadata"))
