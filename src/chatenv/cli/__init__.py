@@ -12,6 +12,9 @@ from typing import Any
 
 
 def main() -> None:
+    import sys
+
+    sys.unraisablehook = _unraisable
     try:
         _main()
     except KeyboardInterrupt:  # Ctrl-C while starting, before a command's own handling
@@ -20,6 +23,35 @@ def main() -> None:
         if _silent_ctrl_c(exc):
             _interrupted()
         raise
+
+
+def _unraisable(unraisable: Any) -> None:
+    """Ctrl-C that lands in a callback Python cannot raise from (a weak reference's, such as
+    the import system's module-lock cleanup: "Exception ignored in ... KeyboardInterrupt" and
+    a traceback) is delivered again, where it can be raised: one line and exit 130, as
+    anywhere else. Every other unraisable exception is reported as Python does."""
+    import sys
+    import threading
+
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        # from another thread, once this callback has returned (raised here, or from this
+        # thread at all, the handler's KeyboardInterrupt would land in the callback again)
+        again = threading.Timer(0.01, _interrupt_main, (threading.main_thread().ident,))
+        again.daemon = True
+        again.start()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def _interrupt_main(ident: int | None) -> None:
+    import signal
+
+    if hasattr(signal, "pthread_kill") and ident is not None:
+        signal.pthread_kill(ident, signal.SIGINT)  # a real signal: it wakes a blocking call
+    else:  # Windows
+        import _thread
+
+        _thread.interrupt_main()
 
 
 def _silent_ctrl_c(exc: SystemExit) -> bool:
