@@ -4,11 +4,10 @@ choice relies on hold, and the pins never allow a torch release the table does n
 from __future__ import annotations
 
 import pytest
-from packaging.specifiers import SpecifierSet
-from packaging.version import Version
 
 from chatenv import torch_builds as tb
 from chatenv.install.pins import load_pins
+from chatenv.pep440 import SpecifierSet, Version
 from chatenv.system.nvml import CudaVersion
 
 

@@ -5,7 +5,6 @@ explicit variants, and which installed builds are kept."""
 from __future__ import annotations
 
 import pytest
-from packaging.specifiers import SpecifierSet
 
 from chatenv.errors import UsageError
 from chatenv.install.variant import (
@@ -16,6 +15,7 @@ from chatenv.install.variant import (
     judge_installed,
     parse_request,
 )
+from chatenv.pep440 import SpecifierSet
 from chatenv.system.nvml import CudaVersion, DriverInfo, GpuInfo, GpuProbe, ProbeState
 from chatenv.torch_builds import CPU_INDEX_URL
 from tests.fakes import machines as fake

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from packaging.specifiers import SpecifierSet
 
 from chatenv.install.variant import AUTO, CPU, Machine, choose, judge_installed, parse_request
+from chatenv.pep440 import SpecifierSet
 from chatenv.system import amd
 from chatenv.system.nvml import GpuInfo, GpuProbe, ProbeState
 from tests.machines import amd as machines
