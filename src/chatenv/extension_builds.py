@@ -26,10 +26,11 @@ Sources (checked November 2026):
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from chatenv import torch_builds
 from chatenv.pep440 import InvalidVersion, Version
+from chatenv.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
     from chatenv.installed import TorchBuild
 
 
-class KnownExtension(NamedTuple):
+@dataclass(frozen=True)
+class KnownExtension:
     name: str  # canonical distribution name
     module: str  # its top-level import
     #: how a build that does not match torch is replaced:
@@ -103,7 +105,8 @@ def maybe_cuda_linked(name: str) -> bool:
 # --- version labels ---------------------------------------------------------------------------
 
 
-class Label(NamedTuple):
+@dataclass(frozen=True)
+class Label:
     """What a local version label (`+cu12torch2.6cxx11abiFALSE`, `+pt25cu124`, `+cpu`) says."""
 
     text: str

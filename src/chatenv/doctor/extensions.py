@@ -27,7 +27,7 @@ import os
 import shlex
 import sys
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from chatenv import extension_builds as eb
 from chatenv import requires
@@ -35,6 +35,7 @@ from chatenv.doctor.fixes import HERE
 from chatenv.names import canonicalize_name
 from chatenv.pep440 import InvalidVersion, SpecifierSet, Version
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Status
 
 if TYPE_CHECKING:
@@ -59,13 +60,15 @@ AFTER_S = 120.0
 # --- what is installed ------------------------------------------------------------------------
 
 
-class SharedObject(NamedTuple):
+@dataclass(frozen=True)
+class SharedObject:
     path: str  # as RECORD names it, relative to the site folder
     info: elf.ElfInfo | None = None
     error: str | None = None
 
 
-class BuildInfo(NamedTuple):
+@dataclass(frozen=True)
+class BuildInfo:
     """What a build file says the package was built against."""
 
     source: str  # "xformers/cpp_lib.json"
@@ -74,7 +77,8 @@ class BuildInfo(NamedTuple):
     hip: str | None = None
 
 
-class Linked(NamedTuple):
+@dataclass(frozen=True)
+class Linked:
     """What a package's shared objects link, from their ELF headers."""
 
     torch: bool = False  # libtorch*.so / libc10*.so
@@ -117,7 +121,8 @@ def linked(objects: Iterable[SharedObject]) -> Linked:
     )
 
 
-class ExtensionFacts(NamedTuple):
+@dataclass(frozen=True)
+class ExtensionFacts:
     name: str  # canonical
     display_name: str
     version: str
@@ -484,7 +489,8 @@ def install_fix(ext: ExtensionFacts, build: TorchBuild | None, target: FixTarget
 # --- the checks -------------------------------------------------------------------------------
 
 
-class TorchFacts(NamedTuple):
+@dataclass(frozen=True)
+class TorchFacts:
     """The installed torch as the extension checks compare against it."""
 
     build: TorchBuild | None
@@ -1000,7 +1006,8 @@ for name in modules:
 """
 
 
-class ImportAnswer(NamedTuple):
+@dataclass(frozen=True)
+class ImportAnswer:
     module: str
     ok: bool = False
     error: str | None = None

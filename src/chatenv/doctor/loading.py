@@ -27,13 +27,14 @@ import shlex
 import site
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from chatenv import extension_builds as eb
 from chatenv import requires
 from chatenv.doctor.fixes import HERE
 from chatenv.names import canonicalize_name
 from chatenv.problems import problem
+from chatenv.records import dataclass
 from chatenv.results import CheckResult, Status
 
 if TYPE_CHECKING:
@@ -51,7 +52,8 @@ USER_SITE = "the user site"
 # --- a package importable from two places -----------------------------------------------------
 
 
-class Copy(NamedTuple):
+@dataclass(frozen=True)
+class Copy:
     """One place a top-level module can be imported from."""
 
     module: str
@@ -266,7 +268,8 @@ def check_copies(
 CONDA_TORCH = ("pytorch", "libtorch", "pytorch-cpu", "pytorch-gpu")
 
 
-class CondaPackage(NamedTuple):
+@dataclass(frozen=True)
+class CondaPackage:
     name: str
     version: str
     build: str
@@ -342,7 +345,8 @@ def _family(soname: str) -> str | None:
     return next((f for f in FAMILIES if soname.startswith((f + ".", f + "Lt."))), None)
 
 
-class LibraryFacts(NamedTuple):
+@dataclass(frozen=True)
+class LibraryFacts:
     soname: str
     #: where torch's libtorch_cuda.so gets it
     loads: ld_search.Found
@@ -373,7 +377,8 @@ class LibraryFacts(NamedTuple):
         }
 
 
-class Libraries(NamedTuple):
+@dataclass(frozen=True)
+class Libraries:
     needing: elf.ElfInfo
     libraries: tuple[LibraryFacts, ...]
     cache: ld_search.LdCache
