@@ -143,6 +143,13 @@ IMPORT_PROBE = (
 )
 
 
+def fresh_python(code: str) -> str:
+    """What `code` prints, run in a fresh interpreter (what a module imports there is what a
+    user's first import costs); a failure raises with its stderr."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
 def imported_by(
     args: list[str], modules: tuple[str, ...], env: dict[str, str]
 ) -> tuple[dict[str, bool], subprocess.CompletedProcess[str]]:

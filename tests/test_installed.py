@@ -26,6 +26,7 @@ from chatenv.installed import (
     scan,
 )
 from chatenv.system.nvml import CudaVersion
+from tests.conftest import fresh_python
 from tests.sites import torch_version_py, write_dist, write_torch
 
 if TYPE_CHECKING:
@@ -180,8 +181,7 @@ def test_the_real_torch_version_py_reads_the_same_both_ways() -> None:
 
 def test_reading_torch_does_not_import_ast() -> None:
     code = "import sys; from chatenv.installed import scan; scan(); print('ast' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert fresh_python(code).strip() == "False"
 
 
 _NAME = st.sampled_from(["__version__", "cuda", "hip", "debug", "xpu", "git_version", "_x1"])

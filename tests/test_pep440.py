@@ -7,8 +7,6 @@ from __future__ import annotations
 import importlib.metadata
 import itertools
 import re
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +15,7 @@ from packaging import specifiers as their_specifiers
 from packaging import version as their_version
 
 from chatenv import pep440
+from tests.conftest import fresh_python
 
 PRERELEASES = (None, True, False)
 VERSION_PROPERTIES = (
@@ -746,7 +745,4 @@ def test_import_leaves_typing_and_packaging_out() -> None:
         "assert p.Version('v1.0-RC1') < p.Version('1.0'); "
         "print(sorted(m for m in sys.modules if m == 'typing' or m.startswith('packaging')))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert fresh_python(code).strip() == "[]"

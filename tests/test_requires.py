@@ -5,8 +5,6 @@ interpreter's environment and in recorded ones (Windows, macOS, an older Python)
 from __future__ import annotations
 
 import importlib.metadata
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +13,7 @@ from packaging.markers import Marker, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 
 from chatenv import requires
+from tests.conftest import fresh_python
 
 #: marker environments recorded from real interpreters (packaging.markers.default_environment()
 #: printed there): CPython 3.12 on Windows 11 x64 and CPython 3.13 on macOS 15 arm64
@@ -113,12 +112,10 @@ def test_the_common_lines_never_reach_packaging() -> None:
         "print(len(lines), len(slow))\n"
         "print('packaging.requirements' in sys.modules, 'packaging.markers' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    counts, imported = done.stdout.splitlines()
+    printed = fresh_python(script)
+    counts, imported = printed.splitlines()
     total, slow = map(int, counts.split())
-    assert slow <= total // 50, done.stdout  # at most 2% go to packaging
+    assert slow <= total // 50, printed  # at most 2% go to packaging
     if slow == 0:
         assert imported == "False False"
 

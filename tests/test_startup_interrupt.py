@@ -34,20 +34,24 @@ finally:
 DELAYS = [0.0005 * 1.35**i for i in range(24)]  # 0.5 ms .. ~500 ms
 
 
+def _child(code: str, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("args", [["doctor", "--offline"], ["configure-key", "--show"]])
 def test_ctrl_c_during_start_up_is_one_line_never_a_traceback(args: list[str]) -> None:
     interrupted = 0
     for delay in DELAYS:
-        done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(delay), *args],
-            cwd=REPO,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = _child(CHILD, str(delay), *args)
         assert "Traceback" not in done.stderr, (delay, done.stderr)
         if done.returncode == 130:
             interrupted += 1
@@ -81,15 +85,7 @@ def test_ctrl_c_inside_a_callback_python_cannot_raise_from_still_interrupts() ->
     """Once in a few hundred start-ups SIGINT lands in the import system's module-lock cleanup
     (a weakref callback): Python printed "Exception ignored ... Traceback" and went on. main's
     unraisable hook delivers the Ctrl-C again, where it is raised: one line, exit 130."""
-    done = subprocess.run(
-        [sys.executable, "-c", UNRAISABLE_CHILD],
-        cwd=REPO,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _child(UNRAISABLE_CHILD, timeout=60)
     assert done.returncode == 130, (done.returncode, done.stdout, done.stderr)
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
     assert done.stderr.startswith("error: interrupted") and "not interrupted" not in done.stdout

@@ -3,7 +3,6 @@ same (pins.toml's header promises this test)."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
@@ -14,7 +13,7 @@ from packaging.utils import canonicalize_name
 
 from chatenv.errors import UsageError
 from chatenv.install.pins import USER_PROFILES, load_pins, read_toml
-from tests.conftest import REPO
+from tests.conftest import REPO, fresh_python
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -83,8 +82,7 @@ def test_pins_toml_is_read_without_tomllib() -> None:
         "import sys; from chatenv.install.pins import load_pins; load_pins(); "
         "print(sorted(m for m in ('tomllib', 'tomli') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert fresh_python(code).strip() == "[]"
 
 
 _KEYS = st.sampled_from(["packages", "description", "includes", "a", "b-c", "torch", "x_1", '"q"'])

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import platform
-import subprocess
 import sys
 
 import pytest
 
 from chatenv.system import uname
+from tests.conftest import fresh_python
 
 
 def test_each_answer_is_platforms_on_this_machine() -> None:
@@ -53,5 +53,4 @@ def test_nothing_imports_platform() -> None:
         "[f() for f in (u.system, u.release, u.version, u.machine, u.python_version, "
         "u.python_implementation)]; print('platform' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ("True" if sys.platform == "win32" else "False")
+    assert fresh_python(code).strip() == ("True" if sys.platform == "win32" else "False")
