@@ -12,6 +12,7 @@ holds each answer to `platform`'s, on this machine and on recorded `sys.version`
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -21,9 +22,11 @@ _IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy"}
 _VERSION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+")
 
 
+@functools.cache
 def _posix_uname() -> os.uname_result | None:
-    """os.uname() where platform.uname() is exactly it: a POSIX system that names itself (not
-    Cygwin or MSYS, not OpenVMS, not the old "Microsoft"/"Windows" pair platform renames)."""
+    """os.uname() (asked once: it cannot change) where platform.uname() is exactly it: a
+    POSIX system that names itself (not Cygwin or MSYS, not OpenVMS, not the old
+    "Microsoft"/"Windows" pair platform renames)."""
     if sys.platform in ("win32", "cygwin", "msys") or not hasattr(os, "uname"):
         return None
     found = os.uname()
@@ -32,44 +35,35 @@ def _posix_uname() -> os.uname_result | None:
     return found
 
 
-def system() -> str:
-    """platform.system(): "Linux", "Darwin", "Windows"."""
+def _field(index: int, ask: str) -> str:
+    """Field `index` of os.uname() where that is platform's answer, else platform.`ask`()."""
     found = _posix_uname()
     if found is not None:
-        return found.sysname
+        return found[index]
     import platform
 
-    return platform.system()
+    answer: str = getattr(platform, ask)()
+    return answer
+
+
+def system() -> str:
+    """platform.system(): "Linux", "Darwin", "Windows"."""
+    return _field(0, "system")
 
 
 def release() -> str:
     """platform.release(): the kernel's release ("6.8.0-45-generic", "23.4.0")."""
-    found = _posix_uname()
-    if found is not None:
-        return found.release
-    import platform
-
-    return platform.release()
+    return _field(2, "release")
 
 
 def version() -> str:
     """platform.version(): the kernel's build string."""
-    found = _posix_uname()
-    if found is not None:
-        return found.version
-    import platform
-
-    return platform.version()
+    return _field(3, "version")
 
 
 def machine() -> str:
     """platform.machine(): this interpreter's architecture ("x86_64", "arm64", "AMD64")."""
-    found = _posix_uname()
-    if found is not None:
-        return found.machine
-    import platform
-
-    return platform.machine()
+    return _field(4, "machine")
 
 
 def python_implementation() -> str:
